@@ -1,0 +1,79 @@
+"""practice: a tool for couples therapists whose clients are rebuilding trust."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from practice.config import load_config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, hooks, CLI. Connects to nothing."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=os.environ.get("PRACTICE_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+    )
+    app.config.update(load_config(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_cli(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    level = logging.DEBUG if app.debug else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from practice import models  # noqa: F401 - every table on the metadata
+    from practice.extensions import Base, csrf, db, limiter, login_manager, migrate
+    from practice.jobs import install_hooks
+    from practice.tenancy import install_guard, install_load_check
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    install_guard()
+    install_load_check(Base)
+    install_hooks()
+
+    from practice.blueprints.auth.sessions import configure_login
+
+    configure_login(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from practice.blueprints import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+
+def register_hooks(app: Flask) -> None:
+    from practice.blueprints import errors, hooks
+
+    hooks.register(app)
+    errors.register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from practice.cli import jobs_cli, practice_cli
+
+    app.cli.add_command(practice_cli)
+    app.cli.add_command(jobs_cli)

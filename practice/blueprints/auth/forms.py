@@ -1,0 +1,89 @@
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from practice.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(zone, zone.replace("_", " ")) for zone in sorted(available_timezones())]
+
+
+_password_length = Length(
+    min=PASSWORD_MIN_LENGTH,
+    max=PASSWORD_MAX_LENGTH,
+    message=f"Use {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.",
+)
+
+
+class SignUpForm(FlaskForm):
+    practice_name = StringField(
+        "Practice name", validators=[DataRequired("Name your practice."), Length(max=200)]
+    )
+    name = StringField(
+        "Your name", validators=[DataRequired("Tell us your name."), Length(max=120)]
+    )
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter your email."),
+            Email("Enter a valid email."),
+            Length(max=254),
+        ],
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Choose a password."), _password_length]
+    )
+    time_zone = SelectField("Time zone", choices=time_zone_choices, default="UTC")
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired("Enter your email."), Length(max=254)])
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=1024)]
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter your email."),
+            Email("Enter a valid email."),
+            Length(max=254),
+        ],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password", validators=[DataRequired("Choose a password."), _password_length]
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired("Repeat the password."), EqualTo("password", "The two differ.")],
+    )
+
+
+class AcceptInvitationForm(FlaskForm):
+    name = StringField(
+        "Your name", validators=[DataRequired("Tell us your name."), Length(max=120)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Choose a password."), _password_length]
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+    new_password = PasswordField(
+        "New password", validators=[DataRequired("Choose a password."), _password_length]
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: CSRF only."""

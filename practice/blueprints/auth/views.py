@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from practice.blueprints.auth import bp
+from practice.blueprints.auth.forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    ConfirmForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    SignUpForm,
+)
+from practice.blueprints.auth.sessions import end_session, start_session
+from practice.blueprints.forms import show_error
+from practice.extensions import db, limiter
+from practice.mailer import capture_outbox, flash_dev_links
+from practice.services import DomainError, NotFound, accounts, audit
+
+
+def _auth_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+            return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_auth_limit, methods=["POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            owner = accounts.sign_up(
+                practice_name=form.practice_name.data,
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                time_zone=form.time_zone.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            start_session(owner)
+            flash("Your practice is ready. Welcome.", "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/signup.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_auth_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except DomainError as error:
+            db.session.commit()  # keep the failed-attempt audit row
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            start_session(user)
+            return redirect(_safe_next(request.args.get("next")))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if current_user.is_authenticated:
+        audit.record("auth.logout", actor=current_user, target=current_user)
+        db.session.commit()
+    end_session()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_auth_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        with capture_outbox() as sent:
+            accounts.request_password_reset(form.email.data)
+            db.session.commit()
+        flash_dev_links(sent)
+        # The same words whether or not the address has an account.
+        flash(
+            "If that email belongs to an account, a reset link is on its way. "
+            "It works once, within one hour.",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_auth_limit, methods=["POST"])
+def reset_password(token: str):
+    try:
+        accounts.find_password_reset(token)
+    except NotFound:
+        return render_template("auth/link_expired.html", what="password reset"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except NotFound:
+            db.session.rollback()
+            return render_template("auth/link_expired.html", what="password reset"), 404
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            end_session()
+            flash("Your password is changed. Sign in with it now.", "success")
+            return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    return render_template("auth/reset_password.html", form=form), status
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit(_auth_limit, methods=["POST"])
+def accept_invitation(token: str):
+    try:
+        invitation = accounts.find_invitation(token)
+    except NotFound:
+        return render_template("auth/link_expired.html", what="invitation"), 404
+    form = AcceptInvitationForm()
+    if request.method == "GET" and not form.name.data:
+        form.name.data = invitation.name
+    if form.validate_on_submit():
+        try:
+            user = accounts.accept_invitation(
+                token, name=form.name.data, password=form.password.data
+            )
+        except NotFound:
+            db.session.rollback()
+            return render_template("auth/link_expired.html", what="invitation"), 404
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            start_session(user)
+            flash("Welcome to the practice.", "success")
+            return redirect(url_for("dashboard.index"))
+    practice_name = invitation.invited_by.practice.name
+    status = 422 if form.errors else 200
+    return render_template(
+        "auth/accept_invitation.html", form=form, invitation=invitation, practice_name=practice_name
+    ), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            start_session(current_user._get_current_object())  # this device stays signed in
+            flash("Your password is changed. Other devices are signed out.", "success")
+            return redirect(url_for("auth.account"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "auth/account.html", form=form, everywhere_form=ConfirmForm(prefix="everywhere")
+    ), status
+
+
+@bp.route("/account/sign-out-everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    if not ConfirmForm(prefix="everywhere").validate_on_submit():
+        abort(400)
+    accounts.sign_out_everywhere(current_user)
+    db.session.commit()
+    end_session()
+    flash("You are signed out on every device.", "info")
+    return redirect(url_for("auth.login"))

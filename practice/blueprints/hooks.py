@@ -1,0 +1,76 @@
+"""Per-request hooks: the current practice, session timeouts, and security headers."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, flash, request, session
+from flask_login import current_user, logout_user
+
+from practice.tenancy import set_current_practice
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+
+def set_request_practice() -> None:
+    """Act in the signed-in therapist's practice, or in none: never one named by the URL."""
+    # Contextvars outlive a request on a reused worker thread: start every request clean.
+    set_current_practice(None)
+    if request.endpoint in (None, "static") or request.blueprint == "ops":
+        return
+    if not current_user.is_authenticated:
+        return
+    from flask import current_app
+
+    now = time.time()
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    absolute = current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
+    if now - session.get("seen_at", 0) > idle or now - session.get("auth_at", 0) > absolute:
+        logout_user()
+        session.clear()
+        flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+        return
+    session["seen_at"] = now
+    set_current_practice(current_user.practice_id)
+
+
+def clear_request_practice(exc: BaseException | None = None) -> None:
+    set_current_practice(None)
+
+
+def add_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.endpoint != "static":
+        # Pages may carry client data: never keep them in a browser or proxy cache.
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    from flask import current_app
+
+    if current_app.config["PRACTICE_ENV"] == "production":
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return response
+
+
+def register(app: Flask) -> None:
+    app.before_request(set_request_practice)
+    app.after_request(add_security_headers)
+    app.teardown_request(clear_request_practice)

@@ -1,0 +1,33 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length
+
+from practice.blueprints.auth.forms import time_zone_choices
+from practice.models.practice import SECRETS_POLICIES
+
+
+class PracticeSettingsForm(FlaskForm):
+    name = StringField(
+        "Practice name", validators=[DataRequired("Name your practice."), Length(max=200)]
+    )
+    time_zone = SelectField("Time zone", choices=time_zone_choices)
+    secrets_policy = RadioField("Secrets policy", choices=list(SECRETS_POLICIES.items()))
+    secrets_policy_text = TextAreaField(
+        "How you explain it to clients",
+        validators=[
+            DataRequired("Explain your policy in a few sentences."),
+            Length(max=4000, message="Keep it under 4,000 characters."),
+        ],
+    )
+
+
+class InviteTherapistForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter their name."), Length(max=120)])
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter their email."),
+            Email("Enter a valid email."),
+            Length(max=254),
+        ],
+    )

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from practice.blueprints.auth.forms import ConfirmForm
+from practice.blueprints.forms import show_error
+from practice.blueprints.loading import get_or_404
+from practice.blueprints.settings import bp
+from practice.blueprints.settings.forms import InviteTherapistForm, PracticeSettingsForm
+from practice.extensions import db
+from practice.mailer import capture_outbox, flash_dev_links
+from practice.models import TherapistInvitation, User
+from practice.services import DomainError, accounts
+
+
+def owner_required(view):
+    """Owner-only pages are 404 to everyone else: no hint that they exist."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_owner:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.route("/practice", methods=["GET", "POST"])
+@owner_required
+def practice():
+    practice = current_user.practice
+    form = PracticeSettingsForm(obj=practice)
+    if form.validate_on_submit():
+        try:
+            accounts.update_practice(
+                current_user,
+                practice,
+                name=form.name.data,
+                time_zone=form.time_zone.data,
+                secrets_policy=form.secrets_policy.data,
+                secrets_policy_text=form.secrets_policy_text.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Practice settings saved.", "success")
+            return redirect(url_for("settings.practice"))
+    status = 422 if form.errors else 200
+    return render_template("settings/practice.html", form=form), status
+
+
+def _team_page(form: InviteTherapistForm, status: int = 200):
+    members = db.session.scalars(select(User).order_by(User.role.desc(), User.name)).all()
+    invitations = db.session.scalars(
+        select(TherapistInvitation)
+        .where(TherapistInvitation.accepted_at.is_(None), TherapistInvitation.revoked_at.is_(None))
+        .order_by(TherapistInvitation.created_at.desc())
+    ).all()
+    return render_template(
+        "settings/team.html",
+        members=members,
+        invitations=invitations,
+        form=form,
+        action_form=ConfirmForm(),
+    ), status
+
+
+@bp.route("/team")
+@owner_required
+def team():
+    return _team_page(InviteTherapistForm())
+
+
+@bp.route("/team/invite", methods=["POST"])
+@owner_required
+def invite():
+    form = InviteTherapistForm()
+    if form.validate_on_submit():
+        try:
+            with capture_outbox() as sent:
+                invitation = accounts.invite_therapist(
+                    current_user, email=form.email.data, name=form.name.data
+                )
+                db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            flash_dev_links(sent)
+            flash(f"Invitation sent to {invitation.email}.", "success")
+            return redirect(url_for("settings.team"))
+    return _team_page(form, 422)
+
+
+def _confirmed() -> None:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+@bp.route("/team/invitations/<int:invitation_id>/resend", methods=["POST"])
+@owner_required
+def resend_invitation(invitation_id: int):
+    _confirmed()
+    invitation = get_or_404(TherapistInvitation, invitation_id)
+    try:
+        with capture_outbox() as sent:
+            accounts.resend_invitation(current_user, invitation)
+            db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash_dev_links(sent)
+        flash("A fresh link is on its way; the earlier one no longer works.", "success")
+    return redirect(url_for("settings.team"))
+
+
+@bp.route("/team/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@owner_required
+def revoke_invitation(invitation_id: int):
+    _confirmed()
+    invitation = get_or_404(TherapistInvitation, invitation_id)
+    accounts.revoke_invitation(current_user, invitation)
+    db.session.commit()
+    flash("Invitation withdrawn.", "success")
+    return redirect(url_for("settings.team"))
+
+
+@bp.route("/team/<int:user_id>/deactivate", methods=["POST"])
+@owner_required
+def deactivate(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.route("/team/<int:user_id>/reactivate", methods=["POST"])
+@owner_required
+def reactivate(user_id: int):
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool):
+    _confirmed()
+    user = get_or_404(User, user_id)
+    try:
+        accounts.set_user_active(current_user, user, active)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            f"{user.name} is {'restored' if active else 'deactivated and signed out'}.", "success"
+        )
+    return redirect(url_for("settings.team"))

@@ -1,0 +1,119 @@
+"""Command line: `flask --app practice practice …` and `flask --app practice jobs …`."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from practice.extensions import db
+from practice.models import JobRun
+from practice.models.base import utcnow
+from practice.services import DomainError
+from practice.tenancy import unscoped
+
+practice_cli = AppGroup("practice", help="Set up practices and demo data.")
+jobs_cli = AppGroup("jobs", help="Background jobs: worker, status, requeue.")
+
+
+@practice_cli.command("seed-demo")
+@click.option("--json", "as_json", is_flag=True, help="Print the demo logins as JSON.")
+def seed_demo_command(as_json: bool) -> None:
+    """Create the demo practice (idempotent) and print its logins."""
+    from practice.services.demo import seed_demo
+
+    result = seed_demo()
+    db.session.commit()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"Demo practice: {result['practice']['name']}")
+    for login in result["logins"]:
+        click.echo(f"  {login['role']:<10} {login['email']}  password: {login['password']}")
+
+
+@practice_cli.command("create-owner")
+@click.option("--practice-name", prompt=True)
+@click.option("--name", prompt="Your name")
+@click.option("--email", prompt=True)
+@click.option("--time-zone", default="UTC", show_default=True)
+@click.password_option()
+def create_owner_command(practice_name, name, email, time_zone, password) -> None:
+    """Create a practice and its owner account."""
+    from practice.services.accounts import sign_up
+
+    try:
+        owner = sign_up(
+            practice_name=practice_name,
+            name=name,
+            email=email,
+            password=password,
+            time_zone=time_zone,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"Created {practice_name!r} with owner {owner.email}.")
+
+
+@jobs_cli.command("worker")
+@click.option("--queue", "queues", multiple=True, help="Queue to serve (default: all).")
+@click.option("--with-scheduler", is_flag=True, help="Also run retries and timed jobs.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_command(queues: tuple[str, ...], with_scheduler: bool, burst: bool) -> None:
+    """Run an RQ worker for our queues."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from practice.jobs import QUEUES, load_job_modules
+    from practice.jobs.dispatch import get_queue, redis_connection
+
+    if not current_app.config["REDIS_URL"]:
+        raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker is needed.")
+    load_job_modules()
+    worker = Worker(
+        [get_queue(name) for name in (queues or QUEUES)],
+        connection=redis_connection(),
+        serializer=JSONSerializer,
+    )
+    worker.work(with_scheduler=with_scheduler, burst=burst)
+
+
+@jobs_cli.command("status")
+def status_command() -> None:
+    """Count job runs by status, and show queue lengths."""
+    with unscoped():  # maintenance view across practices: counts only
+        rows = db.session.execute(select(JobRun.status, func.count()).group_by(JobRun.status)).all()
+    counts = dict(rows)
+    for status in ("pending", "queued", "running", "done", "failed"):
+        click.echo(f"{status:<8} {counts.get(status, 0)}")
+    if current_app.config["REDIS_URL"]:
+        from practice.jobs import QUEUES
+        from practice.jobs.dispatch import get_queue
+
+        for name in QUEUES:
+            click.echo(f"queue {name}: {len(get_queue(name))} waiting")
+
+
+@jobs_cli.command("requeue")
+@click.option("--older-than", default=60, show_default=True, help="Seconds a run has waited.")
+def requeue_command(older_than: int) -> None:
+    """Send runs still pending (Redis was down when they were made) to their queues."""
+    from practice.jobs.dispatch import dispatch
+
+    cutoff = utcnow() - timedelta(seconds=older_than)
+    with unscoped():  # maintenance sweep across practices
+        runs = db.session.execute(
+            select(JobRun.id, JobRun.practice_id, JobRun.function).where(
+                JobRun.status == "pending", JobRun.created_at <= cutoff
+            )
+        ).all()
+    db.session.rollback()
+    for job_run_id, practice_id, function in runs:
+        dispatch(job_run_id, practice_id, function)
+    click.echo(f"requeued {len(runs)} job run(s)")

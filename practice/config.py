@@ -1,0 +1,124 @@
+"""Settings from the environment, read once by the app factory.
+
+Every setting has one name, the one in README's configuration table. Production refuses to
+start without the keys it cannot safely invent.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ENVIRONMENTS = ("development", "production", "testing")
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "BASE_URL")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(environ: dict[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from exc
+
+
+def _secret_key(environ: dict[str, str], env: str, instance_path: Path) -> str:
+    key = environ.get("SECRET_KEY", "")
+    if key:
+        return key
+    if env == "production":
+        return ""  # reported with the other missing keys below
+    # Development and tests: one random key, kept in the instance folder so sessions
+    # survive a restart and no key is ever committed.
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def normalise_database_url(url: str) -> str:
+    """Let people paste the usual postgres:// URL; we talk to PostgreSQL through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    environ = dict(os.environ if environ is None else environ)
+    env = environ.get("PRACTICE_ENV", "development").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"PRACTICE_ENV must be one of {', '.join(ENVIRONMENTS)}; got {env!r}.")
+
+    if env == "production":
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not environ.get(name)]
+        if missing:
+            raise ConfigError(
+                "Cannot start in production without: "
+                + ", ".join(missing)
+                + ". Set them in the environment (see README, Configuration)."
+            )
+
+    database_url = environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'practice.db'}"
+    redis_url = environ.get("REDIS_URL") or None
+    production = env == "production"
+    mail_backend = environ.get("MAIL_BACKEND") or ("smtp" if production else "console")
+    if mail_backend not in ("smtp", "console"):
+        raise ConfigError(f"MAIL_BACKEND must be 'smtp' or 'console'; got {mail_backend!r}.")
+
+    return {
+        "PRACTICE_ENV": env,
+        "TESTING": env == "testing",
+        "SECRET_KEY": _secret_key(environ, env, instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "BASE_URL": (environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        # Mail
+        "MAIL_BACKEND": mail_backend,
+        "MAIL_SERVER": environ.get("MAIL_SERVER", "127.0.0.1"),
+        "MAIL_PORT": _int(environ, "MAIL_PORT", 25),
+        "MAIL_USERNAME": environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(environ.get("MAIL_USE_TLS")),
+        "MAIL_FROM": environ.get("MAIL_FROM", "practice <no-reply@practice.invalid>"),
+        # Sessions and cookies
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "SESSION_IDLE_MINUTES": _int(environ, "SESSION_IDLE_MINUTES", 60),
+        "SESSION_ABSOLUTE_HOURS": _int(environ, "SESSION_ABSOLUTE_HOURS", 12),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Forms
+        "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds the token instead
+        # Rate limits: Redis storage when there is a Redis, memory otherwise
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_ENABLED": _bool(environ.get("RATELIMIT_ENABLED"), default=True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "practice-limits",
+        "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Jobs
+        "JOBS_INLINE": redis_url is None,
+        "SQLALCHEMY_RECORD_QUERIES": False,
+    }

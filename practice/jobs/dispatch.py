@@ -1,0 +1,116 @@
+"""Handing a recorded run to RQ, or running it inline; and running it in a worker."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, has_app_context
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+from sqlalchemy import update
+
+from practice.extensions import db
+from practice.jobs import REGISTRY, load_job_modules
+from practice.models import JobRun
+from practice.models.base import utcnow
+from practice.tenancy import practice_context
+
+log = logging.getLogger(__name__)
+
+_process_app: Flask | None = None
+
+
+def _app() -> Flask:
+    global _process_app
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined]
+    if _process_app is None:
+        from practice import create_app
+
+        _process_app = create_app()
+    return _process_app
+
+
+def redis_connection(app: Flask | None = None) -> Redis:
+    """The app's Redis connection (one per process), created on first use."""
+    app = app or current_app
+    connection = app.extensions.get("practice_redis")
+    if connection is None:
+        connection = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5)
+        app.extensions["practice_redis"] = connection
+    return connection
+
+
+def get_queue(name: str, app: Flask | None = None) -> Queue:
+    return Queue(name, connection=redis_connection(app), serializer=JSONSerializer)
+
+
+def dispatch(job_run_id: int, practice_id: int, function: str) -> None:
+    """Send a committed run to its queue; with no Redis configured, run it now."""
+    app = _app()
+    if app.config["JOBS_INLINE"]:
+        run(job_run_id, practice_id)
+        return
+    load_job_modules()
+    spec = REGISTRY[function]
+    with app.app_context():
+        try:
+            get_queue(spec.queue, app).enqueue(
+                "practice.jobs.dispatch.run",
+                job_run_id,
+                practice_id,
+                job_id=f"practice-run-{job_run_id}",
+                job_timeout=spec.timeout,
+                failure_ttl=24 * 3600,
+                result_ttl=600,
+                retry=Retry(max=3, interval=[10, 60, 300]),
+            )
+        except RedisError:
+            # The row stays pending; `flask jobs requeue` (run on a timer) sends it later.
+            log.warning("job run %s left pending: Redis unavailable", job_run_id)
+            return
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(JobRun.__table__)
+                .where(JobRun.__table__.c.id == job_run_id, JobRun.__table__.c.status == "pending")
+                .values(status="queued", enqueued_at=utcnow())
+            )
+
+
+def run(job_run_id: int, practice_id: int) -> None:
+    """Run one recorded job in its practice. Safe to call twice: a finished run is skipped."""
+    app = _app()
+    load_job_modules()
+    with app.app_context(), practice_context(practice_id):
+        claimed = db.session.execute(
+            update(JobRun)
+            .where(JobRun.id == job_run_id, JobRun.status.in_(("pending", "queued", "failed")))
+            .values(status="running", attempts=JobRun.attempts + 1, started_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if claimed != 1:
+            return
+        job_run = db.session.get(JobRun, job_run_id)
+        spec = REGISTRY[job_run.function]
+        try:
+            spec.function(**job_run.arguments)
+            job_run.status = "done"
+            job_run.error = None
+            job_run.finished_at = utcnow()
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            job_run = db.session.get(JobRun, job_run_id)
+            job_run.status = "failed"
+            # The exception's type only: its message could quote client text.
+            job_run.error = type(exc).__name__[:200]
+            job_run.finished_at = utcnow()
+            db.session.commit()
+            log.error(
+                "job run %s (%s) failed: %s", job_run_id, spec.function.__name__, type(exc).__name__
+            )
+            if not app.config["JOBS_INLINE"]:
+                raise  # let RQ retry it

@@ -1,0 +1,9 @@
+"""Every model, imported here so that Alembic and the app see the whole schema."""
+
+from practice.models.audit import AuditEvent
+from practice.models.job import JobRun
+from practice.models.practice import Practice
+from practice.models.token import PasswordReset, TherapistInvitation
+from practice.models.user import User
+
+__all__ = ["AuditEvent", "JobRun", "PasswordReset", "Practice", "TherapistInvitation", "User"]

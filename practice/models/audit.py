@@ -1,0 +1,49 @@
+"""The audit log: who did what to which record, append-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from practice.extensions import db
+from practice.models.base import UTCDateTime, utcnow
+from practice.models.user import User
+from practice.tenancy import PracticeScoped
+
+
+class AuditEvent(PracticeScoped, db.Model):
+    """One recorded action. Holds ids and labels, never client text."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["practice_id", "actor_user_id"], ["users.practice_id", "users.id"]),
+        Index("ix_audit_events_practice_id_created_at", "practice_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column()
+    # Who acted when it was not a therapist: "system", "anonymous", later a partner label.
+    actor_label: Mapped[str | None] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[int | None] = mapped_column()
+    ip: Mapped[str | None] = mapped_column(String(45))
+    # Small structured facts (a changed field's name, a count); never what a client typed.
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship(
+        foreign_keys=[actor_user_id],
+        primaryjoin="and_(AuditEvent.actor_user_id == User.id, "
+        "AuditEvent.practice_id == User.practice_id)",
+        viewonly=True,
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise RuntimeError("Audit events are append-only.")

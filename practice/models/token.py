@@ -1,0 +1,73 @@
+"""Single-purpose secrets sent by email: password resets and therapist invitations.
+
+Only the SHA-256 of a token is stored; the token itself lives in the email alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKeyConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from practice.extensions import db
+from practice.models.base import UTCDateTime, utcnow
+from practice.models.user import User
+from practice.tenancy import PracticeScoped
+
+
+class PasswordReset(PracticeScoped, db.Model):
+    """A single-use, short-lived password reset for one user."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "user_id"], ["users.practice_id", "users.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(
+        foreign_keys=[user_id],
+        primaryjoin="and_(PasswordReset.user_id == User.id, "
+        "PasswordReset.practice_id == User.practice_id)",
+    )
+
+
+class TherapistInvitation(PracticeScoped, db.Model):
+    """The owner's invitation for a therapist to join the practice."""
+
+    __tablename__ = "therapist_invitations"
+    __table_args__ = (
+        ForeignKeyConstraint(["practice_id", "invited_by_id"], ["users.practice_id", "users.id"]),
+        ForeignKeyConstraint(["practice_id", "user_id"], ["users.practice_id", "users.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(120))
+    invited_by_id: Mapped[int] = mapped_column()
+    # Set when the email job runs; a resend replaces it, voiding the earlier link.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column()
+
+    invited_by: Mapped[User] = relationship(
+        foreign_keys=[invited_by_id],
+        primaryjoin="and_(TherapistInvitation.invited_by_id == User.id, "
+        "TherapistInvitation.practice_id == User.practice_id)",
+        viewonly=True,
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

@@ -1,0 +1,58 @@
+"""Therapists and owners: the people who sign in with a password."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from practice.extensions import db
+from practice.models.base import UTCDateTime, utcnow
+from practice.models.practice import Practice
+from practice.tenancy import PracticeScoped
+
+ROLES = {"owner": "Owner", "therapist": "Therapist"}
+
+
+class User(PracticeScoped, UserMixin, db.Model):
+    """A therapist or the practice owner; the owner sees every couple and runs the team."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        # Children point at (practice_id, id), so a row can never name a user of another practice.
+        UniqueConstraint("practice_id", "id"),
+        CheckConstraint("role IN ('owner', 'therapist')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20), default="therapist")
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Part of the login cookie: bumping it signs the user out on every device.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    practice: Mapped[Practice] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+    @property
+    def role_label(self) -> str:
+        return ROLES[self.role]
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"

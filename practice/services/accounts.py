@@ -1,0 +1,367 @@
+"""Therapist accounts: sign-up, sign-in, passwords, invitations and the team."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+from zoneinfo import available_timezones
+
+from sqlalchemy import func, select, update
+
+from practice.extensions import db
+from practice.jobs import enqueue
+from practice.models import PasswordReset, Practice, TherapistInvitation, User
+from practice.models.base import utcnow
+from practice.models.practice import DEFAULT_SECRETS_POLICY_TEXT, SECRETS_POLICIES
+from practice.security import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    hash_password,
+    hash_token,
+    new_token,
+    password_needs_rehash,
+    verify_password,
+)
+from practice.services import DomainError, NotFound, audit
+from practice.tenancy import unscoped
+
+PASSWORD_RESET_LIFETIME = timedelta(hours=1)
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+class InvalidCredentials(DomainError):
+    """Email and password do not match an active account."""
+
+    def __init__(self) -> None:
+        super().__init__("That email and password do not match an account.")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_rules(password: str, *, email: str | None = None, field: str = "password"):
+    """Raise DomainError naming what is wrong with a new password."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise DomainError(f"Use at least {PASSWORD_MIN_LENGTH} characters.", field)
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise DomainError(f"Use at most {PASSWORD_MAX_LENGTH} characters.", field)
+    if email and password.strip().lower() == normalise_email(email):
+        raise DomainError("Your password cannot be your email address.", field)
+
+
+def check_time_zone(time_zone: str, field: str = "time_zone") -> str:
+    if time_zone not in available_timezones():
+        raise DomainError("Choose a time zone from the list, e.g. Europe/London.", field)
+    return time_zone
+
+
+def _email_is_taken(email: str) -> bool:
+    with unscoped():
+        return db.session.scalar(select(func.count()).where(User.email == email)) > 0
+
+
+def _slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60] or "practice"
+
+
+def _unique_slug(name: str) -> str:
+    base = _slugify(name)
+    with unscoped():
+        taken = set(
+            db.session.scalars(select(Practice.slug).where(Practice.slug.like(f"{base}%"))).all()
+        )
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def sign_up(*, practice_name: str, name: str, email: str, password: str, time_zone: str) -> User:
+    """Create a practice and its owner; the caller signs the owner in."""
+    email = normalise_email(email)
+    check_time_zone(time_zone)
+    check_password_rules(password, email=email)
+    if _email_is_taken(email):
+        raise DomainError(
+            "An account with this email already exists. Sign in, or reset your password.",
+            "email",
+        )
+    practice = Practice(
+        name=practice_name.strip(),
+        slug=_unique_slug(practice_name),
+        time_zone=time_zone,
+        secrets_policy="limited_secrets",
+        secrets_policy_text=DEFAULT_SECRETS_POLICY_TEXT["limited_secrets"],
+    )
+    owner = User(
+        practice=practice,
+        email=email,
+        name=name.strip(),
+        role="owner",
+        password_hash=hash_password(password),
+    )
+    with unscoped():
+        db.session.add_all([practice, owner])
+        db.session.flush()
+    audit.record("practice.created", actor=owner, target=practice)
+    return owner
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the active user with these credentials, or raise InvalidCredentials."""
+    email = normalise_email(email)
+    with unscoped():  # log-in lookup: the practice is what we are finding out
+        user = db.session.scalar(select(User).where(User.email == email))
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        if user is not None:
+            audit.record("auth.login_failed", actor_label="anonymous", target=user)
+        raise InvalidCredentials()
+    if not user.active:
+        audit.record("auth.login_refused_inactive", actor_label="anonymous", target=user)
+        raise DomainError("This account is deactivated. Ask your practice owner to restore it.")
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    audit.record("auth.login", actor=user, target=user)
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Set a new password and sign the user out everywhere else."""
+    if not verify_password(user.password_hash, current_password):
+        raise DomainError("Your current password is not right.", "current_password")
+    check_password_rules(new_password, email=user.email, field="new_password")
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    audit.record("auth.password_changed", actor=user, target=user)
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every session of this user, this one included."""
+    user.session_version += 1
+    audit.record("auth.signed_out_everywhere", actor=user, target=user)
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if the address belongs to an active user; silent otherwise."""
+    from practice.jobs.email import send_password_reset
+
+    email = normalise_email(email)
+    with unscoped():
+        user = db.session.scalar(select(User).where(User.email == email, User.active.is_(True)))
+    if user is None:
+        return
+    enqueue(send_password_reset, practice_id=user.practice_id, user_id=user.id)
+    audit.record("auth.password_reset_requested", actor_label="anonymous", target=user)
+
+
+def create_password_reset(user: User) -> str:
+    """Void earlier links for this user and store a new one; return the token to email."""
+    now = utcnow()
+    db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token, digest = new_token()
+    db.session.add(
+        PasswordReset(
+            practice_id=user.practice_id,
+            user_id=user.id,
+            token_hash=digest,
+            expires_at=now + PASSWORD_RESET_LIFETIME,
+        )
+    )
+    return token
+
+
+def find_password_reset(token: str) -> PasswordReset:
+    """The unused, unexpired reset for this token, or NotFound."""
+    with unscoped():  # the token is what tells us the practice
+        reset = db.session.scalar(
+            select(PasswordReset).where(PasswordReset.token_hash == hash_token(token))
+        )
+        if (
+            reset is None
+            or reset.used_at is not None
+            or reset.expires_at <= utcnow()
+            or not reset.user.active
+        ):
+            raise NotFound("This reset link has expired or was already used.")
+    return reset
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Use a reset link once: set the password, end every session."""
+    reset = find_password_reset(token)
+    user = reset.user
+    check_password_rules(new_password, email=user.email)
+    with unscoped():
+        claimed = db.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if claimed != 1:
+        raise NotFound("This reset link has expired or was already used.")
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1
+    audit.record("auth.password_reset", actor_label="anonymous", target=user)
+    return user
+
+
+def _require_owner(actor: User) -> None:
+    if not actor.is_owner:
+        raise NotFound()
+
+
+def invite_therapist(owner: User, *, email: str, name: str) -> TherapistInvitation:
+    """Invite a therapist by email; a second invite to the same address resends the first."""
+    from practice.jobs.email import send_therapist_invitation
+
+    _require_owner(owner)
+    email = normalise_email(email)
+    if _email_is_taken(email):
+        raise DomainError("Someone already has an account with this email.", "email")
+    invitation = db.session.scalar(
+        select(TherapistInvitation).where(
+            TherapistInvitation.email == email,
+            TherapistInvitation.accepted_at.is_(None),
+            TherapistInvitation.revoked_at.is_(None),
+        )
+    )
+    if invitation is None:
+        invitation = TherapistInvitation(email=email, name=name.strip(), invited_by_id=owner.id)
+        db.session.add(invitation)
+        db.session.flush()
+    else:
+        invitation.name = name.strip()
+    enqueue(send_therapist_invitation, invitation_id=invitation.id)
+    audit.record("therapist.invited", actor=owner, target=invitation)
+    return invitation
+
+
+def resend_invitation(owner: User, invitation: TherapistInvitation) -> None:
+    """Email a fresh link; the previous one stops working."""
+    from practice.jobs.email import send_therapist_invitation
+
+    _require_owner(owner)
+    if not invitation.is_open:
+        raise DomainError("This invitation is no longer open.")
+    enqueue(send_therapist_invitation, invitation_id=invitation.id)
+    audit.record("therapist.invitation_resent", actor=owner, target=invitation)
+
+
+def revoke_invitation(owner: User, invitation: TherapistInvitation) -> None:
+    """Withdraw an open invitation; its link stops working."""
+    _require_owner(owner)
+    if invitation.is_open:
+        invitation.revoked_at = utcnow()
+        invitation.token_hash = None
+        audit.record("therapist.invitation_revoked", actor=owner, target=invitation)
+
+
+def issue_invitation_token(invitation: TherapistInvitation) -> str:
+    """Store a new token for the invitation (voiding the last) and return it for the email."""
+    token, digest = new_token()
+    invitation.token_hash = digest
+    invitation.expires_at = utcnow() + INVITATION_LIFETIME
+    return token
+
+
+def find_invitation(token: str) -> TherapistInvitation:
+    """The open, unexpired invitation for this token, or NotFound."""
+    with unscoped():  # the token is what tells us the practice
+        invitation = db.session.scalar(
+            select(TherapistInvitation).where(TherapistInvitation.token_hash == hash_token(token))
+        )
+    if (
+        invitation is None
+        or not invitation.is_open
+        or invitation.expires_at is None
+        or invitation.expires_at <= utcnow()
+    ):
+        raise NotFound("This invitation has expired or was withdrawn.")
+    return invitation
+
+
+def accept_invitation(token: str, *, name: str, password: str) -> User:
+    """Create the invited therapist's account; the caller signs them in."""
+    invitation = find_invitation(token)
+    check_password_rules(password, email=invitation.email)
+    if _email_is_taken(invitation.email):
+        raise DomainError("An account with this email already exists. Sign in instead.")
+    with unscoped():
+        claimed = db.session.execute(
+            update(TherapistInvitation)
+            .where(
+                TherapistInvitation.id == invitation.id,
+                TherapistInvitation.accepted_at.is_(None),
+            )
+            .values(accepted_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            raise NotFound("This invitation has expired or was withdrawn.")
+        user = User(
+            practice_id=invitation.practice_id,
+            email=invitation.email,
+            name=name.strip(),
+            role="therapist",
+            password_hash=hash_password(password),
+        )
+        db.session.add(user)
+        db.session.flush()
+        invitation.user_id = user.id
+        invitation.token_hash = None
+    audit.record("therapist.joined", actor=user, target=user)
+    return user
+
+
+def set_user_active(owner: User, user: User, active: bool) -> None:
+    """Deactivate (signing them out everywhere) or restore a therapist."""
+    _require_owner(owner)
+    if user.id == owner.id or user.is_owner:
+        raise DomainError("The practice owner cannot be deactivated.")
+    if user.active == active:
+        return
+    user.active = active
+    if not active:
+        user.session_version += 1
+    audit.record(
+        "therapist.reactivated" if active else "therapist.deactivated", actor=owner, target=user
+    )
+
+
+def update_practice(
+    owner: User,
+    practice: Practice,
+    *,
+    name: str,
+    time_zone: str,
+    secrets_policy: str,
+    secrets_policy_text: str,
+) -> None:
+    """Change the practice's name, time zone and secrets policy."""
+    _require_owner(owner)
+    check_time_zone(time_zone)
+    if secrets_policy not in SECRETS_POLICIES:
+        raise DomainError("Choose one of the two secrets policies.", "secrets_policy")
+    values = {
+        "name": name.strip(),
+        "time_zone": time_zone,
+        "secrets_policy": secrets_policy,
+        "secrets_policy_text": secrets_policy_text.strip(),
+    }
+    changed = [field for field, value in values.items() if getattr(practice, field) != value]
+    for field in changed:
+        setattr(practice, field, values[field])
+    if changed:
+        audit.record(
+            "practice.settings_changed", actor=owner, target=practice, details={"fields": changed}
+        )

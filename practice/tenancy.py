@@ -1,0 +1,142 @@
+"""The current practice, and the ORM guard that keeps every query inside it.
+
+Walls 1-3 of DESIGN.md's tenancy: every tenant-owned table carries `practice_id`
+(`PracticeScoped`); each request or job sets the current practice; every ORM statement gets
+`practice_id = current` added, and with no practice set it raises instead of returning
+everything. Code that must cross practices (log-in lookup, sign-up, maintenance) says so in
+an `unscoped()` block, so that each such place can be found with grep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy import ForeignKey, event, inspect
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+_current_practice_id: ContextVar[int | None] = ContextVar("current_practice_id", default=None)
+_unscoped_depth: ContextVar[int] = ContextVar("unscoped_depth", default=0)
+
+
+class TenancyError(RuntimeError):
+    """A query or write was attempted with no practice set, or across practices."""
+
+
+class PracticeScoped:
+    """Mixin for every table a practice owns: a non-null, indexed `practice_id`."""
+
+    @declared_attr
+    def practice_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(
+            ForeignKey("practices.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+
+
+def current_practice_id() -> int | None:
+    """The practice this request or job acts in, or None."""
+    return _current_practice_id.get()
+
+
+def set_current_practice(practice_id: int | None) -> None:
+    """Set the practice for the rest of this request or job."""
+    _current_practice_id.set(practice_id)
+
+
+@contextmanager
+def practice_context(practice_id: int) -> Iterator[None]:
+    """Act in one practice for the duration of the block (jobs, CLI, tests)."""
+    token = _current_practice_id.set(practice_id)
+    try:
+        yield
+    finally:
+        _current_practice_id.reset(token)
+
+
+@contextmanager
+def unscoped() -> Iterator[None]:
+    """Turn the guard off for the block: only for log-in lookups, sign-up and maintenance."""
+    token = _unscoped_depth.set(_unscoped_depth.get() + 1)
+    try:
+        yield
+    finally:
+        _unscoped_depth.reset(token)
+
+
+def is_unscoped() -> bool:
+    return _unscoped_depth.get() > 0
+
+
+def _scope_statement(state: ORMExecuteState) -> None:
+    if is_unscoped():
+        return
+    if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
+        return
+    practice_id = _current_practice_id.get()
+    if practice_id is None:
+        raise TenancyError(
+            "No practice is set for this query. Set one (request, job or practice_context) "
+            "or wrap a deliberate cross-practice lookup in tenancy.unscoped()."
+        )
+    if state.is_insert:
+        return  # new rows are stamped and checked in before_flush
+    from practice.models.practice import Practice  # the tenant itself: only the current one
+
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            PracticeScoped,
+            lambda cls: cls.practice_id == practice_id,
+            include_aliases=True,
+        ),
+        with_loader_criteria(Practice, lambda cls: cls.id == practice_id, include_aliases=True),
+    )
+
+
+def _stamp_new_rows(session: Session, flush_context, instances) -> None:
+    practice_id = _current_practice_id.get()
+    for obj in session.new:
+        if not isinstance(obj, PracticeScoped):
+            continue
+        if obj.practice_id is None:
+            if practice_id is not None:
+                obj.practice_id = practice_id
+            elif getattr(obj, "practice", None) is None:
+                raise TenancyError(f"New {type(obj).__name__} has no practice and none is set.")
+        elif practice_id is not None and obj.practice_id != practice_id and not is_unscoped():
+            raise TenancyError(f"Refusing to write a {type(obj).__name__} for another practice.")
+    for obj in session.dirty:
+        if isinstance(obj, PracticeScoped):
+            history = inspect(obj).attrs.practice_id.history
+            if history.deleted and history.deleted[0] is not None:
+                raise TenancyError(f"A {type(obj).__name__} cannot move to another practice.")
+
+
+def _check_loaded_row(target, context) -> None:
+    # A fifth, cheap wall: even a statement that escaped the criteria (a textual query
+    # mapped to a model, say) cannot hand back a row of another practice.
+    if not isinstance(target, PracticeScoped):
+        return
+    practice_id = _current_practice_id.get()
+    if practice_id is not None and not is_unscoped() and target.practice_id != practice_id:
+        raise TenancyError(f"Loaded a {type(target).__name__} of another practice.")
+
+
+def install_guard(session_class: type[Session] = Session) -> None:
+    """Attach the guard to every session (idempotent)."""
+    if not event.contains(session_class, "do_orm_execute", _scope_statement):
+        event.listen(session_class, "do_orm_execute", _scope_statement)
+        event.listen(session_class, "before_flush", _stamp_new_rows)
+
+
+def install_load_check(base: type) -> None:
+    """Check every loaded PracticeScoped row against the current practice (idempotent)."""
+    if not event.contains(base, "load", _check_loaded_row):
+        event.listen(base, "load", _check_loaded_row, propagate=True)
