@@ -81,6 +81,10 @@ def _scope_statement(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
         return
     practice_id = _current_practice_id.get()
+    if practice_id is None and state.is_column_load:
+        # Refreshing an expired attribute of an object already in the session reveals
+        # nothing new; with a practice set, the criteria below still apply to it.
+        return
     if practice_id is None:
         raise TenancyError(
             "No practice is set for this query. Set one (request, job or practice_context) "

@@ -1,0 +1,49 @@
+# The README's commands. Each sets up what it needs first (a virtual environment in .venv).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app practice
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: demo test lint worker bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "practice needs Python 3.11 or newer: run make PYTHON=python3.12 ...")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+## demo: set up, migrate an SQLite database in instance/, seed demo data, serve on 127.0.0.1:5000
+demo: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) practice seed-demo
+	@echo "Open http://$(HOST):$(PORT)/ and sign in with a login above."
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## test: set up, lint, and run the whole suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## worker: an RQ worker for every queue (needs REDIS_URL)
+worker: $(VENV)/.installed
+	$(FLASK) jobs worker --with-scheduler
+
+## bench: the benchmarks in bench/
+bench: $(VENV)/.installed-dev
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
