@@ -57,7 +57,7 @@ def practice():
 
 
 def _team_page(form: InviteTherapistForm, status: int = 200):
-    members = db.session.scalars(select(User).order_by(User.role.desc(), User.name)).all()
+    members = db.session.scalars(select(User).order_by(User.role, User.name)).all()
     invitations = db.session.scalars(
         select(TherapistInvitation)
         .where(TherapistInvitation.accepted_at.is_(None), TherapistInvitation.revoked_at.is_(None))
