@@ -40,7 +40,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from practice import models  # noqa: F401 - every table on the metadata
-    from practice.extensions import Base, csrf, db, limiter, login_manager, migrate
+    from practice.extensions import csrf, db, limiter, login_manager, migrate
     from practice.jobs import install_hooks
     from practice.tenancy import install_guard, install_load_check
 
@@ -50,7 +50,9 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     install_guard()
-    install_load_check(Base)
+    # db.Model, not extensions.Base: Flask-SQLAlchemy copies Base into a new class, so
+    # the models are subclasses of db.Model only and a listener on Base never fires.
+    install_load_check(db.Model)
     install_hooks()
 
     from practice.blueprints.auth.sessions import configure_login

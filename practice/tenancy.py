@@ -37,7 +37,12 @@ class PracticeScoped:
     @declared_attr
     def practice_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
         return mapped_column(
-            ForeignKey("practices.id", ondelete="CASCADE"), index=True, nullable=False
+            ForeignKey("practices.id", ondelete="CASCADE"),
+            index=True,
+            nullable=False,
+            # Load the old value when it is overwritten (even after a commit expired it),
+            # so that before_flush can always tell a row is being moved to another practice.
+            active_history=True,
         )
 
 
@@ -109,18 +114,31 @@ def _stamp_new_rows(session: Session, flush_context, instances) -> None:
     for obj in session.new:
         if not isinstance(obj, PracticeScoped):
             continue
-        if obj.practice_id is None:
-            if practice_id is not None:
-                obj.practice_id = practice_id
-            elif getattr(obj, "practice", None) is None:
+        # A `practice` relationship, when set, overwrites practice_id during the flush.
+        parent = getattr(obj, "practice", None)
+        target = _identity_id(parent) if parent is not None else obj.practice_id
+        if parent is None and target is None:
+            if practice_id is None:
                 raise TenancyError(f"New {type(obj).__name__} has no practice and none is set.")
-        elif practice_id is not None and obj.practice_id != practice_id and not is_unscoped():
+            obj.practice_id = practice_id
+        elif practice_id is not None and target != practice_id and not is_unscoped():
             raise TenancyError(f"Refusing to write a {type(obj).__name__} for another practice.")
     for obj in session.dirty:
         if isinstance(obj, PracticeScoped):
-            history = inspect(obj).attrs.practice_id.history
+            state = inspect(obj)
+            history = state.attrs.practice_id.history
             if history.deleted and history.deleted[0] is not None:
                 raise TenancyError(f"A {type(obj).__name__} cannot move to another practice.")
+            if "practice" in state.mapper.relationships:
+                added = [p for p in state.attrs.practice.history.added if p is not None]
+                if added and _identity_id(added[0]) != obj.practice_id:
+                    raise TenancyError(f"A {type(obj).__name__} cannot move to another practice.")
+
+
+def _identity_id(obj) -> int | None:
+    """The primary key of a persistent object without loading it (None while pending)."""
+    identity = inspect(obj).identity
+    return identity[0] if identity else None
 
 
 def _check_loaded_row(target, context) -> None:

@@ -11,6 +11,7 @@ import os
 import re
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -156,13 +157,43 @@ def _app_context(request):
     from practice.extensions import db
     from practice.tenancy import set_current_practice
 
-    with app.app_context():
+    with app.app_context(), _fresh_state_per_request(app):
         _clean(db)
         set_current_practice(None)
         yield
         db.session.rollback()
         set_current_practice(None)
         db.session.remove()
+
+
+@contextmanager
+def _fresh_state_per_request(app):
+    """Give every request what its own app context would: an empty `g` and its own session.
+
+    The test keeps one app context open, and Flask reuses an open app context for a request
+    instead of pushing a new one. Without this, `g` would outlive the request (Flask-Login's
+    cached user, Flask-WTF's cached token), so the next request, even one from another client,
+    could be answered as the previous one's user; and one database session would serve every
+    request, hiding lazy loads that in production run in a fresh session.
+    """
+    from flask import g, request_started, request_tearing_down
+
+    from practice.extensions import db
+
+    def start(sender, **extra) -> None:
+        vars(g).clear()
+        db.session.remove()
+
+    def end(sender, **extra) -> None:
+        db.session.remove()
+
+    request_started.connect(start, app)
+    request_tearing_down.connect(end, app)
+    try:
+        yield
+    finally:
+        request_started.disconnect(start, app)
+        request_tearing_down.disconnect(end, app)
 
 
 # --- Clients --------------------------------------------------------------------------------
@@ -176,16 +207,14 @@ class Client(FlaskClient):
             if "csrf_token" not in session:
                 session["csrf_token"] = os.urandom(20).hex()
             raw = session["csrf_token"]
-        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(
-            raw
-        )
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
     def post_form(self, url: str, data: dict | None = None, **kwargs):
         data = dict(data or {})
         data.setdefault("csrf_token", self.csrf_token())
         return self.post(url, data=data, **kwargs)
 
-    def login(self, email: str, password: str = "correct horse battery"):
+    def login(self, email: str, password: str = "correct horse battery"):  # noqa: S107
         response = self.post_form("/login", {"email": email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
         return response

@@ -62,6 +62,7 @@ class TherapistInvitationFactory(BaseFactory):
 
     email = factory.Sequence(lambda n: f"invitee{n}@example.com")
     name = factory.Sequence(lambda n: f"Invitee {n}")
+
     class Params:
         inviter = factory.SubFactory(OwnerFactory)
 

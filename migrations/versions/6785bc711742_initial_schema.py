@@ -25,6 +25,7 @@ def upgrade():
     sa.Column('time_zone', sa.String(length=64), nullable=False),
     sa.Column('secrets_policy', sa.String(length=20), nullable=False),
     sa.Column('secrets_policy_text', sa.Text(), nullable=False),
+    sa.Column('settings_reviewed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("secrets_policy IN ('no_secrets', 'limited_secrets')", name=op.f('ck_practices_secrets_policy')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_practices')),

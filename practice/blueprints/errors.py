@@ -6,10 +6,12 @@ import logging
 import traceback
 
 from flask import Flask, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from practice.extensions import db
+from practice.tenancy import current_practice_id, set_current_practice
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +33,20 @@ def _wants_json() -> bool:
     )
 
 
+def _act_in_signed_in_practice() -> None:
+    """Errors raised before the request hook ran (a CSRF failure, an unknown URL, a wrong
+    method, a rate limit) leave no practice set; the page still shows the signed-in header
+    and footer, which read the therapist's practice."""
+    if current_practice_id() is None and current_user.is_authenticated:
+        set_current_practice(current_user.practice_id)
+
+
 def render_error(status: int, title: str | None = None, message: str | None = None):
     default_title, default_message = MESSAGES.get(status, MESSAGES[500])
     title, message = title or default_title, message or default_message
     if _wants_json() or request.blueprint == "ops":
         return {"error": title, "message": message}, status
+    _act_in_signed_in_practice()
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 

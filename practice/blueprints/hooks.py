@@ -47,6 +47,21 @@ def set_request_practice() -> None:
     set_current_practice(current_user.practice_id)
 
 
+def refuse_null_characters():
+    """No one types U+0000 and PostgreSQL cannot store it: refuse it before any view runs."""
+    for source in (request.args, request.form):
+        if any("\x00" in value for _, values in source.lists() for value in values):
+            from practice.blueprints.errors import render_error
+
+            return render_error(
+                400,
+                "That request could not be understood",
+                "Something you sent contains an invisible control character. "
+                "Please retype it and try again.",
+            )
+    return None
+
+
 def clear_request_practice(exc: BaseException | None = None) -> None:
     set_current_practice(None)
 
@@ -72,5 +87,6 @@ def add_security_headers(response):
 
 def register(app: Flask) -> None:
     app.before_request(set_request_practice)
+    app.before_request(refuse_null_characters)
     app.after_request(add_security_headers)
     app.teardown_request(clear_request_practice)

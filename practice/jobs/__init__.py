@@ -49,17 +49,26 @@ def job(*, queue: str = DEFAULT_QUEUE, timeout: int = 60):
     return register
 
 
-def enqueue(function: Callable[..., object], **ids: int | None) -> JobRun:
-    """Record a run of `function(**ids)`; it is dispatched when the transaction commits."""
+def enqueue(
+    function: Callable[..., object], *, practice_id: int | None = None, **ids: int | None
+) -> JobRun:
+    """Record a run of `function(**ids)`; it is dispatched when the transaction commits.
+
+    The run belongs to the current practice, or to `practice_id` when the caller acts
+    before any practice is set (an anonymous password-reset request): the job runs in
+    that practice and `practice_id` is not passed on to the function.
+    """
     name = f"{function.__module__}.{function.__qualname__}"
     spec = REGISTRY.get(name)
     if spec is None:
         raise ValueError(f"{name} is not a registered job")
-    for key, value in ids.items():
+    for key, value in {"practice_id": practice_id, **ids}.items():
         # Ids only: a string here could be client text on its way into Redis.
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise TypeError(f"job argument {key!r} must be an id (int), got {type(value)}")
-    run = JobRun(queue=spec.queue, function=name, arguments=ids, status="pending")
+    run = JobRun(
+        practice_id=practice_id, queue=spec.queue, function=name, arguments=ids, status="pending"
+    )
     db.session.add(run)
     db.session.info.setdefault("practice_jobs", []).append(run)
     return run

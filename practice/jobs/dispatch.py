@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 _process_app: Flask | None = None
 
 
+class JobFailed(Exception):
+    """Raised to RQ in place of a job's own exception, whose message could quote client text."""
+
+
 def _app() -> Flask:
     global _process_app
     if has_app_context():
@@ -113,4 +117,7 @@ def run(job_run_id: int, practice_id: int) -> None:
                 "job run %s (%s) failed: %s", job_run_id, spec.function.__name__, type(exc).__name__
             )
             if not app.config["JOBS_INLINE"]:
-                raise  # let RQ retry it
+                # Let RQ retry it, but never with the original exception: RQ logs its
+                # message and traceback and stores them in Redis, and both could quote
+                # client text. `from None` drops the chained original too.
+                raise JobFailed(f"job run {job_run_id} failed: {type(exc).__name__}") from None

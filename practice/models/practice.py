@@ -47,6 +47,8 @@ class Practice(db.Model):
     secrets_policy_text: Mapped[str] = mapped_column(
         Text, default=DEFAULT_SECRETS_POLICY_TEXT["limited_secrets"]
     )
+    # When the owner last saved the settings: until then the default policy is unreviewed.
+    settings_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

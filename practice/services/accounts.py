@@ -7,6 +7,7 @@ import unicodedata
 from datetime import timedelta
 from zoneinfo import available_timezones
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 
 from practice.extensions import db
@@ -51,6 +52,15 @@ def check_password_rules(password: str, *, email: str | None = None, field: str 
         raise DomainError("Your password cannot be your email address.", field)
 
 
+def check_email(email: str, field: str = "email") -> str:
+    """Raise DomainError unless `email` is a well-formed address (no DNS lookup)."""
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise DomainError("Enter a valid email.", field) from None
+    return email
+
+
 def check_time_zone(time_zone: str, field: str = "time_zone") -> str:
     if time_zone not in available_timezones():
         raise DomainError("Choose a time zone from the list, e.g. Europe/London.", field)
@@ -82,6 +92,7 @@ def _unique_slug(name: str) -> str:
 def sign_up(*, practice_name: str, name: str, email: str, password: str, time_zone: str) -> User:
     """Create a practice and its owner; the caller signs the owner in."""
     email = normalise_email(email)
+    check_email(email)  # forms check too; the CLI and other callers rely on this one
     check_time_zone(time_zone)
     check_password_rules(password, email=email)
     if _email_is_taken(email):
@@ -359,6 +370,7 @@ def update_practice(
         "secrets_policy_text": secrets_policy_text.strip(),
     }
     changed = [field for field, value in values.items() if getattr(practice, field) != value]
+    practice.settings_reviewed_at = utcnow()
     for field in changed:
         setattr(practice, field, values[field])
     if changed:

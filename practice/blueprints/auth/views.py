@@ -20,6 +20,7 @@ from practice.blueprints.forms import show_error
 from practice.extensions import db, limiter
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.services import DomainError, NotFound, accounts, audit
+from practice.tenancy import practice_context
 
 
 def _auth_limit() -> str:
@@ -163,7 +164,9 @@ def accept_invitation(token: str):
             start_session(user)
             flash("Welcome to the practice.", "success")
             return redirect(url_for("dashboard.index"))
-    practice_name = invitation.invited_by.practice.name
+    # Nobody is signed in (or someone of another practice is): read it in the inviting one.
+    with practice_context(invitation.practice_id):
+        practice_name = invitation.invited_by.practice.name
     status = 422 if form.errors else 200
     return render_template(
         "auth/accept_invitation.html", form=form, invitation=invitation, practice_name=practice_name

@@ -1,0 +1,56 @@
+"""Health and readiness probes: JSON, no sign-in, and a clear 503 when a dependency is down."""
+
+from __future__ import annotations
+
+import pytest
+
+CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def unreachable_redis(app):
+    """Point the app at a Redis nobody listens on, for one test."""
+    saved = app.config["REDIS_URL"]
+    saved_connection = app.extensions.pop("practice_redis", None)
+    app.config["REDIS_URL"] = CLOSED_PORT_REDIS
+    yield
+    app.config["REDIS_URL"] = saved
+    app.extensions.pop("practice_redis", None)
+    if saved_connection is not None:
+        app.extensions["practice_redis"] = saved_connection
+
+
+def test_healthz_answers_ok_without_a_sign_in(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.is_json
+    assert response.get_json() == {"status": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_readyz_checks_the_database_and_says_redis_is_not_configured(app, client):
+    assert not app.config["REDIS_URL"]
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.is_json
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["redis"].startswith("not configured")
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_readyz_reports_an_unreachable_redis_as_503_json(client, unreachable_redis, accept):
+    response = client.get("/readyz", headers={"Accept": accept})
+    assert response.status_code == 503
+    assert response.is_json
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["checks"] == {"database": "ok", "redis": "unavailable"}
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_readyz_is_ready_again_once_redis_is_unset(app, client, unreachable_redis):
+    assert client.get("/readyz").status_code == 503
+    app.config["REDIS_URL"] = None
+    assert client.get("/readyz").status_code == 200
