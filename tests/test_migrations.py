@@ -7,6 +7,7 @@ limiter keeps `enabled` on itself), and disposes of its engine before the databa
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,19 +106,22 @@ def test_sqlite_upgrade_matches_the_models_and_downgrades(tmp_path, monkeypatch)
 @pytest.fixture
 def throwaway_postgres() -> Iterator[str]:
     """A brand-new PostgreSQL database, dropped afterwards; its SQLAlchemy URL."""
-    if not TEST_DATABASE_URL:
-        missing_service("PostgreSQL (set TEST_DATABASE_URL)")
+    # The server to make throwaway databases on: TEST_POSTGRES_URL, so that the SQLite run of
+    # the suite checks the migrations on PostgreSQL too; else the suite's own database.
+    server_url = os.environ.get("TEST_POSTGRES_URL") or TEST_DATABASE_URL
+    if not server_url:
+        missing_service("PostgreSQL (set TEST_POSTGRES_URL or TEST_DATABASE_URL)")
     import psycopg
 
     from practice.config import normalise_database_url
 
-    url = make_url(normalise_database_url(TEST_DATABASE_URL))
+    url = make_url(normalise_database_url(server_url))
     admin = url.set(drivername="postgresql", database="postgres")
     name = f"practice_migrations_{uuid.uuid4().hex[:12]}"
     try:
         connection = psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True)
     except psycopg.OperationalError:
-        missing_service(f"PostgreSQL at {TEST_DATABASE_URL}")
+        missing_service(f"PostgreSQL at {server_url}")
     with connection:
         connection.execute(f'CREATE DATABASE "{name}"')
         try:
