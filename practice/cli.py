@@ -34,6 +34,11 @@ def seed_demo_command(as_json: bool) -> None:
     click.echo(f"Demo practice: {result['practice']['name']}")
     for login in result["logins"]:
         click.echo(f"  {login['role']:<10} {login['email']}  password: {login['password']}")
+    click.echo("Partners' personal links (new each run; earlier ones stop working):")
+    for couple in result["couples"]:
+        for partner in couple["partners"]:
+            if partner["invite_link"]:
+                click.echo(f"  {couple['label']:<16} {partner['name']:<7} {partner['invite_link']}")
 
 
 @practice_cli.command("create-owner")

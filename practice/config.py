@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 ENVIRONMENTS = ("development", "production", "testing")
@@ -118,6 +119,11 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "practice-limits",
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "PORTAL_LINK_RATE_LIMIT": environ.get(
+            "PORTAL_LINK_RATE_LIMIT", "30 per minute;200 per hour"
+        ),
+        # The portal cookie outlives a browser restart; the practice's idle limit ends it.
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=365),
         # Jobs
         "JOBS_INLINE": redis_url is None,
         "SQLALCHEMY_RECORD_QUERIES": False,

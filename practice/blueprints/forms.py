@@ -9,8 +9,15 @@ from practice.services import DomainError
 
 def show_error(form: FlaskForm, error: DomainError) -> None:
     """Attach the error to its field, or to the form as a whole."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
+    field = None
+    if error.field:
+        # "partner2.email" names a field of a sub-form.
+        field = form
+        for part in error.field.split("."):
+            field = getattr(field, part, None)
+            if field is None:
+                break
+    if field is not None and isinstance(getattr(field, "errors", None), list | tuple):
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)

@@ -29,8 +29,8 @@ def set_request_practice() -> None:
     """Act in the signed-in therapist's practice, or in none: never one named by the URL."""
     # Contextvars outlive a request on a reused worker thread: start every request clean.
     set_current_practice(None)
-    if request.endpoint in (None, "static") or request.blueprint == "ops":
-        return
+    if request.endpoint in (None, "static") or request.blueprint in ("ops", "portal"):
+        return  # the portal sets its own practice, from the partner's session
     if not current_user.is_authenticated:
         return
     from flask import current_app

@@ -7,8 +7,10 @@ from flask import render_template
 from practice.extensions import db
 from practice.jobs import DEFAULT_QUEUE, job
 from practice.mailer import send_mail
-from practice.models import TherapistInvitation, User
-from practice.services import accounts
+from practice.models import Partner, PartnerInvite, TherapistInvitation, User
+from practice.models.base import utcnow
+from practice.security import unseal
+from practice.services import accounts, audit, portal_access
 from practice.urls import external_url
 
 
@@ -41,4 +43,48 @@ def send_therapist_invitation(invitation_id: int) -> None:
         invitation.email,
         f"Join {invitation.invited_by.practice.name} on practice",
         render_template("email/therapist_invitation.txt", invitation=invitation, link=link),
+    )
+
+
+@job(queue=DEFAULT_QUEUE, timeout=60)
+def send_partner_invite(invite_id: int) -> None:
+    """Email a partner their personal link, then erase the encrypted copy it was kept in."""
+    invite = db.session.get(PartnerInvite, invite_id)
+    if invite is None or invite.pending_email is None or invite.revoked_at is not None:
+        return
+    partner = invite.partner
+    if not partner.email:
+        return
+    link = external_url("portal.welcome", token=unseal(invite.pending_email))
+    practice_name = invite.created_by.practice.name
+    send_mail(
+        partner.email,
+        f"Your personal link from {practice_name}",
+        render_template(
+            "email/partner_invite.txt",
+            partner=partner,
+            therapist=invite.created_by,
+            practice_name=practice_name,
+            link=link,
+            expires_at=invite.expires_at,
+        ),
+    )
+    invite.pending_email = None
+    invite.emailed_at = utcnow()
+    audit.record("partner.invite_emailed", actor_label="system", target=partner)
+
+
+@job(queue=DEFAULT_QUEUE, timeout=60)
+def send_partner_sign_in_link(partner_id: int) -> None:
+    """Email a partner a single-use, 30-minute sign-in link."""
+    partner = db.session.get(Partner, partner_id)
+    if partner is None or not partner.email or partner.couple.is_closed:
+        return
+    token = portal_access.create_sign_in_link(partner)
+    db.session.flush()
+    link = external_url("portal.sign_in_link", token=token)
+    send_mail(
+        partner.email,
+        "Your sign-in link",
+        render_template("email/partner_sign_in_link.txt", partner=partner, link=link),
     )

@@ -1,9 +1,32 @@
 """Every model, imported here so that Alembic and the app see the whole schema."""
 
 from practice.models.audit import AuditEvent
+from practice.models.couple import (
+    Couple,
+    CoupleTherapist,
+    Partner,
+    PartnerInvite,
+    PartnerSignInLink,
+    PortalSession,
+    PrivacyAcknowledgement,
+)
 from practice.models.job import JobRun
 from practice.models.practice import Practice
 from practice.models.token import PasswordReset, TherapistInvitation
 from practice.models.user import User
 
-__all__ = ["AuditEvent", "JobRun", "PasswordReset", "Practice", "TherapistInvitation", "User"]
+__all__ = [
+    "AuditEvent",
+    "Couple",
+    "CoupleTherapist",
+    "JobRun",
+    "Partner",
+    "PartnerInvite",
+    "PartnerSignInLink",
+    "PasswordReset",
+    "PortalSession",
+    "Practice",
+    "PrivacyAcknowledgement",
+    "TherapistInvitation",
+    "User",
+]

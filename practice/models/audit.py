@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from practice.extensions import db
 from practice.models.base import UTCDateTime, utcnow
+from practice.models.couple import Partner
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
 
@@ -19,12 +20,26 @@ class AuditEvent(PracticeScoped, db.Model):
     __tablename__ = "audit_events"
     __table_args__ = (
         ForeignKeyConstraint(["practice_id", "actor_user_id"], ["users.practice_id", "users.id"]),
+        ForeignKeyConstraint(
+            ["practice_id", "actor_partner_id"],
+            ["partners.practice_id", "partners.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["practice_id", "couple_id"], ["couples.practice_id", "couples.id"], ondelete="CASCADE"
+        ),
+        Index("ix_audit_events_target", "practice_id", "target_type", "target_id"),
         Index("ix_audit_events_practice_id_created_at", "practice_id", "created_at"),
+        Index("ix_audit_events_couple_id_created_at", "couple_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_user_id: Mapped[int | None] = mapped_column()
+    # A partner acting in the portal; audit rows always name one person, never "the couple".
+    actor_partner_id: Mapped[int | None] = mapped_column()
+    # The couple the event concerns, so a couple's trail is one indexed query.
+    couple_id: Mapped[int | None] = mapped_column()
     # Who acted when it was not a therapist: "system", "anonymous", later a partner label.
     actor_label: Mapped[str | None] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(64))
@@ -34,12 +49,26 @@ class AuditEvent(PracticeScoped, db.Model):
     # Small structured facts (a changed field's name, a count); never what a client typed.
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
+    actor_partner: Mapped[Partner | None] = relationship(
+        foreign_keys=[actor_partner_id],
+        primaryjoin="and_(AuditEvent.actor_partner_id == Partner.id, "
+        "AuditEvent.practice_id == Partner.practice_id)",
+        viewonly=True,
+    )
     actor: Mapped[User | None] = relationship(
         foreign_keys=[actor_user_id],
         primaryjoin="and_(AuditEvent.actor_user_id == User.id, "
         "AuditEvent.practice_id == User.practice_id)",
         viewonly=True,
     )
+
+    @property
+    def actor_name(self) -> str:
+        if self.actor is not None:
+            return self.actor.name
+        if self.actor_partner is not None:
+            return self.actor_partner.display_name
+        return self.actor_label or "system"
 
 
 @event.listens_for(Session, "before_flush")

@@ -37,6 +37,8 @@ class Practice(db.Model):
         CheckConstraint(
             "secrets_policy IN ('no_secrets', 'limited_secrets')", name="secrets_policy"
         ),
+        CheckConstraint("invite_link_days BETWEEN 1 AND 90", name="invite_link_days"),
+        CheckConstraint("portal_idle_days BETWEEN 1 AND 365", name="portal_idle_days"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +51,11 @@ class Practice(db.Model):
     )
     # When the owner last saved the settings: until then the default policy is unreviewed.
     settings_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How long a partner's personal link works, and how long an unused portal session lasts.
+    invite_link_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    portal_idle_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    # Bumped whenever the secrets policy changes: partners acknowledge each version.
+    privacy_notice_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

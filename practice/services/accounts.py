@@ -357,8 +357,10 @@ def update_practice(
     time_zone: str,
     secrets_policy: str,
     secrets_policy_text: str,
+    invite_link_days: int | None = None,
+    portal_idle_days: int | None = None,
 ) -> None:
-    """Change the practice's name, time zone and secrets policy."""
+    """Change the practice's settings; a new secrets policy must be acknowledged again."""
     _require_owner(owner)
     check_time_zone(time_zone)
     if secrets_policy not in SECRETS_POLICIES:
@@ -369,10 +371,21 @@ def update_practice(
         "secrets_policy": secrets_policy,
         "secrets_policy_text": secrets_policy_text.strip(),
     }
+    if invite_link_days is not None:
+        if not 1 <= invite_link_days <= 90:
+            raise DomainError("Choose between 1 and 90 days.", "invite_link_days")
+        values["invite_link_days"] = invite_link_days
+    if portal_idle_days is not None:
+        if not 1 <= portal_idle_days <= 365:
+            raise DomainError("Choose between 1 and 365 days.", "portal_idle_days")
+        values["portal_idle_days"] = portal_idle_days
     changed = [field for field, value in values.items() if getattr(practice, field) != value]
     practice.settings_reviewed_at = utcnow()
     for field in changed:
         setattr(practice, field, values[field])
+    if {"secrets_policy", "secrets_policy_text"} & set(changed):
+        # Partners agreed to the words they read: new words need a new agreement.
+        practice.privacy_notice_version += 1
     if changed:
         audit.record(
             "practice.settings_changed", actor=owner, target=practice, details={"fields": changed}

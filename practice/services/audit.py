@@ -5,21 +5,28 @@ from __future__ import annotations
 from flask import has_request_context, request
 
 from practice.extensions import db
-from practice.models import AuditEvent, User
+from practice.models import AuditEvent, Partner, User
 
 
 def record(
     action: str,
     *,
-    actor: User | None = None,
+    actor: User | Partner | None = None,
     actor_label: str | None = None,
     target: object | None = None,
+    couple_id: int | None = None,
     details: dict | None = None,
 ) -> AuditEvent:
     """Add an audit event for `action` to the session (ids and labels only, no client text)."""
+    if couple_id is None:
+        couple_id = getattr(target, "couple_id", None) or getattr(actor, "couple_id", None)
+        if couple_id is None and type(target).__name__ == "Couple":
+            couple_id = target.id
     event = AuditEvent(
         action=action,
-        actor_user_id=actor.id if actor is not None else None,
+        actor_user_id=actor.id if isinstance(actor, User) else None,
+        actor_partner_id=actor.id if isinstance(actor, Partner) else None,
+        couple_id=couple_id,
         actor_label=actor_label if actor is None else None,
         target_type=type(target).__name__ if target is not None else None,
         target_id=getattr(target, "id", None),

@@ -6,6 +6,8 @@ import time
 
 from flask import session
 from flask_login import LoginManager, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from practice.extensions import db
 from practice.models import User
@@ -20,7 +22,10 @@ def load_user(user_id: str) -> User | None:
     except ValueError:
         return None
     with unscoped():  # finding out whose session this is decides the practice
-        user = db.session.get(User, uid)
+        # The practice comes in the same query: every page shows its name.
+        user = db.session.scalar(
+            select(User).options(joinedload(User.practice)).where(User.id == uid)
+        )
     if user is None or not user.active or user.session_version != version:
         return None
     return user

@@ -19,3 +19,25 @@
     if (zone && select.querySelector('option[value="' + zone + '"]')) select.value = zone;
   });
 })();
+
+// Copy a link with one tap; without JS the link sits in a read-only field to copy by hand.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+      var input = document.getElementById(button.getAttribute("data-copy-target"));
+      var status = button.parentElement.querySelector("[data-copy-status]");
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        input.select();
+        var done = function () { if (status) status.textContent = "Copied. Paste it into a private message to this partner."; };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+        } else {
+          document.execCommand("copy");
+          done();
+        }
+      });
+    });
+  });
+})();

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("couples", __name__, url_prefix="/couples")
+
+from practice.blueprints.couples import views  # noqa: E402, F401

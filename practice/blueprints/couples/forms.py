@@ -1,0 +1,98 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms import Form as SubForm
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from practice.blueprints.auth.forms import time_zone_choices
+from practice.models.couple import PRESENTING_CONCERNS, REPAIR_ROLES
+from practice.services.couples import SORTS, STATUS_FILTERS
+
+STATUS_FILTER_LABELS = {
+    "open": "Active and paused",
+    "active": "Active",
+    "paused": "Paused",
+    "closed": "Closed",
+    "all": "All",
+}
+SORT_LABELS = {
+    "label": "Name",
+    "recent": "Recent portal activity",
+    "start": "Newest first",
+    "status": "Status",
+}
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PartnerForm(SubForm):
+    display_name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=80)])
+    email = EmailField(
+        "Email (optional)",
+        validators=[Optional(), Email("Enter a valid email, or leave it empty."), Length(max=254)],
+    )
+    repair_role = SelectField("Role in the repair", choices=list(REPAIR_ROLES.items()))
+    time_zone = SelectField("Time zone", choices=time_zone_choices)
+
+
+class CoupleForm(FlaskForm):
+    label = StringField(
+        "Label",
+        validators=[DataRequired("Give the couple a label."), Length(max=120)],
+        description="How the couple appears in your caseload, e.g. their first names.",
+    )
+    presenting_concern = SelectField(
+        "Presenting concern", choices=list(PRESENTING_CONCERNS.items())
+    )
+    start_date = DateField(
+        "Start date", validators=[DataRequired("Enter a date, e.g. 2026-11-28.")]
+    )
+    time_zone = SelectField("Couple's time zone", choices=time_zone_choices)
+    therapist_notes = TextAreaField(
+        "Private notes",
+        validators=[Length(max=20000, message="Keep notes under 20,000 characters.")],
+        description="Only therapists of this practice see these. Partners never do.",
+    )
+    partner1 = FormField(PartnerForm, label="First partner")
+    partner2 = FormField(PartnerForm, label="Second partner")
+    therapist_ids = CheckboxListField("Therapists", coerce=int, validate_choice=False)
+
+
+class EditCoupleForm(CoupleForm):
+    status = SelectField("Status", choices=[("active", "Active"), ("paused", "Paused")])
+
+
+class AssignTherapistsForm(FlaskForm):
+    therapist_ids = CheckboxListField("Therapists", coerce=int, validate_choice=False)
+
+
+class InviteForm(FlaskForm):
+    email_it = BooleanField("Also email the link to this partner")
+
+
+class CaseloadFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    status = SelectField("Status", choices=list(STATUS_FILTER_LABELS.items()), default="open")
+    therapist = SelectField("Therapist", coerce=str, default="", validate_choice=False)
+    q = StringField("Search", validators=[Optional(), Length(max=100, message="Shorter, please.")])
+    sort = SelectField("Sort by", choices=list(SORT_LABELS.items()), default="label")
+    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])
+
+
+assert set(STATUS_FILTER_LABELS) == set(STATUS_FILTERS)
+assert set(SORT_LABELS) == set(SORTS)

@@ -1,0 +1,316 @@
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from practice.blueprints.auth.forms import ConfirmForm
+from practice.blueprints.couples import bp
+from practice.blueprints.couples.forms import (
+    AssignTherapistsForm,
+    CaseloadFilterForm,
+    CoupleForm,
+    EditCoupleForm,
+    InviteForm,
+)
+from practice.blueprints.forms import show_error
+from practice.extensions import db
+from practice.mailer import capture_outbox, flash_dev_links
+from practice.models.base import utcnow
+from practice.services import DomainError, NotFound, portal_access
+from practice.services import couples as couple_service
+from practice.services.couples import PartnerDetails
+from practice.urls import external_url
+
+
+def _couple_or_404(couple_id: int):
+    try:
+        return couple_service.get_couple(current_user, couple_id)
+    except NotFound:
+        abort(404)
+
+
+def _partner_or_404(couple, partner_id: int):
+    try:
+        return couple_service.get_partner(current_user, couple, partner_id)
+    except NotFound:
+        abort(404)
+
+
+def with_couple(view):
+    """Load the couple named in the URL through the therapist's visibility, or 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(couple_id: int, **kwargs):
+        return view(_couple_or_404(couple_id), **kwargs)
+
+    return wrapper
+
+
+def _therapist_choices(form_field) -> None:
+    form_field.choices = [(t.id, t.name) for t in couple_service.assignable_therapists()]
+
+
+def _partner_details(form) -> list[PartnerDetails]:
+    return [
+        PartnerDetails(
+            display_name=sub.display_name.data or "",
+            email=sub.email.data or None,
+            repair_role=sub.repair_role.data,
+            time_zone=sub.time_zone.data,
+        )
+        for sub in (form.partner1, form.partner2)
+    ]
+
+
+@bp.route("")
+@login_required
+def caseload():
+    form = CaseloadFilterForm(request.args)
+    therapists = couple_service.assignable_therapists()
+    form.therapist.choices = [("", "Anyone")] + [(str(t.id), t.name) for t in therapists]
+    if not form.validate():
+        flash("Some filters were not understood and were reset.", "error")
+        return redirect(url_for("couples.caseload"))
+    therapist_id = int(form.therapist.data) if form.therapist.data else None
+    page = couple_service.caseload(
+        current_user,
+        status=form.status.data,
+        therapist_id=therapist_id,
+        search=form.q.data or "",
+        sort=form.sort.data,
+        page=form.page.data or 1,
+    )
+    query = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "couples/caseload.html",
+        form=form,
+        page=page,
+        query=query,
+        invite_state=portal_access.invite_state,
+        now=utcnow(),
+        filtered=bool(form.q.data or therapist_id or form.status.data != "open"),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = CoupleForm()
+    _therapist_choices(form.therapist_ids)
+    if request.method == "GET":
+        zone = current_user.practice.time_zone
+        form.time_zone.data = zone
+        form.partner1.time_zone.data = zone
+        form.partner2.time_zone.data = zone
+        form.partner1.repair_role.data = "hurt"
+        form.partner2.repair_role.data = "broke_trust"
+        form.start_date.data = utcnow().date()
+        form.therapist_ids.data = [current_user.id]
+    if form.validate_on_submit():
+        try:
+            couple = couple_service.create_couple(
+                current_user,
+                label=form.label.data,
+                presenting_concern=form.presenting_concern.data,
+                start_date=form.start_date.data,
+                time_zone=form.time_zone.data,
+                therapist_notes=form.therapist_notes.data or "",
+                partners=_partner_details(form),
+                therapist_ids=form.therapist_ids.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"{couple.label} is in your caseload. Next: a personal link for each partner.",
+                "success",
+            )
+            return redirect(url_for("couples.show", couple_id=couple.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("couples/form.html", form=form, couple=None), status
+
+
+@bp.route("/<int:couple_id>")
+@with_couple
+def show(couple):
+    partners = couple.partners
+    return render_template(
+        "couples/show.html",
+        couple=couple,
+        partners=partners,
+        sessions={p.id: portal_access.live_sessions(p) for p in partners},
+        invite_state=portal_access.invite_state,
+        audit_events=couple_service.recent_audit(couple) if current_user.is_owner else None,
+        action_form=ConfirmForm(),
+        invite_form=InviteForm(),
+        assign_form=_assign_form(couple),
+        now=utcnow(),
+    )
+
+
+def _assign_form(couple) -> AssignTherapistsForm | None:
+    if not current_user.is_owner:
+        return None
+    form = AssignTherapistsForm(formdata=None)
+    _therapist_choices(form.therapist_ids)
+    form.therapist_ids.data = [a.user_id for a in couple.assignments]
+    return form
+
+
+@bp.route("/<int:couple_id>/edit", methods=["GET", "POST"])
+@with_couple
+def edit(couple):
+    if couple.is_closed:
+        flash("Reopen the couple to edit it.", "info")
+        return redirect(url_for("couples.show", couple_id=couple.id))
+    form = EditCoupleForm(obj=couple if request.method == "GET" else None)
+    del form.therapist_ids  # assignment has its own form, for the owner
+    if request.method == "GET":
+        for sub, partner in zip((form.partner1, form.partner2), couple.partners, strict=True):
+            sub.display_name.data = partner.display_name
+            sub.email.data = partner.email
+            sub.repair_role.data = partner.repair_role
+            sub.time_zone.data = partner.time_zone
+    if form.validate_on_submit():
+        try:
+            couple_service.update_couple(
+                current_user,
+                couple,
+                label=form.label.data,
+                presenting_concern=form.presenting_concern.data,
+                start_date=form.start_date.data,
+                time_zone=form.time_zone.data,
+                therapist_notes=form.therapist_notes.data or "",
+                status=form.status.data,
+                partners=_partner_details(form),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(url_for("couples.show", couple_id=couple.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("couples/form.html", form=form, couple=couple), status
+
+
+def _confirmed() -> None:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+@bp.route("/<int:couple_id>/close", methods=["POST"])
+@with_couple
+def close(couple):
+    _confirmed()
+    couple_service.close_couple(current_user, couple)
+    db.session.commit()
+    flash(
+        f"{couple.label} is closed. Both partners' links and portal sessions have ended.", "success"
+    )
+    return redirect(url_for("couples.show", couple_id=couple.id))
+
+
+@bp.route("/<int:couple_id>/reopen", methods=["POST"])
+@with_couple
+def reopen(couple):
+    _confirmed()
+    couple_service.reopen_couple(current_user, couple)
+    db.session.commit()
+    flash(f"{couple.label} is active again. Create new links for the partners.", "success")
+    return redirect(url_for("couples.show", couple_id=couple.id))
+
+
+@bp.route("/<int:couple_id>/therapists", methods=["POST"])
+@with_couple
+def assign(couple):
+    if not current_user.is_owner:
+        abort(404)
+    form = AssignTherapistsForm()
+    _therapist_choices(form.therapist_ids)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        couple_service.assign_therapists(current_user, couple, form.therapist_ids.data or [])
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("Assignments saved.", "success")
+    return redirect(url_for("couples.show", couple_id=couple.id))
+
+
+@bp.route("/<int:couple_id>/partners/<int:partner_id>/invite", methods=["POST"])
+@with_couple
+def invite(couple, partner_id: int):
+    partner = _partner_or_404(couple, partner_id)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with capture_outbox() as sent:
+            invite, token = portal_access.create_invite(
+                current_user, partner, email_it=form.email_it.data
+            )
+            link = external_url("portal.welcome", token=token)
+            db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("couples.show", couple_id=couple.id))
+    flash_dev_links(sent)
+    # Shown once: only its digest is stored, so this page is the only place it appears.
+    return render_template(
+        "couples/invite_created.html",
+        couple=couple,
+        partner=partner,
+        link=link,
+        invite=invite,
+        emailed=form.email_it.data,
+    )
+
+
+@bp.route("/<int:couple_id>/partners/<int:partner_id>/invite/revoke", methods=["POST"])
+@with_couple
+def revoke_invite(couple, partner_id: int):
+    _confirmed()
+    partner = _partner_or_404(couple, partner_id)
+    portal_access.revoke_invite(current_user, partner)
+    db.session.commit()
+    flash(f"{partner.display_name}'s link no longer works.", "success")
+    return redirect(url_for("couples.show", couple_id=couple.id))
+
+
+@bp.route("/<int:couple_id>/partners/<int:partner_id>/access/revoke", methods=["POST"])
+@with_couple
+def revoke_access(couple, partner_id: int):
+    _confirmed()
+    partner = _partner_or_404(couple, partner_id)
+    portal_access.revoke_partner_access(current_user, partner)
+    db.session.commit()
+    flash(f"{partner.display_name} is signed out everywhere and their link is void.", "success")
+    return redirect(url_for("couples.show", couple_id=couple.id))
+
+
+@bp.route(
+    "/<int:couple_id>/partners/<int:partner_id>/sessions/<int:session_id>/end", methods=["POST"]
+)
+@with_couple
+def end_session(couple, partner_id: int, session_id: int):
+    _confirmed()
+    partner = _partner_or_404(couple, partner_id)
+    try:
+        portal_session = portal_access.get_portal_session(partner, session_id)
+    except NotFound:
+        abort(404)
+    portal_access.end_portal_session(portal_session, by=current_user, reason="ended by therapist")
+    db.session.commit()
+    flash("That device is signed out.", "success")
+    return redirect(url_for("couples.show", couple_id=couple.id))

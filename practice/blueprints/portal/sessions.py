@@ -1,0 +1,83 @@
+"""The partner's portal session: its own cookie key, separate from therapist sign-in."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, redirect, request, session, url_for
+
+from practice.models import PortalSession
+from practice.services import portal_access
+from practice.tenancy import set_current_practice
+
+SESSION_KEY = "portal"
+
+
+def describe_device(user_agent: str | None) -> str:
+    """A short, human label for a device: "Phone · Safari". Never the raw header."""
+    agent = user_agent or ""
+    if "iPad" in agent or "Tablet" in agent:
+        kind = "Tablet"
+    elif any(word in agent for word in ("Mobile", "iPhone", "Android")):
+        kind = "Phone"
+    else:
+        kind = "Computer"
+    for marker, name in (
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ):
+        if marker in agent:
+            return f"{kind} · {name}"
+    return kind
+
+
+def begin(portal_session: PortalSession) -> None:
+    """Put the portal session in this browser's cookie."""
+    set_current_practice(portal_session.practice_id)
+    session.pop(SESSION_KEY, None)
+    session[SESSION_KEY] = {
+        "sid": portal_session.id,
+        "pid": portal_session.partner_id,
+        "v": portal_session.partner.session_version,
+    }
+    session.permanent = True  # a phone keeps its portal across browser restarts
+
+
+def forget() -> None:
+    session.pop(SESSION_KEY, None)
+    set_current_practice(None)
+
+
+def load_partner() -> None:
+    """Before each portal request: who is this partner, in which practice? (or nobody)."""
+    g.portal_session = None
+    g.partner = None
+    data = session.get(SESSION_KEY)
+    if not isinstance(data, dict):
+        return
+    try:
+        session_id, partner_id, version = int(data["sid"]), int(data["pid"]), int(data["v"])
+    except (KeyError, TypeError, ValueError):
+        forget()
+        return
+    portal_session = portal_access.load_portal_session(session_id, partner_id, version)
+    if portal_session is None:
+        forget()
+        return
+    set_current_practice(portal_session.practice_id)
+    g.portal_session = portal_session
+    g.partner = portal_session.partner
+
+
+def partner_required(view):
+    """Portal pages need a live portal session; otherwise the 'link no longer works' page."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if g.get("partner") is None:
+            return redirect(url_for("portal.signed_out", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from practice.blueprints.portal import bp
+from practice.blueprints.portal.forms import AcknowledgeForm, ContinueForm, NewLinkForm
+from practice.blueprints.portal.sessions import (
+    begin,
+    describe_device,
+    forget,
+    load_partner,
+    partner_required,
+)
+from practice.extensions import db, limiter
+from practice.mailer import capture_outbox, flash_dev_links
+from practice.models import Practice
+from practice.services import portal_access
+from practice.services.portal_access import LinkNotUsable
+from practice.tenancy import unscoped
+
+
+def _link_limit() -> str:
+    return current_app.config["PORTAL_LINK_RATE_LIMIT"]
+
+
+bp.before_request(load_partner)
+
+
+def _link_not_usable():
+    """One page, one wording, one status for every dead link: no hint of which case it is."""
+    return render_template("portal/link_not_usable.html", form=NewLinkForm()), 404
+
+
+@bp.route("/p/<token>", methods=["GET"])
+@limiter.limit(_link_limit)
+def welcome(token: str):
+    try:
+        invite = portal_access.find_invite(token)
+    except LinkNotUsable:
+        return _link_not_usable()
+    with unscoped():  # names for the welcome page, from the link's own practice
+        partner = invite.partner
+        therapists = partner.couple.therapists
+        practice = db.session.get(Practice, invite.practice_id)
+        page = render_template(
+            "portal/welcome.html",
+            partner=partner,
+            therapists=therapists,
+            practice=practice,
+            form=ContinueForm(),
+        )
+    return page
+
+
+@bp.route("/p/<token>", methods=["POST"])
+@limiter.limit(_link_limit)
+def redeem(token: str):
+    form = ContinueForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("portal.welcome", token=token))
+    try:
+        portal_session = portal_access.start_session_from_invite(
+            token, device=describe_device(request.user_agent.string)
+        )
+    except LinkNotUsable:
+        db.session.rollback()
+        return _link_not_usable()
+    db.session.commit()
+    begin(portal_session)
+    return redirect(url_for("portal.home"))
+
+
+@bp.route("/s/<token>", methods=["GET"])
+@limiter.limit(_link_limit)
+def sign_in_link(token: str):
+    try:
+        portal_access.find_sign_in_link(token)
+    except LinkNotUsable:
+        return _link_not_usable()
+    return render_template("portal/sign_in_link.html", form=ContinueForm())
+
+
+@bp.route("/s/<token>", methods=["POST"])
+@limiter.limit(_link_limit)
+def redeem_sign_in_link(token: str):
+    form = ContinueForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("portal.sign_in_link", token=token))
+    try:
+        portal_session = portal_access.start_session_from_sign_in_link(
+            token, device=describe_device(request.user_agent.string)
+        )
+    except LinkNotUsable:
+        db.session.rollback()
+        return _link_not_usable()
+    db.session.commit()
+    begin(portal_session)
+    return redirect(url_for("portal.home"))
+
+
+@bp.route("/portal/signed-out")
+def signed_out():
+    if g.partner is not None:
+        return redirect(url_for("portal.home"))
+    return render_template("portal/signed_out.html", form=NewLinkForm())
+
+
+@bp.route("/portal/new-link", methods=["POST"])
+@limiter.limit(_link_limit)
+def new_link():
+    form = NewLinkForm()
+    if not form.validate_on_submit():
+        return render_template("portal/signed_out.html", form=form), 422
+    with capture_outbox() as sent:
+        portal_access.request_sign_in_link(form.email.data)
+        db.session.commit()
+    flash_dev_links(sent)
+    # The same words whether or not the address is known.
+    return render_template("portal/new_link_sent.html")
+
+
+@bp.route("/portal")
+@partner_required
+def home():
+    partner = g.partner
+    practice = db.session.get(Practice, partner.practice_id)
+    if portal_access.needs_privacy_acknowledgement(partner, practice):
+        return redirect(url_for("portal.privacy"))
+    portal_access.touch(g.portal_session)
+    db.session.commit()
+    return render_template(
+        "portal/home.html",
+        partner=partner,
+        couple=partner.couple,
+        other=partner.other,
+        therapists=partner.couple.therapists,
+        practice=practice,
+    )
+
+
+@bp.route("/portal/privacy", methods=["GET", "POST"])
+@partner_required
+def privacy():
+    partner = g.partner
+    practice = db.session.get(Practice, partner.practice_id)
+    needs_ack = portal_access.needs_privacy_acknowledgement(partner, practice)
+    form = AcknowledgeForm()
+    if needs_ack and form.validate_on_submit():
+        portal_access.acknowledge_privacy(partner, practice)
+        db.session.commit()
+        flash("Thank you. This notice is always one tap away, under Privacy.", "success")
+        return redirect(url_for("portal.home"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "portal/privacy.html",
+        partner=partner,
+        practice=practice,
+        therapists=partner.couple.therapists,
+        form=form,
+        needs_ack=needs_ack,
+    ), status
+
+
+@bp.route("/portal/sign-out", methods=["POST"])
+@partner_required
+def sign_out():
+    if not ContinueForm().validate_on_submit():
+        abort(400)
+    portal_access.end_portal_session(g.portal_session, by=g.partner, reason="signed out")
+    db.session.commit()
+    forget()
+    return render_template("portal/goodbye.html")

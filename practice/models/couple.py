@@ -1,0 +1,292 @@
+"""The case: a couple, its two partners, and the therapists assigned to it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+)
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
+
+from practice.extensions import db
+from practice.models.base import UTCDateTime, utcnow
+from practice.models.user import User
+from practice.tenancy import PracticeScoped
+
+COUPLE_STATUSES = {"active": "Active", "paused": "Paused", "closed": "Closed"}
+PRESENTING_CONCERNS = {
+    "affair": "Affair",
+    "lie": "A lie",
+    "financial_secret": "Financial secret",
+    "addiction": "Addiction",
+    "other": "Other",
+}
+REPAIR_ROLES = {
+    "hurt": "Partner who was hurt",
+    "broke_trust": "Partner who broke trust",
+    "mutual": "Mutual",
+}
+
+
+class Couple(PracticeScoped, db.Model):
+    """A case: exactly two partners, one practice, one or more assigned therapists."""
+
+    __tablename__ = "couples"
+    __table_args__ = (
+        UniqueConstraint("practice_id", "id"),
+        CheckConstraint("status IN ('active', 'paused', 'closed')", name="status"),
+        CheckConstraint(
+            "presenting_concern IN ('affair', 'lie', 'financial_secret', 'addiction', 'other')",
+            name="presenting_concern",
+        ),
+        Index("ix_couples_practice_id_status_label", "practice_id", "status", "label"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    presenting_concern: Mapped[str] = mapped_column(String(20), default="other")
+    start_date: Mapped[date] = mapped_column(Date)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    # The therapists' own notes: never shown in the portal.
+    therapist_notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The latest portal activity of either partner, kept here for the caseload's sort.
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    partners: Mapped[list[Partner]] = relationship(
+        back_populates="couple",
+        order_by="Partner.position",
+        primaryjoin="and_(Couple.id == foreign(Partner.couple_id), "
+        "Couple.practice_id == foreign(Partner.practice_id))",
+        cascade="all, delete-orphan",
+    )
+    assignments: Mapped[list[CoupleTherapist]] = relationship(
+        back_populates="couple",
+        primaryjoin="and_(Couple.id == foreign(CoupleTherapist.couple_id), "
+        "Couple.practice_id == foreign(CoupleTherapist.practice_id))",
+        cascade="all, delete-orphan",
+    )
+    therapists: Mapped[list[User]] = relationship(
+        secondary="couple_therapists",
+        primaryjoin="and_(Couple.id == CoupleTherapist.couple_id, "
+        "Couple.practice_id == CoupleTherapist.practice_id)",
+        secondaryjoin="and_(User.id == CoupleTherapist.user_id, "
+        "User.practice_id == CoupleTherapist.practice_id)",
+        order_by="User.name",
+        viewonly=True,
+    )
+
+    @property
+    def status_label(self) -> str:
+        return COUPLE_STATUSES[self.status]
+
+    @property
+    def concern_label(self) -> str:
+        return PRESENTING_CONCERNS[self.presenting_concern]
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == "closed"
+
+
+class CoupleTherapist(PracticeScoped, db.Model):
+    """A therapist assigned to a couple; only assigned therapists (and the owner) see it."""
+
+    __tablename__ = "couple_therapists"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "couple_id"], ["couples.practice_id", "couples.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["practice_id", "user_id"], ["users.practice_id", "users.id"]),
+        UniqueConstraint("couple_id", "user_id"),
+        Index("ix_couple_therapists_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    couple_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column()
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    couple: Mapped[Couple] = relationship(
+        back_populates="assignments",
+        primaryjoin="and_(Couple.id == foreign(CoupleTherapist.couple_id), "
+        "Couple.practice_id == foreign(CoupleTherapist.practice_id))",
+    )
+    therapist: Mapped[User] = relationship(
+        primaryjoin="and_(User.id == foreign(CoupleTherapist.user_id), "
+        "User.practice_id == foreign(CoupleTherapist.practice_id))",
+        viewonly=True,
+    )
+
+
+class Partner(PracticeScoped, db.Model):
+    """One of the two people in a couple; enters the portal through a personal link."""
+
+    __tablename__ = "partners"
+    __table_args__ = (
+        UniqueConstraint("practice_id", "id"),
+        UniqueConstraint("couple_id", "position"),
+        ForeignKeyConstraint(
+            ["practice_id", "couple_id"], ["couples.practice_id", "couples.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("position IN (1, 2)", name="position"),
+        CheckConstraint("repair_role IN ('hurt', 'broke_trust', 'mutual')", name="repair_role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    couple_id: Mapped[int] = mapped_column(index=True)
+    position: Mapped[int] = mapped_column()
+    display_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254))
+    repair_role: Mapped[str] = mapped_column(String(12), default="mutual")
+    time_zone: Mapped[str] = mapped_column(String(64))
+    # Part of the portal cookie: bumping it ends every portal session of this partner.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    privacy_acknowledged_version: Mapped[int | None] = mapped_column()
+
+    couple: Mapped[Couple] = relationship(
+        back_populates="partners",
+        primaryjoin="and_(Couple.id == foreign(Partner.couple_id), "
+        "Couple.practice_id == foreign(Partner.practice_id))",
+    )
+    current_invite: Mapped[PartnerInvite | None] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(PartnerInvite.partner_id) == Partner.id,
+            PartnerInvite.practice_id == Partner.practice_id,
+            PartnerInvite.revoked_at.is_(None),
+        ),
+        viewonly=True,
+        uselist=False,
+    )
+
+    @property
+    def role_label(self) -> str:
+        return REPAIR_ROLES[self.repair_role]
+
+    @property
+    def other(self) -> Partner:
+        return next(p for p in self.couple.partners if p.id != self.id)
+
+
+class PartnerInvite(PracticeScoped, db.Model):
+    """A partner's personal link: reusable until it expires, is revoked or is replaced."""
+
+    __tablename__ = "partner_invites"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "partner_id"],
+            ["partners.practice_id", "partners.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(["practice_id", "created_by_id"], ["users.practice_id", "users.id"]),
+        UniqueConstraint("practice_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(String(20))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    use_count: Mapped[int] = mapped_column(default=0)
+    # The link, encrypted, only until the email job has sent it (then cleared).
+    pending_email: Mapped[str | None] = mapped_column(Text)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    partner: Mapped[Partner] = relationship(
+        primaryjoin="and_(Partner.id == foreign(PartnerInvite.partner_id), "
+        "Partner.practice_id == foreign(PartnerInvite.practice_id))",
+        viewonly=True,
+    )
+    created_by: Mapped[User] = relationship(
+        primaryjoin="and_(User.id == foreign(PartnerInvite.created_by_id), "
+        "User.practice_id == foreign(PartnerInvite.practice_id))",
+        viewonly=True,
+    )
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now
+
+
+class PartnerSignInLink(PracticeScoped, db.Model):
+    """A single-use, 30-minute sign-in link a partner asked for by email."""
+
+    __tablename__ = "partner_sign_in_links"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "partner_id"],
+            ["partners.practice_id", "partners.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PortalSession(PracticeScoped, db.Model):
+    """One device's portal session for a partner; listed on the couple page, revocable."""
+
+    __tablename__ = "portal_sessions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "partner_id"],
+            ["partners.practice_id", "partners.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(index=True)
+    started_via: Mapped[str] = mapped_column(String(20))  # "invite" or "email link"
+    device: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+
+    partner: Mapped[Partner] = relationship(
+        primaryjoin="and_(Partner.id == foreign(PortalSession.partner_id), "
+        "Partner.practice_id == foreign(PortalSession.practice_id))",
+        viewonly=True,
+    )
+
+
+class PrivacyAcknowledgement(PracticeScoped, db.Model):
+    """A partner read and accepted one version of the privacy notice and secrets policy."""
+
+    __tablename__ = "privacy_acknowledgements"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "partner_id"],
+            ["partners.practice_id", "partners.id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("partner_id", "notice_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(index=True)
+    notice_version: Mapped[int] = mapped_column()
+    secrets_policy: Mapped[str] = mapped_column(String(20))
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

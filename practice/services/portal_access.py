@@ -1,0 +1,322 @@
+"""Partners' access to the portal: personal links, emailed sign-in links, portal sessions.
+
+A personal link is the partner's key until it expires, is revoked or is replaced: it can be
+used on a phone and on a laptop, and each use starts a separate, revocable portal session.
+Only the SHA-256 of any token is stored. The emailed sign-in link is single-use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from practice.extensions import db
+from practice.jobs import enqueue
+from practice.models import (
+    Couple,
+    Partner,
+    PartnerInvite,
+    PartnerSignInLink,
+    PortalSession,
+    Practice,
+    PrivacyAcknowledgement,
+    User,
+)
+from practice.models.base import utcnow
+from practice.security import hash_token, new_token, seal
+from practice.services import DomainError, NotFound, audit
+from practice.services.accounts import normalise_email
+from practice.tenancy import unscoped
+
+SIGN_IN_LINK_LIFETIME = timedelta(minutes=30)
+# Writing "last seen" on every request would turn reads into writes; a few minutes is enough.
+TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+class LinkNotUsable(NotFound):
+    """Expired, revoked, replaced, used or unknown: the partner is told the same in every case."""
+
+
+@dataclass(frozen=True)
+class InviteState:
+    """What the therapist sees about a partner's access, in a word and a sentence."""
+
+    key: str  # none, invited, joined, expired
+    label: str
+
+
+def invite_state(partner: Partner, now: datetime | None = None) -> InviteState:
+    now = now or utcnow()
+    invite = partner.current_invite
+    if partner.joined_at is not None and invite is not None and invite.is_usable(now):
+        return InviteState("joined", "Joined")
+    if partner.joined_at is not None:
+        return InviteState("joined", "Joined · no active link")
+    if invite is None:
+        return InviteState("none", "No link yet")
+    if not invite.is_usable(now):
+        return InviteState("expired", "Link expired")
+    return InviteState("invited", "Invited · not opened yet")
+
+
+def _revoke_current_invite(partner: Partner, reason: str) -> PartnerInvite | None:
+    invite = db.session.scalar(
+        select(PartnerInvite).where(
+            PartnerInvite.partner_id == partner.id, PartnerInvite.revoked_at.is_(None)
+        )
+    )
+    if invite is not None:
+        invite.revoked_at = utcnow()
+        invite.revoke_reason = reason
+        invite.pending_email = None
+    return invite
+
+
+def create_invite(actor: User, partner: Partner, *, email_it: bool) -> tuple[PartnerInvite, str]:
+    """Make a new personal link for a partner (voiding the previous one); return it once."""
+    from practice.jobs.email import send_partner_invite
+
+    couple = partner.couple
+    if couple.is_closed:
+        raise DomainError("Reopen the couple before inviting its partners.")
+    if email_it and not partner.email:
+        raise DomainError(f"Add an email for {partner.display_name} first.", "email_it")
+    replaced = _revoke_current_invite(partner, "replaced")
+    token, digest = new_token()
+    practice = db.session.get(Practice, partner.practice_id)
+    invite = PartnerInvite(
+        partner_id=partner.id,
+        token_hash=digest,
+        created_by_id=actor.id,
+        expires_at=utcnow() + timedelta(days=practice.invite_link_days),
+    )
+    if email_it:
+        # The email job gets an id; the link waits for it here, encrypted, and is then erased.
+        invite.pending_email = seal(token)
+    db.session.add(invite)
+    db.session.flush()
+    # Expire the cached relationship so this request sees the new link.
+    db.session.expire(partner, ["current_invite"])
+    audit.record(
+        "partner.invite_created",
+        actor=actor,
+        target=partner,
+        details={"replaced": replaced is not None, "emailed": email_it},
+    )
+    if email_it:
+        enqueue(send_partner_invite, invite_id=invite.id)
+    return invite, token
+
+
+def revoke_invite(actor: User, partner: Partner) -> None:
+    """Void a partner's personal link; their open portal sessions carry on."""
+    if _revoke_current_invite(partner, "revoked") is not None:
+        db.session.expire(partner, ["current_invite"])
+        audit.record("partner.invite_revoked", actor=actor, target=partner)
+
+
+def revoke_partner_access(actor: User, partner: Partner, *, reason: str = "access revoked") -> None:
+    """Void the link and end every portal session of this partner at their next request."""
+    _revoke_current_invite(partner, "revoked")
+    db.session.expire(partner, ["current_invite"])
+    partner.session_version += 1
+    db.session.execute(
+        update(PortalSession)
+        .where(PortalSession.partner_id == partner.id, PortalSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record("partner.access_revoked", actor=actor, target=partner, details={"reason": reason})
+
+
+def find_invite(token: str) -> PartnerInvite:
+    """The usable personal link for this token, or LinkNotUsable."""
+    with unscoped():  # the token is what tells us the practice
+        invite = db.session.scalar(
+            select(PartnerInvite).where(PartnerInvite.token_hash == hash_token(token))
+        )
+        if invite is None or not invite.is_usable(utcnow()) or invite.partner.couple.is_closed:
+            raise LinkNotUsable()
+    return invite
+
+
+def _start_session(partner: Partner, *, via: str, device: str | None) -> PortalSession:
+    now = utcnow()
+    portal_session = PortalSession(
+        practice_id=partner.practice_id,
+        partner_id=partner.id,
+        started_via=via,
+        device=(device or "")[:120] or None,
+        created_at=now,
+        last_seen_at=now,
+    )
+    db.session.add(portal_session)
+    if partner.joined_at is None:
+        partner.joined_at = now
+    partner.last_seen_at = now
+    partner.couple.last_activity_at = now
+    db.session.flush()
+    audit.record("portal.session_started", actor=partner, target=portal_session)
+    return portal_session
+
+
+def start_session_from_invite(token: str, *, device: str | None) -> PortalSession:
+    """Use a personal link: a new portal session on this device."""
+    invite = find_invite(token)
+    with unscoped():
+        partner = invite.partner
+        invite.use_count += 1
+        invite.last_used_at = utcnow()
+        audit.record("partner.invite_used", actor=partner, target=partner)
+        return _start_session(partner, via="invite", device=device)
+
+
+def request_sign_in_link(email: str) -> None:
+    """Email a single-use sign-in link to each partner with this address; silent otherwise."""
+    from practice.jobs.email import send_partner_sign_in_link
+
+    email = normalise_email(email)
+    with unscoped():  # the address is all we have: it may belong to partners of any practice
+        partners = db.session.scalars(
+            select(Partner)
+            .join(Couple, (Couple.id == Partner.couple_id))
+            .where(Partner.email == email, Couple.status != "closed")
+        ).all()
+        for partner in partners:
+            enqueue(
+                send_partner_sign_in_link, practice_id=partner.practice_id, partner_id=partner.id
+            )
+            audit.record("partner.sign_in_link_requested", actor=partner, target=partner)
+
+
+def create_sign_in_link(partner: Partner) -> str:
+    """Store a new single-use sign-in link for a partner and return its token."""
+    token, digest = new_token()
+    db.session.add(
+        PartnerSignInLink(
+            partner_id=partner.id,
+            token_hash=digest,
+            expires_at=utcnow() + SIGN_IN_LINK_LIFETIME,
+        )
+    )
+    return token
+
+
+def find_sign_in_link(token: str) -> PartnerSignInLink:
+    with unscoped():
+        link = db.session.scalar(
+            select(PartnerSignInLink).where(PartnerSignInLink.token_hash == hash_token(token))
+        )
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        raise LinkNotUsable()
+    return link
+
+
+def start_session_from_sign_in_link(token: str, *, device: str | None) -> PortalSession:
+    """Use an emailed sign-in link, once: of two simultaneous uses, exactly one succeeds."""
+    link = find_sign_in_link(token)
+    with unscoped():
+        claimed = db.session.execute(
+            update(PartnerSignInLink)
+            .where(PartnerSignInLink.id == link.id, PartnerSignInLink.used_at.is_(None))
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            raise LinkNotUsable()
+        partner = db.session.scalar(select(Partner).where(Partner.id == link.partner_id))
+        if partner.couple.is_closed:
+            raise LinkNotUsable()
+        return _start_session(partner, via="email link", device=device)
+
+
+def load_portal_session(session_id: int, partner_id: int, version: int) -> PortalSession | None:
+    """The live portal session behind a cookie, or None if it ended, was revoked or idled out."""
+    with unscoped():  # the cookie is what tells us the practice
+        portal_session = db.session.scalar(
+            select(PortalSession).where(
+                PortalSession.id == session_id, PortalSession.partner_id == partner_id
+            )
+        )
+        if portal_session is None or portal_session.ended_at is not None:
+            return None
+        partner = portal_session.partner
+        practice = db.session.get(Practice, partner.practice_id)
+        now = utcnow()
+        if partner.session_version != version or partner.couple.is_closed:
+            return None
+        if now - portal_session.last_seen_at > timedelta(days=practice.portal_idle_days):
+            portal_session.ended_at = now
+            portal_session.end_reason = "idle"
+            return None
+    return portal_session
+
+
+def touch(portal_session: PortalSession) -> None:
+    """Record activity, at most every few minutes."""
+    now = utcnow()
+    if now - portal_session.last_seen_at >= TOUCH_INTERVAL:
+        portal_session.last_seen_at = now
+        portal_session.partner.last_seen_at = now
+        portal_session.partner.couple.last_activity_at = now
+
+
+def end_portal_session(portal_session: PortalSession, *, by: User | Partner, reason: str) -> None:
+    """End one portal session (the partner signing out, or a therapist revoking a device)."""
+    if portal_session.ended_at is None:
+        portal_session.ended_at = utcnow()
+        portal_session.end_reason = reason
+        audit.record(
+            "portal.session_ended",
+            actor=by,
+            target=portal_session,
+            couple_id=portal_session.partner.couple_id,
+            details={"reason": reason},
+        )
+
+
+def live_sessions(partner: Partner) -> list[PortalSession]:
+    return list(
+        db.session.scalars(
+            select(PortalSession)
+            .where(PortalSession.partner_id == partner.id, PortalSession.ended_at.is_(None))
+            .order_by(PortalSession.last_seen_at.desc())
+        )
+    )
+
+
+def get_portal_session(partner: Partner, session_id: int) -> PortalSession:
+    portal_session = db.session.scalar(
+        select(PortalSession).where(
+            PortalSession.id == session_id, PortalSession.partner_id == partner.id
+        )
+    )
+    if portal_session is None:
+        raise NotFound()
+    return portal_session
+
+
+def needs_privacy_acknowledgement(partner: Partner, practice: Practice) -> bool:
+    return partner.privacy_acknowledged_version != practice.privacy_notice_version
+
+
+def acknowledge_privacy(partner: Partner, practice: Practice) -> None:
+    """Record that the partner read and accepted the current notice and secrets policy."""
+    if not needs_privacy_acknowledgement(partner, practice):
+        return
+    db.session.add(
+        PrivacyAcknowledgement(
+            partner_id=partner.id,
+            notice_version=practice.privacy_notice_version,
+            secrets_policy=practice.secrets_policy,
+        )
+    )
+    partner.privacy_acknowledged_version = practice.privacy_notice_version
+    audit.record(
+        "partner.privacy_acknowledged",
+        actor=partner,
+        target=partner,
+        details={"version": practice.privacy_notice_version},
+    )
