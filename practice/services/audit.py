@@ -39,3 +39,30 @@ def record(
         event.practice_id = target.practice_id
     db.session.add(event)
     return event
+
+
+# How an action reads in a couple's trail: "<who> <what>".
+ACTION_LABELS = {
+    "couple.created": "added the couple",
+    "couple.updated": "edited the couple's details",
+    "couple.assigned": "changed the assigned therapists",
+    "couple.active": "made the couple active",
+    "couple.paused": "paused the couple",
+    "couple.closed": "closed the case",
+    "couple.reopened": "reopened the case",
+    "partner.email_changed": "changed a partner's email",
+    "partner.invite_created": "created a personal link",
+    "partner.invite_emailed": "emailed a personal link",
+    "partner.invite_revoked": "voided a personal link",
+    "partner.invite_used": "opened their personal link",
+    "partner.access_revoked": "revoked a partner's access",
+    "partner.sign_in_link_requested": "asked for a sign-in link by email",
+    "partner.privacy_acknowledged": "acknowledged the privacy notice",
+    "portal.session_started": "signed in to the portal",
+    "portal.session_ended": "ended a portal session",
+}
+
+
+def describe(event: AuditEvent) -> str:
+    """A plain-words label for an audit action (the raw action name when none is set)."""
+    return ACTION_LABELS.get(event.action, event.action)

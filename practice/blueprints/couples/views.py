@@ -18,7 +18,7 @@ from practice.blueprints.forms import show_error
 from practice.extensions import db
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models.base import utcnow
-from practice.services import DomainError, NotFound, portal_access
+from practice.services import DomainError, NotFound, audit, portal_access
 from practice.services import couples as couple_service
 from practice.services.couples import PartnerDetails
 from practice.urls import external_url
@@ -146,6 +146,8 @@ def show(couple):
         sessions={p.id: portal_access.live_sessions(p) for p in partners},
         invite_state=portal_access.invite_state,
         audit_events=couple_service.recent_audit(couple) if current_user.is_owner else None,
+        describe_event=audit.describe,
+        partner_names={p.id: p.display_name for p in partners},
         action_form=ConfirmForm(),
         invite_form=InviteForm(),
         assign_form=_assign_form(couple),

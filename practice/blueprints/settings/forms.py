@@ -1,6 +1,13 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import (
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange
 
 from practice.blueprints.auth.forms import time_zone_choices
 from practice.models.practice import SECRETS_POLICIES
@@ -17,6 +24,20 @@ class PracticeSettingsForm(FlaskForm):
         validators=[
             DataRequired("Explain your policy in a few sentences."),
             Length(max=4000, message="Keep it under 4,000 characters."),
+        ],
+    )
+    invite_link_days = IntegerField(
+        "Personal links work for (days)",
+        validators=[
+            InputRequired("Enter a number of days."),
+            NumberRange(min=1, max=90, message="Choose between 1 and 90 days."),
+        ],
+    )
+    portal_idle_days = IntegerField(
+        "Partners stay signed in while active within (days)",
+        validators=[
+            InputRequired("Enter a number of days."),
+            NumberRange(min=1, max=365, message="Choose between 1 and 365 days."),
         ],
     )
 

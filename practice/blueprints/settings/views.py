@@ -44,6 +44,8 @@ def practice():
                 time_zone=form.time_zone.data,
                 secrets_policy=form.secrets_policy.data,
                 secrets_policy_text=form.secrets_policy_text.data,
+                invite_link_days=form.invite_link_days.data,
+                portal_idle_days=form.portal_idle_days.data,
             )
         except DomainError as error:
             db.session.rollback()
