@@ -332,3 +332,22 @@ def recent_audit(couple: Couple, limit: int = 30):
             .options(joinedload(AuditEvent.actor), joinedload(AuditEvent.actor_partner))
         )
     )
+
+
+def dashboard_summary(user: User) -> dict:
+    """Counts for the dashboard, and the partners who have not opened their portal yet."""
+    visible = visible_couples(user).where(Couple.status.in_(STATUS_FILTERS["open"]))
+    open_count = db.session.scalar(visible.with_only_columns(func.count()).order_by(None))
+    waiting = list(
+        db.session.scalars(
+            select(Partner)
+            .where(
+                Partner.couple_id.in_(visible.with_only_columns(Couple.id).order_by(None)),
+                Partner.joined_at.is_(None),
+            )
+            .order_by(Partner.created_at, Partner.id)
+            .limit(20)
+            .options(joinedload(Partner.couple), joinedload(Partner.current_invite))
+        ).unique()
+    )
+    return {"open_couples": open_count, "waiting_partners": waiting}

@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 from practice.blueprints.dashboard import bp
 from practice.extensions import db
 from practice.models import TherapistInvitation, User
+from practice.models.base import utcnow
+from practice.services import couples, portal_access
 
 
 @bp.route("/")
@@ -31,4 +33,7 @@ def index():
         practice=practice,
         team_size=team_size,
         open_invitations=open_invitations,
+        summary=couples.dashboard_summary(current_user),
+        invite_state=portal_access.invite_state,
+        now=utcnow(),
     )
