@@ -60,21 +60,41 @@ def seed(app) -> str:
             db.session.add(practice)
             db.session.flush()
         with practice_context(practice.id):
-            owner = User(email="owner@bench.example.com", name="Owner", role="owner",
-                         password_hash=hash_password("bench-password-1"))
-            others = [User(email=f"t{i}@bench.example.com", name=f"Therapist {i}",
-                           role="therapist", password_hash=owner.password_hash)
-                      for i in range(8)]
+            owner = User(
+                email="owner@bench.example.com",
+                name="Owner",
+                role="owner",
+                password_hash=hash_password("bench-password-1"),
+            )
+            others = [
+                User(
+                    email=f"t{i}@bench.example.com",
+                    name=f"Therapist {i}",
+                    role="therapist",
+                    password_hash=owner.password_hash,
+                )
+                for i in range(8)
+            ]
             db.session.add_all([owner, *others])
             db.session.flush()
             now = utcnow()
             for n in range(COUPLES):
-                couple = Couple(label=f"Couple {n:04d}", presenting_concern="affair",
-                                start_date=date(2026, 1, 1) + timedelta(days=n % 300),
-                                time_zone="UTC", status=("active", "paused", "closed")[n % 3])
+                couple = Couple(
+                    label=f"Couple {n:04d}",
+                    presenting_concern="affair",
+                    start_date=date(2026, 1, 1) + timedelta(days=n % 300),
+                    time_zone="UTC",
+                    status=("active", "paused", "closed")[n % 3],
+                )
                 for position, role in ((1, "hurt"), (2, "broke_trust")):
-                    couple.partners.append(Partner(position=position, display_name=f"P{n}-{position}",
-                                                   repair_role=role, time_zone="UTC"))
+                    couple.partners.append(
+                        Partner(
+                            position=position,
+                            display_name=f"P{n}-{position}",
+                            repair_role=role,
+                            time_zone="UTC",
+                        )
+                    )
                 couple.assignments.append(CoupleTherapist(user_id=others[n % 8].id))
                 db.session.add(couple)
                 if n % 100 == 99:
@@ -82,9 +102,14 @@ def seed(app) -> str:
             db.session.flush()
             for partner in db.session.query(Partner).all():
                 _, digest = new_token()
-                db.session.add(PartnerInvite(partner_id=partner.id, token_hash=digest,
-                                             created_by_id=owner.id,
-                                             expires_at=now + timedelta(days=14)))
+                db.session.add(
+                    PartnerInvite(
+                        partner_id=partner.id,
+                        token_hash=digest,
+                        created_by_id=owner.id,
+                        expires_at=now + timedelta(days=14),
+                    )
+                )
             db.session.commit()
     return "owner@bench.example.com"
 
@@ -100,7 +125,7 @@ def measure(app, client, url: str) -> tuple[float, float, int]:
         statements.append(statement)
 
     timings = []
-    for round_number in range(ROUNDS):
+    for _ in range(ROUNDS):
         statements.clear()
         event.listen(engine, "before_cursor_execute", count)
         started = time.perf_counter()
@@ -126,7 +151,9 @@ def main() -> int:
             ("sorted by activity", "/couples?sort=recent"),
         ):
             median, p95, statements = measure(app, client, url)
-            print(f"  {label:<20} median {median:6.1f} ms   p95 {p95:6.1f} ms   {statements} SQL statements")
+            print(
+                f"  {label:<20} median {median:6.1f} ms   p95 {p95:6.1f} ms   {statements} SQL statements"
+            )
     return 0
 
 
