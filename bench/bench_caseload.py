@@ -152,7 +152,8 @@ def main() -> int:
         ):
             median, p95, statements = measure(app, client, url)
             print(
-                f"  {label:<20} median {median:6.1f} ms   p95 {p95:6.1f} ms   {statements} SQL statements"
+                f"  {label:<20} median {median:6.1f} ms   p95 {p95:6.1f} ms   "
+                f"{statements} SQL statements"
             )
     return 0
 
