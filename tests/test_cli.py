@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from practice.extensions import db
-from practice.models import AuditEvent, JobRun, Practice, User
+from practice.models import AuditEvent, Couple, JobRun, Partner, Practice, User
 from practice.tenancy import unscoped
 from tests.factories import OwnerFactory, PracticeFactory
 
@@ -29,7 +29,7 @@ def _counts() -> dict[str, int]:
     with unscoped():
         return {
             model.__name__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (Practice, User, AuditEvent)
+            for model in (Practice, User, Couple, Partner)
         }
 
 
@@ -47,14 +47,20 @@ def test_seed_demo_is_idempotent(cli):
     first = cli("practice", "seed-demo")
     assert first.exit_code == 0, first.output
     after_first = _counts()
-    assert after_first == {"Practice": 1, "User": 2, "AuditEvent": 2}
+    assert after_first == {"Practice": 1, "User": 2, "Couple": 4, "Partner": 8}
     assert "owner@example.com" in first.output
     assert "therapist@example.com" in first.output
 
     second = cli("practice", "seed-demo")
     assert second.exit_code == 0, second.output
     assert _counts() == after_first
-    assert second.output == first.output
+    # The logins are the same; each run prints fresh personal links (only digests are kept).
+    logins = [line for line in first.output.splitlines() if "password:" in line]
+    assert logins == [line for line in second.output.splitlines() if "password:" in line]
+    first_links = {line.split()[-1] for line in first.output.splitlines() if "/p/" in line}
+    second_links = {line.split()[-1] for line in second.output.splitlines() if "/p/" in line}
+    assert len(first_links) == len(second_links) == 8  # a link for every partner
+    assert not first_links & second_links
 
 
 def test_seed_demo_json_logins_sign_in(cli, client):
@@ -76,7 +82,16 @@ def test_seed_demo_json_logins_sign_in(cli, client):
 
     # The same logins on a second run, and they still work.
     again = json.loads(cli("practice", "seed-demo", "--json").output)
-    assert again == data
+    assert again["logins"] == data["logins"]
+    assert [c["label"] for c in again["couples"]] == [c["label"] for c in data["couples"]]
+
+    # Every partner's printed link opens that partner's welcome page.
+    for couple in again["couples"]:
+        for partner in couple["partners"]:
+            path = partner["invite_link"].removeprefix("https://practice.example.org")
+            page = client.get(path)
+            assert page.status_code == 200
+            assert f"Welcome, {partner['name']}" in page.get_data(as_text=True)
 
 
 # --- practice create-owner ------------------------------------------------------------------

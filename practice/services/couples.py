@@ -215,7 +215,7 @@ def create_couple(
             Partner(
                 position=position,
                 display_name=details.display_name.strip(),
-                email=normalise_email(details.email) if details.email else None,
+                email=normalise_email(details.email or "") or None,
                 repair_role=details.repair_role,
                 time_zone=details.time_zone,
             )
@@ -265,7 +265,7 @@ def update_couple(
         audit.record(f"couple.{status}", actor=actor, target=couple)
     couple.status = status
     for partner, details in zip(couple.partners, partners, strict=True):
-        new_email = normalise_email(details.email) if details.email else None
+        new_email = normalise_email(details.email or "") or None
         if partner.email != new_email:
             audit.record("partner.email_changed", actor=actor, target=partner)
         partner.display_name = details.display_name.strip()

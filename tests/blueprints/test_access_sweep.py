@@ -2,21 +2,30 @@
 
 The routes come from `app.url_map`, so a new route is swept the day it is added; a route
 whose id argument has no factory below fails the sweep until one is written.
+
+Who is swept: the other practice's owner and therapist (404 on every id route), a therapist
+of the same practice who is not assigned to the couple (404 on every couple route), and a
+partner signed in to the portal (no therapist page at all: sent to sign in). The portal
+itself takes no id: a partner reaches only their own couple, which the last test checks by
+what the portal pages show.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import unescape
 
 import pytest
 from flask import current_app
+from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from practice.extensions import db
-from practice.models import Practice, User
-from practice.services import accounts
+from practice.models import Partner, PortalSession, Practice, User
+from practice.services import accounts, portal_access
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import PracticeSet, page
+from tests.couple_factories import CoupleFactory
 from tests.factories import TherapistInvitationFactory, UserFactory
 
 SWEPT_METHODS = {"GET", "POST"}
@@ -24,13 +33,18 @@ SWEPT_METHODS = {"GET", "POST"}
 OWNER_ONLY_BLUEPRINTS = {"settings"}
 
 
-def a_therapist(practice: PracticeSet) -> int:
+# A factory gets the practice and the ids already made for the same URL (in ARGUMENT_ORDER),
+# so that /couples/<couple_id>/partners/<partner_id> names a partner of that very couple.
+Built = dict[str, int]
+
+
+def a_therapist(practice: PracticeSet, built: Built) -> int:
     with unscoped():
         home = db.session.get(Practice, practice.practice_id)
     return UserFactory(practice=home).id
 
 
-def an_open_invitation(practice: PracticeSet) -> int:
+def an_open_invitation(practice: PracticeSet, built: Built) -> int:
     with unscoped():
         owner = db.session.get(User, practice.owner_id)
     invitation = TherapistInvitationFactory(inviter=owner)
@@ -39,11 +53,47 @@ def an_open_invitation(practice: PracticeSet) -> int:
     return invitation.id
 
 
+def a_couple(practice: PracticeSet, built: Built) -> int:
+    """A couple assigned to a new therapist: not to the practice's everyday therapist."""
+    with unscoped():
+        home = db.session.get(Practice, practice.practice_id)
+    return CoupleFactory(practice=home).id
+
+
+def a_partner(practice: PracticeSet, built: Built) -> int:
+    """The first partner of the couple in the URL, with a live personal link."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        partner = db.session.scalar(
+            select(Partner).where(Partner.couple_id == couple_id, Partner.position == 1)
+        )
+        owner = db.session.get(User, practice.owner_id)
+        portal_access.create_invite(owner, partner, email_it=False)
+        return partner.id
+
+
+def a_portal_session(practice: PracticeSet, built: Built) -> int:
+    """A live portal session (one device) of the partner in the URL."""
+    partner_id = built.get("partner_id") or a_partner(practice, built)
+    with practice_context(practice.practice_id):
+        partner = db.session.get(Partner, partner_id)
+        portal_session = PortalSession(
+            partner_id=partner.id, started_via="invite", device="Phone · Safari"
+        )
+        db.session.add(portal_session)
+        db.session.flush()
+        return portal_session.id
+
+
 # Argument name -> a factory that creates that kind of record in the given practice.
-ID_FACTORIES: dict[str, Callable[[PracticeSet], int]] = {
+ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int]] = {
     "user_id": a_therapist,
     "invitation_id": an_open_invitation,
+    "couple_id": a_couple,
+    "partner_id": a_partner,
+    "session_id": a_portal_session,
 }
+ARGUMENT_ORDER = ["couple_id", "partner_id", "session_id"]  # parents first; others after
 
 
 def id_arguments(rule: Rule) -> set[str]:
@@ -72,12 +122,19 @@ def build_requests(rules: list[Rule], practice: PracticeSet) -> list[tuple[str, 
     adapter = current_app.url_map.bind("localhost")
     requests = []
     for rule in rules:
-        values = {argument: ID_FACTORIES[argument](practice) for argument in rule.arguments}
+        values: Built = {}
+        for argument in sorted(rule.arguments, key=_argument_rank):
+            values[argument] = ID_FACTORIES[argument](practice, values)
         methods = rule.methods & SWEPT_METHODS
         assert methods, f"{rule.endpoint} answers none of {SWEPT_METHODS}"
         requests.extend((method, adapter.build(rule.endpoint, values)) for method in methods)
     db.session.commit()
     return sorted(requests)
+
+
+def _argument_rank(argument: str) -> tuple[int, str]:
+    rank = ARGUMENT_ORDER.index(argument) if argument in ARGUMENT_ORDER else len(ARGUMENT_ORDER)
+    return rank, argument
 
 
 def send(client, method: str, url: str):
@@ -154,3 +211,155 @@ def test_a_therapist_gets_404_on_the_owner_only_routes_of_their_own_practice(
 
     assert everything_in_the_database() == before
     assert inbox.messages == []
+
+
+def assert_reached(client, requests: list[tuple[str, str]]) -> None:
+    """The requests name real records: someone allowed is not answered 404 (nor a 500)."""
+    for method, url in requests:
+        status = send(client, method, url).status_code
+        assert status != 404 and status < 500, (method, url, status)
+
+
+def couple_rules() -> list[Rule]:
+    rules = [rule for rule in id_rules() if rule.endpoint.split(".")[0] == "couples"]
+    assert rules, "no couple route takes an id: the sweep would prove nothing"
+    return rules
+
+
+def test_a_therapist_not_assigned_to_the_couple_gets_404_on_every_couple_route(
+    make_client, practice_a, inbox
+):
+    requests = build_requests(couple_rules(), practice_a)  # couples assigned to someone else
+    therapist = make_client()
+    therapist.login(practice_a.therapist_email)
+    before = everything_in_the_database()
+
+    answers = {(method, url): send(therapist, method, url) for method, url in requests}
+
+    wrong = {key: r.status_code for key, r in answers.items() if r.status_code != 404}
+    assert not wrong, f"an unassigned therapist was not answered 404: {wrong}"
+    for response in answers.values():
+        assert "Page not found" in page(response).text
+    assert everything_in_the_database() == before
+    assert inbox.messages == []
+
+    owner = make_client()
+    owner.login(practice_a.owner_email)  # the owner sees every couple of the practice
+    assert_reached(owner, requests)
+
+
+def sign_in_a_partner(
+    client, practice: PracticeSet, therapist_id: int | None = None, **couple_fields
+) -> dict:
+    """A new couple of `practice` (assigned to `therapist_id`, or to a new therapist); its
+    first partner signs in to the portal in `client`. Returns the ids and the link's token."""
+    with unscoped():
+        home = db.session.get(Practice, practice.practice_id)
+        if therapist_id is not None:
+            couple_fields["therapist"] = db.session.get(User, therapist_id)
+    couple = CoupleFactory(practice=home, **couple_fields)
+    ids = {"couple_id": couple.id, "partner_id": couple.partners[0].id}
+    with practice_context(practice.practice_id):
+        owner = db.session.get(User, practice.owner_id)
+        _, token = portal_access.create_invite(owner, couple.partners[0], email_it=False)
+    db.session.commit()
+    assert client.post_form(f"/p/{token}").status_code == 302
+    assert client.post_form("/portal/privacy", {"understood": "y"}).status_code == 302
+    assert client.get("/portal").status_code == 200
+    with practice_context(practice.practice_id):
+        (ids["session_id"],) = db.session.scalars(
+            select(PortalSession.id).where(PortalSession.partner_id == ids["partner_id"])
+        ).all()
+    ids["token"] = token
+    return ids
+
+
+def test_a_partner_in_the_portal_gets_no_therapist_data_from_any_id_route(
+    make_client, practice_a, inbox
+):
+    partner = make_client()
+    own = sign_in_a_partner(partner, practice_a)
+    with partner.session_transaction() as session:
+        assert "portal" in session
+        assert "_user_id" not in session  # a portal session, and nothing else
+
+    requests = build_requests(id_rules(), practice_a)
+    # And the partner's own couple, partner and device, by their ids.
+    adapter = current_app.url_map.bind("localhost")
+    for rule in couple_rules():
+        values = {argument: own[argument] for argument in rule.arguments}
+        requests.extend(
+            (method, adapter.build(rule.endpoint, values))
+            for method in rule.methods & SWEPT_METHODS
+        )
+    before = everything_in_the_database()
+
+    for method, url in requests:
+        response = send(partner, method, url)
+        assert response.status_code == 302, (method, url, response.status_code)
+        assert response.headers["Location"].startswith("/login"), (method, url)
+    assert everything_in_the_database() == before
+    assert inbox.messages == []
+    assert partner.get("/portal").status_code == 200  # still signed in to the portal
+
+
+def test_a_partner_of_one_couple_sees_nothing_of_another_through_the_portal(
+    make_client, practice_a, practice_b
+):
+    therapist_id = practice_a.therapist_id
+    x_browser = make_client()
+    x = sign_in_a_partner(
+        x_browser,
+        practice_a,
+        therapist_id,
+        partner1_name="Xena",
+        partner2_name="Xavier",
+        therapist_notes="X's private note",  # the therapist's, even of one's own couple
+    )
+    secrets_of_y = ["Yardley household", "Yolanda", "Yusuf", "Y's private note"]
+    y = sign_in_a_partner(
+        make_client(),
+        practice_a,
+        therapist_id,  # the same therapist: only the couple tells them apart
+        label=secrets_of_y[0],
+        partner1_name=secrets_of_y[1],
+        partner2_name=secrets_of_y[2],
+        therapist_notes=secrets_of_y[3],
+    )
+    z = sign_in_a_partner(make_client(), practice_b, partner1_name="Zeno", partner2_name="Zara")
+    secrets_of_others = [*secrets_of_y, "Zeno", "Zara", practice_b.practice_name, "X's private"]
+
+    portal_rules = [
+        rule
+        for rule in current_app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] == "portal" and "GET" in rule.methods
+    ]
+    assert portal_rules
+    unexpected = {rule.rule for rule in portal_rules if set(rule.arguments) - {"token"}}
+    assert not unexpected, (
+        f"portal routes take arguments the sweep does not know: {sorted(unexpected)}. "
+        "Sweep them: the other couple's partner and the other partner must get 404."
+    )
+    adapter = current_app.url_map.bind("localhost")
+    urls = []
+    for rule in portal_rules:
+        if "token" in rule.arguments:
+            urls.append(adapter.build(rule.endpoint, {"token": x["token"]}))
+        else:
+            url = adapter.build(rule.endpoint, {})
+            urls.append(url)
+            # Ids in the query string name nothing in the portal.
+            for key, value in (("couple_id", y["couple_id"]), ("partner_id", z["partner_id"])):
+                urls.append(f"{url}?{key}={value}")
+    urls.append("/portal/no-such-page")
+
+    seen_own_names = False
+    for url in urls:
+        response = x_browser.get(url)
+        assert response.status_code < 500, url
+        html = unescape(response.get_data(as_text=True))
+        for secret in secrets_of_others:
+            assert secret not in html, (url, secret)
+        seen_own_names = seen_own_names or "Xavier" in html
+    assert seen_own_names, "the portal pages showed nothing of the partner's own couple"
+    assert x_browser.get("/portal").status_code == 200

@@ -88,7 +88,8 @@ class CaseloadFilterForm(FlaskForm):
         csrf = False  # a GET search form changes nothing
 
     status = SelectField("Status", choices=list(STATUS_FILTER_LABELS.items()), default="open")
-    therapist = SelectField("Therapist", coerce=str, default="", validate_choice=False)
+    # Validated against the practice's therapists: the view turns the value into an int.
+    therapist = SelectField("Therapist", coerce=str, default="")
     q = StringField("Search", validators=[Optional(), Length(max=100, message="Shorter, please.")])
     sort = SelectField("Sort by", choices=list(SORT_LABELS.items()), default="label")
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])

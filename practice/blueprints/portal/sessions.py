@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import g, redirect, request, session, url_for
 
+from practice.extensions import db
 from practice.models import PortalSession
 from practice.services import portal_access
 from practice.tenancy import set_current_practice
@@ -64,6 +65,7 @@ def load_partner() -> None:
         return
     portal_session = portal_access.load_portal_session(session_id, partner_id, version)
     if portal_session is None:
+        db.session.commit()  # a session found idle was just marked ended: keep that
         forget()
         return
     set_current_practice(portal_session.practice_id)

@@ -7,7 +7,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from practice.blueprints.auth.forms import time_zone_choices
 from practice.models.practice import SECRETS_POLICIES
@@ -29,14 +29,14 @@ class PracticeSettingsForm(FlaskForm):
     invite_link_days = IntegerField(
         "Personal links work for (days)",
         validators=[
-            InputRequired("Enter a number of days."),
+            Optional(),
             NumberRange(min=1, max=90, message="Choose between 1 and 90 days."),
         ],
     )
     portal_idle_days = IntegerField(
         "Partners stay signed in while active within (days)",
         validators=[
-            InputRequired("Enter a number of days."),
+            Optional(),
             NumberRange(min=1, max=365, message="Choose between 1 and 365 days."),
         ],
     )
