@@ -1,0 +1,129 @@
+"""What every homework kind declares: its fields, validation, coach, defaults and templates.
+
+A kind is one module in this package with one `HomeworkKind` subclass, registered in
+`practice.homework.KINDS`. Content is a JSON object validated by the kind and stored with
+the kind's schema version. The coach is a pure function of the content: plain feedback shown
+to the partner while writing and to the therapist while reviewing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from practice.audience import Audience
+
+Mode = Literal["one", "each", "joint"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of coach feedback."""
+
+    code: str  # stable identifier, e.g. "sorry-you-felt"; tests and templates key on it
+    message: str  # one plain line: what, and why it matters
+    part: str | None = None  # the field it is about; None for the whole piece
+    phrase: str | None = None  # the exact words found in the text, when there are any
+    level: Literal["missing", "flag", "tip"] = "flag"
+
+
+@dataclass(frozen=True)
+class TextField:
+    """A free-text field of a kind's content."""
+
+    key: str
+    label: str
+    help: str = ""
+    max_length: int = 5000
+    multiline: bool = True
+
+
+class ContentError(ValueError):
+    """Content that does not fit the kind's shape; `errors` maps a field key to a message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class HomeworkKind:
+    """Base class of a homework kind. Subclasses set the class variables and override hooks."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    summary: ClassVar[str]  # one line for the assign page
+    schema_version: ClassVar[int] = 1
+    default_audience: ClassVar[Audience] = Audience.PRIVATE
+    default_mode: ClassVar[Mode] = "one"
+    # For mode "one": the repair role that gets it by default ("broke_trust", "hurt", None).
+    default_role: ClassVar[str | None] = None
+    default_instructions: ClassVar[str] = ""
+    max_total_length: ClassVar[int] = 40000
+
+    extra: dict = field(default_factory=dict)
+
+    # -- content -------------------------------------------------------------------------
+    def empty(self) -> dict:
+        """Content of a new, untouched piece of this kind."""
+        raise NotImplementedError
+
+    def clean(self, content: object) -> dict:
+        """Check the shape of submitted content and return it normalised; raise ContentError.
+
+        Normalising never drops what a person typed: text is kept as written (only the
+        surrounding structure is checked), so that a draft always comes back intact.
+        """
+        raise NotImplementedError
+
+    def check_complete(self, content: dict) -> dict[str, str]:
+        """What must be filled in before submitting: field key -> message (empty when ready)."""
+        return {}
+
+    def coach(self, content: dict) -> list[Finding]:
+        """Plain feedback on the content; a pure function."""
+        return []
+
+    # -- templates -----------------------------------------------------------------------
+    @property
+    def edit_template(self) -> str:
+        return f"homework/kinds/{self.key}/edit.html"
+
+    @property
+    def read_template(self) -> str:
+        return f"homework/kinds/{self.key}/read.html"
+
+    @property
+    def print_template(self) -> str:
+        return f"homework/kinds/{self.key}/print.html"
+
+
+def text_value(content: dict, key: str) -> str:
+    value = content.get(key, "")
+    return value if isinstance(value, str) else ""
+
+
+def clean_text_fields(content: object, fields: list[TextField]) -> dict:
+    """Shape check for a flat object of text fields; unknown keys are refused."""
+    if not isinstance(content, dict):
+        raise ContentError({"_": "Expected an object of fields."})
+    errors: dict[str, str] = {}
+    cleaned: dict[str, str] = {}
+    known = {f.key: f for f in fields}
+    for key in content:
+        if key not in known:
+            errors[key] = "Unknown field."
+    for spec in fields:
+        value = content.get(spec.key, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            errors[spec.key] = "Expected text."
+            continue
+        if len(value) > spec.max_length:
+            errors[spec.key] = f"Keep this under {spec.max_length:,} characters."
+            continue
+        cleaned[spec.key] = value
+    if errors:
+        raise ContentError(errors)
+    return cleaned
