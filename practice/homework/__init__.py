@@ -20,7 +20,12 @@ def get_kind(key: str) -> HomeworkKind:
 
 
 def _load() -> None:
-    from practice.homework import apology, boundaries  # noqa: F401
+    from practice.homework import (  # noqa: F401
+        apology,
+        boundaries,
+        processing_window,
+        repair_contract,
+    )
 
 
 _load()

@@ -56,12 +56,18 @@ class HomeworkKind:
     schema_version: ClassVar[int] = 1
     default_audience: ClassVar[Audience] = Audience.PRIVATE
     default_mode: ClassVar[Mode] = "one"
+    allowed_modes: ClassVar[tuple[Mode, ...]] = ("one", "each")
     # For mode "one": the repair role that gets it by default ("broke_trust", "hurt", None).
     default_role: ClassVar[str | None] = None
     default_instructions: ClassVar[str] = ""
     max_total_length: ClassVar[int] = 40000
 
     extra: dict = field(default_factory=dict)
+
+    @property
+    def modes_text(self) -> str:
+        names = {"one": "to one partner", "each": "to each partner", "joint": "jointly"}
+        return " or ".join(names[mode] for mode in self.allowed_modes)
 
     # -- content -------------------------------------------------------------------------
     def empty(self) -> dict:

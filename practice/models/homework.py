@@ -1,0 +1,192 @@
+"""Homework: what a therapist assigns to a couple, and each piece of work it asks for."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from practice.extensions import db
+from practice.models.base import UTCDateTime, utcnow
+from practice.models.couple import Couple, Partner
+from practice.models.user import User
+from practice.tenancy import PracticeScoped
+
+RESPONSE_STATES = {
+    "assigned": "Not started",
+    "draft": "Draft",
+    "submitted": "Submitted",
+    "returned": "Returned for revision",
+    "reviewed": "Reviewed",
+    "completed": "Completed",
+}
+MODES = {"one": "One partner", "each": "Each partner separately", "joint": "Both together"}
+AUDIENCES = ("private", "couple", "sealed")
+
+
+def _couple_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["practice_id", "couple_id"], ["couples.practice_id", "couples.id"], ondelete="CASCADE"
+    )
+
+
+class Assignment(PracticeScoped, db.Model):
+    """A therapist's request: one kind of homework, for one partner, each, or both jointly."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        _couple_fk(),
+        ForeignKeyConstraint(["practice_id", "created_by_id"], ["users.practice_id", "users.id"]),
+        UniqueConstraint("practice_id", "id"),
+        CheckConstraint("mode IN ('one', 'each', 'joint')", name="mode"),
+        Index("ix_assignments_couple_id_created_at", "couple_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    couple_id: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(40))
+    mode: Mapped[str] = mapped_column(String(10))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    due_date: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    couple: Mapped[Couple] = relationship(
+        primaryjoin="and_(Couple.id == foreign(Assignment.couple_id), "
+        "Couple.practice_id == foreign(Assignment.practice_id))",
+        viewonly=True,
+    )
+    created_by: Mapped[User] = relationship(
+        primaryjoin="and_(User.id == foreign(Assignment.created_by_id), "
+        "User.practice_id == foreign(Assignment.practice_id))",
+        viewonly=True,
+    )
+    responses: Mapped[list[Response]] = relationship(
+        back_populates="assignment",
+        primaryjoin="and_(Assignment.id == foreign(Response.assignment_id), "
+        "Assignment.practice_id == foreign(Response.practice_id))",
+        order_by="Response.id",
+        cascade="all, delete-orphan",
+    )
+
+
+class Response(PracticeScoped, db.Model):
+    """One piece of work: a partner's own answer, or the couple's joint document."""
+
+    __tablename__ = "homework_responses"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "assignment_id"],
+            ["assignments.practice_id", "assignments.id"],
+            ondelete="CASCADE",
+        ),
+        _couple_fk(),
+        ForeignKeyConstraint(
+            ["practice_id", "partner_id"],
+            ["partners.practice_id", "partners.id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("practice_id", "id"),
+        UniqueConstraint("assignment_id", "partner_id"),
+        CheckConstraint(
+            "status IN ('assigned', 'draft', 'submitted', 'returned', 'reviewed', 'completed')",
+            name="status",
+        ),
+        CheckConstraint("audience IN ('private', 'couple', 'sealed')", name="audience"),
+        Index("ix_homework_responses_couple_id_status", "couple_id", "status"),
+        Index(
+            "ix_homework_responses_practice_id_status_submitted_at",
+            "practice_id",
+            "status",
+            "submitted_at",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column()
+    couple_id: Mapped[int] = mapped_column()
+    # The author; None for a joint document that both partners write.
+    partner_id: Mapped[int | None] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="assigned")
+    audience: Mapped[str] = mapped_column(String(8))
+    content: Mapped[dict] = mapped_column(JSON)
+    schema_version: Mapped[int] = mapped_column(default=1)
+    # Bumped by every save: a save based on an older version is a conflict, never an overwrite.
+    version: Mapped[int] = mapped_column(default=0)
+    last_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_saved_by_partner_id: Mapped[int | None] = mapped_column()
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The therapist's latest comment when returning it for revision (the therapist's words).
+    therapist_comment: Mapped[str | None] = mapped_column(Text)
+
+    assignment: Mapped[Assignment] = relationship(
+        back_populates="responses",
+        primaryjoin="and_(Assignment.id == foreign(Response.assignment_id), "
+        "Assignment.practice_id == foreign(Response.practice_id))",
+    )
+    partner: Mapped[Partner | None] = relationship(
+        primaryjoin="and_(Partner.id == foreign(Response.partner_id), "
+        "Partner.practice_id == foreign(Response.practice_id))",
+        viewonly=True,
+    )
+
+    @property
+    def is_joint(self) -> bool:
+        return self.partner_id is None
+
+    @property
+    def status_label(self) -> str:
+        return RESPONSE_STATES[self.status]
+
+
+class ResponseTransition(PracticeScoped, db.Model):
+    """A change of state of a piece of work: who, when, from what to what."""
+
+    __tablename__ = "homework_transitions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "response_id"],
+            ["homework_responses.practice_id", "homework_responses.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(["practice_id", "actor_user_id"], ["users.practice_id", "users.id"]),
+        ForeignKeyConstraint(
+            ["practice_id", "actor_partner_id"],
+            ["partners.practice_id", "partners.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(index=True)
+    from_status: Mapped[str] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    actor_user_id: Mapped[int | None] = mapped_column()
+    actor_partner_id: Mapped[int | None] = mapped_column()
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstructionTemplate(PracticeScoped, db.Model):
+    """A practice's own default instructions for one homework kind."""
+
+    __tablename__ = "instruction_templates"
+    __table_args__ = (UniqueConstraint("practice_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    instructions: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,377 @@
+"""Homework: assigning, drafting, submitting and reviewing, with every transition recorded.
+
+A partner's text is saved as it is typed (autosave) and never silently overwritten: each save
+names the version it was based on, and a save based on an older version is refused as an
+`EditConflict` that carries both texts, for the partner to reconcile.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from practice.audience import Audience, Content, Viewer, can_see
+from practice.extensions import db
+from practice.homework import ContentError, get_kind
+from practice.models import Couple, Partner, User
+from practice.models.base import utcnow
+from practice.models.homework import (
+    MODES,
+    Assignment,
+    InstructionTemplate,
+    Response,
+    ResponseTransition,
+)
+from practice.services import DomainError, NotFound, audit
+from practice.services.couples import visible_couples
+
+EDITABLE_STATES = ("assigned", "draft", "returned")
+OPEN_STATES = ("assigned", "draft", "returned", "submitted")
+MAX_CONTENT_BYTES = 200_000
+
+
+class EditConflict(DomainError):
+    """Someone saved first: both versions go back to the person who saved second."""
+
+    def __init__(self, response: Response, attempted: dict):
+        super().__init__("Your partner saved a newer version while you were writing.")
+        self.current_content = response.content
+        self.current_version = response.version
+        self.attempted = attempted
+
+
+class InvalidContent(DomainError):
+    """The content does not fit the kind; `errors` maps field keys to messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("Some of what you sent could not be saved. Nothing was changed.")
+        self.errors = errors
+
+
+class Incomplete(DomainError):
+    """Submitting needs these parts first; the draft itself is saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("Your draft is saved. A few parts still need writing before you submit.")
+        self.errors = errors
+
+
+# -- assigning ----------------------------------------------------------------------------
+
+
+def default_instructions(kind_key: str) -> str:
+    """The practice's own instructions for a kind, or the kind's built-in ones."""
+    template = db.session.scalar(
+        select(InstructionTemplate).where(InstructionTemplate.kind == kind_key)
+    )
+    return template.instructions if template else get_kind(kind_key).default_instructions
+
+
+def set_default_instructions(owner: User, kind_key: str, instructions: str) -> None:
+    """Set the practice's default instructions for a kind (owner only)."""
+    if not owner.is_owner:
+        raise NotFound()
+    get_kind(kind_key)
+    template = db.session.scalar(
+        select(InstructionTemplate).where(InstructionTemplate.kind == kind_key)
+    )
+    if template is None:
+        db.session.add(InstructionTemplate(kind=kind_key, instructions=instructions.strip()))
+    else:
+        template.instructions = instructions.strip()
+        template.updated_at = utcnow()
+    audit.record("homework.instructions_changed", actor=owner, details={"kind": kind_key})
+
+
+def default_partner(couple: Couple, kind_key: str) -> Partner:
+    """Who a one-partner kind goes to by default: the role the method speaks to."""
+    role = get_kind(kind_key).default_role
+    for partner in couple.partners:
+        if partner.repair_role == role:
+            return partner
+    return couple.partners[0]
+
+
+def assign(
+    actor: User,
+    couple: Couple,
+    *,
+    kind_key: str,
+    mode: str,
+    instructions: str,
+    due_date: date | None,
+    partner_id: int | None = None,
+) -> Assignment:
+    """Assign a kind of homework to a couple and create the pieces of work it asks for."""
+    try:
+        kind = get_kind(kind_key)
+    except LookupError:
+        raise DomainError("Choose a kind of homework from the list.", "kind") from None
+    if couple.is_closed:
+        raise DomainError("Reopen the couple before assigning homework.")
+    if mode not in MODES or mode not in kind.allowed_modes:
+        raise DomainError(f"{kind.label} can be assigned: {kind.modes_text}.", "mode")
+    partners = couple.partners
+    if mode == "one":
+        chosen = [p for p in partners if p.id == partner_id]
+        if not chosen:
+            raise DomainError("Choose which partner this is for.", "partner_id")
+        authors: list[Partner | None] = chosen
+    elif mode == "each":
+        authors = list(partners)
+    else:
+        authors = [None]
+    if due_date is not None and due_date < couple_today(couple):
+        raise DomainError("Choose a due date from today on.", "due_date")
+    assignment = Assignment(
+        couple_id=couple.id,
+        kind=kind.key,
+        mode=mode,
+        instructions=instructions.strip(),
+        due_date=due_date,
+        created_by_id=actor.id,
+    )
+    for author in authors:
+        assignment.responses.append(
+            Response(
+                couple_id=couple.id,
+                partner_id=author.id if author else None,
+                kind=kind.key,
+                status="assigned",
+                audience=(Audience.COUPLE if author is None else kind.default_audience).value,
+                content=kind.empty(),
+                schema_version=kind.schema_version,
+            )
+        )
+    db.session.add(assignment)
+    db.session.flush()
+    audit.record(
+        "homework.assigned",
+        actor=actor,
+        target=assignment,
+        couple_id=couple.id,
+        details={"kind": kind.key, "mode": mode},
+    )
+    return assignment
+
+
+def couple_today(couple: Couple) -> date:
+    return datetime.now(ZoneInfo(couple.time_zone)).date()
+
+
+def is_overdue(response: Response, today: date) -> bool:
+    due = response.assignment.due_date
+    return due is not None and due < today and response.status in ("assigned", "draft", "returned")
+
+
+# -- loading, with the audience rules ----------------------------------------------------------
+
+
+def _content_facts(response: Response, all_submitted: bool) -> Content:
+    return Content(
+        couple_id=response.couple_id,
+        audience=Audience(response.audience),
+        author_partner_id=response.partner_id,
+        submitted=response.status not in EDITABLE_STATES or response.partner_id is None,
+        all_submitted=all_submitted,
+    )
+
+
+def _all_submitted(assignment: Assignment) -> bool:
+    return all(r.status not in EDITABLE_STATES for r in assignment.responses)
+
+
+def partner_can_see(partner: Partner, response: Response) -> bool:
+    viewer = Viewer(couple_id=partner.couple_id, partner_id=partner.id)
+    return can_see(viewer, _content_facts(response, _all_submitted(response.assignment)))
+
+
+def partner_can_edit(partner: Partner, response: Response) -> bool:
+    mine = response.partner_id == partner.id or (
+        response.partner_id is None and response.couple_id == partner.couple_id
+    )
+    return mine and response.status in EDITABLE_STATES
+
+
+def partner_responses(partner: Partner) -> list[Response]:
+    """Every piece of work this partner may see, newest assignment first."""
+    responses = db.session.scalars(
+        select(Response)
+        .join(Response.assignment)
+        .where(Response.couple_id == partner.couple_id)
+        .order_by(Assignment.created_at.desc(), Response.id)
+        .options(
+            joinedload(Response.assignment).selectinload(Assignment.responses),
+            joinedload(Response.partner),
+        )
+    ).unique()
+    return [r for r in responses if partner_can_see(partner, r)]
+
+
+def get_partner_response(partner: Partner, response_id: int) -> Response:
+    """A piece of work the partner may see, or NotFound (existence included)."""
+    response = db.session.scalar(
+        select(Response).where(Response.id == response_id, Response.couple_id == partner.couple_id)
+    )
+    if response is None or not partner_can_see(partner, response):
+        raise NotFound()
+    return response
+
+
+def get_therapist_response(user: User, couple: Couple, response_id: int) -> Response:
+    response = db.session.scalar(
+        select(Response).where(Response.id == response_id, Response.couple_id == couple.id)
+    )
+    if response is None:
+        raise NotFound()
+    return response
+
+
+def couple_assignments(couple: Couple) -> list[Assignment]:
+    return list(
+        db.session.scalars(
+            select(Assignment)
+            .where(Assignment.couple_id == couple.id)
+            .order_by(Assignment.created_at.desc())
+            .options(selectinload(Assignment.responses).joinedload(Response.partner))
+        )
+    )
+
+
+def review_queue(user: User) -> list[Response]:
+    """Submitted work across the therapist's couples, oldest first."""
+    couple_ids = visible_couples(user).with_only_columns(Couple.id).order_by(None)
+    return list(
+        db.session.scalars(
+            select(Response)
+            .where(Response.status == "submitted", Response.couple_id.in_(couple_ids))
+            .order_by(Response.submitted_at, Response.id)
+            .options(
+                joinedload(Response.assignment).joinedload(Assignment.couple),
+                joinedload(Response.partner),
+            )
+        )
+    )
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def _transition(
+    response: Response, to: str, *, user: User | None = None, partner: Partner | None = None
+) -> None:
+    db.session.add(
+        ResponseTransition(
+            response_id=response.id,
+            from_status=response.status,
+            to_status=to,
+            actor_user_id=user.id if user else None,
+            actor_partner_id=partner.id if partner else None,
+        )
+    )
+    response.status = to
+
+
+def clean_content(response: Response, content: object) -> dict:
+    kind = get_kind(response.kind)
+    try:
+        return kind.clean(content)
+    except ContentError as error:
+        raise InvalidContent(error.errors) from None
+
+
+def save_draft(
+    partner: Partner, response: Response, *, content: object, base_version: int
+) -> Response:
+    """Save what the partner typed, if nobody saved since `base_version`."""
+    if not partner_can_edit(partner, response):
+        if response.partner_id not in (None, partner.id):
+            raise NotFound()
+        raise DomainError("This is no longer open for editing.")
+    cleaned = clean_content(response, content)
+    if base_version != response.version:
+        raise EditConflict(response, cleaned)
+    now = utcnow()
+    saved = db.session.execute(
+        update(Response)
+        .where(Response.id == response.id, Response.version == base_version)
+        .values(
+            content=cleaned,
+            version=base_version + 1,
+            last_saved_at=now,
+            last_saved_by_partner_id=partner.id,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if saved != 1:  # another save won the race between our read and our write
+        db.session.refresh(response)
+        raise EditConflict(response, cleaned)
+    db.session.refresh(response)
+    if response.status == "assigned":
+        _transition(response, "draft", partner=partner)
+    return response
+
+
+def submit(partner: Partner, response: Response, *, content: object, base_version: int) -> Response:
+    """Save and hand in. Incomplete work is saved as a draft and the gaps are named."""
+    save_draft(partner, response, content=content, base_version=base_version)
+    missing = get_kind(response.kind).check_complete(response.content)
+    if missing:
+        raise Incomplete(missing)
+    _transition(response, "submitted", partner=partner)
+    response.submitted_at = utcnow()
+    audit.record("homework.submitted", actor=partner, target=response)
+    return response
+
+
+def _require(response: Response, *states: str) -> None:
+    if response.status not in states:
+        raise DomainError("This piece of work has moved on since you opened it. Reload the page.")
+
+
+def return_for_revision(user: User, response: Response, comment: str) -> None:
+    """Send submitted work back to its author with the therapist's comments."""
+    _require(response, "submitted", "reviewed")
+    if not comment.strip():
+        raise DomainError("Say what to revise: the partner sees this comment.", "comment")
+    response.therapist_comment = comment.strip()
+    _transition(response, "returned", user=user)
+    audit.record("homework.returned", actor=user, target=response)
+
+
+def mark_reviewed(user: User, response: Response) -> None:
+    _require(response, "submitted")
+    _transition(response, "reviewed", user=user)
+    response.reviewed_at = utcnow()
+    audit.record("homework.reviewed", actor=user, target=response)
+
+
+def mark_completed(user: User, response: Response) -> None:
+    _require(response, "reviewed", "submitted")
+    _transition(response, "completed", user=user)
+    response.completed_at = utcnow()
+    audit.record("homework.completed", actor=user, target=response)
+
+
+def release(user: User, response: Response) -> None:
+    """Share a private piece of work with the couple: an explicit, audited act."""
+    if response.audience == Audience.COUPLE.value:
+        return
+    if response.status in EDITABLE_STATES:
+        raise DomainError("Release it once it has been submitted.")
+    response.audience = Audience.COUPLE.value
+    response.released_at = utcnow()
+    audit.record("homework.released", actor=user, target=response)
+
+
+def transitions(response: Response) -> list[ResponseTransition]:
+    return list(
+        db.session.scalars(
+            select(ResponseTransition)
+            .where(ResponseTransition.response_id == response.id)
+            .order_by(ResponseTransition.at, ResponseTransition.id)
+        )
+    )
