@@ -10,12 +10,34 @@ from practice.models.couple import (
     PortalSession,
     PrivacyAcknowledgement,
 )
+from practice.models.homework import (
+    Agreement,
+    AgreementAcceptance,
+    Assignment,
+    CalendarFeed,
+    ContractSignature,
+    ContractVersion,
+    InstructionTemplate,
+    JointConfirmation,
+    Response,
+    ResponseTransition,
+)
 from practice.models.job import JobRun
 from practice.models.practice import Practice
 from practice.models.token import PasswordReset, TherapistInvitation
 from practice.models.user import User
 
 __all__ = [
+    "Agreement",
+    "AgreementAcceptance",
+    "Assignment",
+    "CalendarFeed",
+    "ContractSignature",
+    "ContractVersion",
+    "InstructionTemplate",
+    "JointConfirmation",
+    "Response",
+    "ResponseTransition",
     "AuditEvent",
     "Couple",
     "CoupleTherapist",

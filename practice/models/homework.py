@@ -190,3 +190,142 @@ class InstructionTemplate(PracticeScoped, db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     instructions: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _response_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["practice_id", "response_id"],
+        ["homework_responses.practice_id", "homework_responses.id"],
+        ondelete="CASCADE",
+    )
+
+
+def _partner_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["practice_id", "partner_id"], ["partners.practice_id", "partners.id"], ondelete="CASCADE"
+    )
+
+
+class JointConfirmation(PracticeScoped, db.Model):
+    """A partner agreeing to one version of a joint document (a processing window schedule)."""
+
+    __tablename__ = "joint_confirmations"
+    __table_args__ = (_response_fk(), _partner_fk(), UniqueConstraint("response_id", "partner_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column()
+    partner_id: Mapped[int] = mapped_column()
+    # Confirms exactly this version: any later edit needs confirming again.
+    version: Mapped[int] = mapped_column()
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContractVersion(PracticeScoped, db.Model):
+    """A repair contract as the therapist marked it final: the text both partners sign."""
+
+    __tablename__ = "contract_versions"
+    __table_args__ = (
+        _response_fk(),
+        ForeignKeyConstraint(["practice_id", "finalized_by_id"], ["users.practice_id", "users.id"]),
+        UniqueConstraint("practice_id", "id"),
+        UniqueConstraint("response_id", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(index=True)
+    number: Mapped[int] = mapped_column()
+    content: Mapped[dict] = mapped_column(JSON)
+    revisit_date: Mapped[date | None] = mapped_column(Date)
+    finalized_by_id: Mapped[int] = mapped_column()
+    finalized_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when a later edit replaced this version; its signatures then stop counting.
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    signatures: Mapped[list[ContractSignature]] = relationship(
+        primaryjoin="and_(ContractVersion.id == foreign(ContractSignature.version_id), "
+        "ContractVersion.practice_id == foreign(ContractSignature.practice_id))",
+        order_by="ContractSignature.signed_at",
+        viewonly=True,
+    )
+
+
+class ContractSignature(PracticeScoped, db.Model):
+    """A partner's signature on one contract version: their typed name and the time."""
+
+    __tablename__ = "contract_signatures"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "version_id"],
+            ["contract_versions.practice_id", "contract_versions.id"],
+            ondelete="CASCADE",
+        ),
+        _partner_fk(),
+        UniqueConstraint("version_id", "partner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column()
+    partner_id: Mapped[int] = mapped_column()
+    typed_name: Mapped[str] = mapped_column(String(120))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Agreement(PracticeScoped, db.Model):
+    """An agreement in force for a couple, merged by the therapist from boundary proposals."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (
+        _couple_fk(),
+        ForeignKeyConstraint(["practice_id", "created_by_id"], ["users.practice_id", "users.id"]),
+        UniqueConstraint("practice_id", "id"),
+        Index("ix_agreements_couple_id", "couple_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    couple_id: Mapped[int] = mapped_column()
+    domain: Mapped[str] = mapped_column(String(24))
+    text: Mapped[str] = mapped_column(Text)
+    time_frame: Mapped[str] = mapped_column(String(200), default="")
+    review_date: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    acceptances: Mapped[list[AgreementAcceptance]] = relationship(
+        primaryjoin="and_(Agreement.id == foreign(AgreementAcceptance.agreement_id), "
+        "Agreement.practice_id == foreign(AgreementAcceptance.practice_id))",
+        viewonly=True,
+    )
+
+
+class AgreementAcceptance(PracticeScoped, db.Model):
+    """A partner accepting an agreement in the portal."""
+
+    __tablename__ = "agreement_acceptances"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["practice_id", "agreement_id"],
+            ["agreements.practice_id", "agreements.id"],
+            ondelete="CASCADE",
+        ),
+        _partner_fk(),
+        UniqueConstraint("agreement_id", "partner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column()
+    partner_id: Mapped[int] = mapped_column()
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarFeed(PracticeScoped, db.Model):
+    """A partner's private, read-only calendar subscription URL (only its digest stored)."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (_partner_fk(),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
