@@ -61,6 +61,8 @@ class HomeworkKind:
     default_role: ClassVar[str | None] = None
     default_instructions: ClassVar[str] = ""
     max_total_length: ClassVar[int] = 40000
+    # Flat text kinds list their fields; structured kinds override parse_form instead.
+    fields: ClassVar[list[TextField]] = []
 
     extra: dict = field(default_factory=dict)
 
@@ -81,6 +83,10 @@ class HomeworkKind:
         surrounding structure is checked), so that a draft always comes back intact.
         """
         raise NotImplementedError
+
+    def parse_form(self, form) -> dict:
+        """Content from a posted form (the no-JS form and the autosave post alike)."""
+        return {spec.key: form.get(f"content-{spec.key}", "") for spec in self.fields}
 
     def check_complete(self, content: dict) -> dict[str, str]:
         """What must be filled in before submitting: field key -> message (empty when ready)."""

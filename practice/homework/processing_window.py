@@ -19,6 +19,14 @@ RECOMMENDED_SLOTS, RECOMMENDED_MINUTES = 2, 60
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
+def _int_or_text(value: str) -> int | str:
+    """A number when it is one; otherwise the text as typed, for clean() to name the problem."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
 class ProcessingWindow(HomeworkKind):
     key = "processing_window"
     label = "Processing window"
@@ -73,6 +81,23 @@ class ProcessingWindow(HomeworkKind):
         if errors:
             raise ContentError(errors)
         return {"slots": cleaned_slots, "code_word": code_word}
+
+    def parse_form(self, form) -> dict:
+        slots = []
+        for index in range(MAX_SLOTS):
+            weekday = form.get(f"slots-{index}-weekday", "")
+            start = form.get(f"slots-{index}-start", "")
+            minutes = form.get(f"slots-{index}-minutes", "")
+            if not (weekday or start or minutes):
+                continue
+            slots.append(
+                {
+                    "weekday": _int_or_text(weekday),
+                    "start": start.strip(),
+                    "minutes": _int_or_text(minutes),
+                }
+            )
+        return {"slots": slots, "code_word": form.get("content-code_word", "")}
 
     def check_complete(self, content: dict) -> dict[str, str]:
         missing = {}

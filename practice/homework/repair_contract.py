@@ -76,6 +76,15 @@ class RepairContract(HomeworkKind):
             raise ContentError(errors)
         return cleaned
 
+    def parse_form(self, form) -> dict:
+        return {
+            "commitments_1": [form.get(f"commitments_1-{i}", "") for i in range(COMMITMENTS_EACH)],
+            "commitments_2": [form.get(f"commitments_2-{i}", "") for i in range(COMMITMENTS_EACH)],
+            "support": form.get("content-support", ""),
+            "breaks": form.get("content-breaks", ""),
+            "revisit_date": form.get("content-revisit_date", "").strip(),
+        }
+
     def check_complete(self, content: dict) -> dict[str, str]:
         missing = {}
         for key in ("commitments_1", "commitments_2"):

@@ -21,6 +21,8 @@ from practice.models.base import utcnow
 from practice.services import DomainError, NotFound, audit, portal_access
 from practice.services import couples as couple_service
 from practice.services.couples import PartnerDetails
+from practice.services import agreements as agreement_service
+from practice.services import homework as homework_service
 from practice.urls import external_url
 
 
@@ -152,6 +154,11 @@ def show(couple):
         invite_form=InviteForm(),
         assign_form=_assign_form(couple),
         now=utcnow(),
+        assignments=homework_service.couple_assignments(couple),
+        agreements=agreement_service.agreements_in_force(couple),
+        today=homework_service.couple_today(couple),
+        is_overdue=homework_service.is_overdue,
+        get_kind=homework_service.get_kind,
     )
 
 

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField
+from wtforms import BooleanField, EmailField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 
@@ -22,4 +22,11 @@ class NewLinkForm(FlaskForm):
             Email("Enter a valid email."),
             Length(max=254),
         ],
+    )
+
+
+class SignForm(FlaskForm):
+    typed_name = StringField(
+        "Type your full name to sign",
+        validators=[DataRequired("Type your name to sign."), Length(max=120)],
     )

@@ -128,6 +128,11 @@ def home():
         return redirect(url_for("portal.privacy"))
     portal_access.touch(g.portal_session)
     db.session.commit()
+    from practice.services import agreements, calendar
+    from practice.services import homework as homework_service
+
+    visible = homework_service.partner_responses(partner)
+    due = [r for r in visible if homework_service.partner_can_edit(partner, r)]
     return render_template(
         "portal/home.html",
         partner=partner,
@@ -135,6 +140,14 @@ def home():
         other=partner.other,
         therapists=partner.couple.therapists,
         practice=practice,
+        due=due,
+        done=[r for r in visible if r not in due],
+        agreements=agreements.agreements_in_force(partner.couple),
+        has_window=any(r.kind == "processing_window" for r in visible),
+        has_feed=calendar.has_feed(partner),
+        today=homework_service.couple_today(partner.couple),
+        get_kind=homework_service.get_kind,
+        form=ContinueForm(),
     )
 
 

@@ -41,3 +41,155 @@
     });
   });
 })();
+
+// Homework: save as the partner types, keep a copy on the device while offline, never
+// overwrite a partner's newer save (the server answers 409 with both versions).
+(function () {
+  "use strict";
+
+  function snapshot(form) {
+    var fields = {};
+    new FormData(form).forEach(function (value, name) {
+      if (name !== "csrf_token" && name !== "action" && name !== "version") fields[name] = value;
+    });
+    return fields;
+  }
+
+  function fill(form, fields) {
+    Object.keys(fields).forEach(function (name) {
+      var element = form.elements.namedItem(name);
+      if (element && "value" in element) element.value = fields[name];
+    });
+  }
+
+  function renderCoach(findings) {
+    var list = document.querySelector("[data-coach-list]");
+    if (!list || !findings) return;
+    list.textContent = "";
+    if (!findings.length) findings = [{ level: "ok", message: "Nothing to flag. Take your time." }];
+    findings.forEach(function (finding) {
+      var item = document.createElement("li");
+      item.className = "coach__item coach__item--" + finding.level;
+      if (finding.phrase) {
+        var quote = document.createElement("q");
+        quote.textContent = finding.phrase;
+        item.appendChild(quote);
+        item.appendChild(document.createTextNode(" — "));
+      }
+      item.appendChild(document.createTextNode(finding.message));
+      list.appendChild(item);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-autosave]");
+    if (!form || !window.fetch || !window.FormData) return;
+    var url = form.getAttribute("data-autosave");
+    var key = form.getAttribute("data-draft-key");
+    var state = form.querySelector("[data-save-state]");
+    var version = form.querySelector("[data-version]");
+    var timer = null;
+    var inflight = false;
+    var again = false;
+
+    function say(text, error) {
+      state.textContent = text;
+      state.classList.toggle("save-state--error", !!error);
+    }
+    function keepLocal() {
+      try {
+        localStorage.setItem(key, JSON.stringify({ fields: snapshot(form), version: version.value }));
+      } catch (e) { /* private mode or full: the server copy still counts */ }
+    }
+    function clearLocal() {
+      try { localStorage.removeItem(key); } catch (e) { /* nothing kept */ }
+    }
+    function showConflict(html) {
+      var panel = document.querySelector("[data-conflict]");
+      if (!panel) {
+        panel = document.createElement("section");
+        panel.className = "card card--warn";
+        panel.setAttribute("role", "alert");
+        panel.setAttribute("data-conflict", "");
+        form.parentNode.parentNode.insertBefore(panel, form.parentNode);
+      }
+      panel.innerHTML = "<h2>Your partner saved a newer version</h2><p>Nothing is lost: " +
+        "their version is here, and what you typed is still in the form. Combine the two, " +
+        "and your next change is saved over theirs.</p><div class='conflict-theirs'>" + html + "</div>";
+    }
+    function save() {
+      if (inflight) { again = true; return; }
+      inflight = true;
+      say("Saving…");
+      var body = new FormData(form);
+      body.delete("action");
+      fetch(url, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          return response.json().then(function (data) { return { status: response.status, data: data }; });
+        })
+        .then(function (result) {
+          inflight = false;
+          if (result.status === 200) {
+            version.value = result.data.version;
+            clearLocal();
+            say("Saved at " + new Date(result.data.saved_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+            renderCoach(result.data.findings);
+          } else if (result.status === 409 && result.data.conflict) {
+            keepLocal();
+            version.value = result.data.version;
+            showConflict(result.data.theirs);
+            say("Not saved yet: your partner saved a newer version (see above).", true);
+          } else {
+            keepLocal();
+            say((result.data && result.data.message) || "Not saved. What you typed is kept on this device.", true);
+          }
+          if (again) { again = false; schedule(); }
+        })
+        .catch(function () {
+          inflight = false;
+          keepLocal();
+          say("You seem to be offline. What you type is kept on this device and saved when you are back.", true);
+        });
+    }
+    function schedule() {
+      clearTimeout(timer);
+      timer = setTimeout(save, 1200);
+    }
+
+    try {
+      var kept = JSON.parse(localStorage.getItem(key) || "null");
+      if (kept && JSON.stringify(kept.fields) === JSON.stringify(snapshot(form))) {
+        clearLocal(); // the server has exactly this: nothing to keep on the device
+      } else if (kept) {
+        fill(form, kept.fields);
+        version.value = kept.version; // saving from the old base: a newer save shows as a conflict
+        say("Restored what you typed on this device earlier. Saving…");
+        schedule();
+      }
+    } catch (e) { /* a broken copy is ignored */ }
+
+    form.addEventListener("input", function () { keepLocal(); say("Editing…"); schedule(); });
+    form.addEventListener("change", function () { keepLocal(); schedule(); });
+    form.addEventListener("submit", function () { clearTimeout(timer); keepLocal(); });
+    window.addEventListener("online", save);
+  });
+
+  // Work handed in needs no copy on the device.
+  document.addEventListener("DOMContentLoaded", function () {
+    var marker = document.querySelector("[data-handed-in]");
+    if (!marker) return;
+    marker.getAttribute("data-handed-in").split(" ").forEach(function (id) {
+      try { if (id) localStorage.removeItem("practice-draft-" + id); } catch (e) { /* none */ }
+    });
+  });
+
+  // Signing out on a shared device leaves no draft text behind.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.querySelector("[data-clear-drafts]")) return;
+    try {
+      Object.keys(localStorage).forEach(function (name) {
+        if (name.indexOf("practice-draft-") === 0) localStorage.removeItem(name);
+      });
+    } catch (e) { /* nothing kept */ }
+  });
+})();

@@ -1,0 +1,14 @@
+from flask import Blueprint
+
+bp = Blueprint("homework", __name__)
+
+from practice.blueprints.homework import views  # noqa: E402, F401
+
+
+@bp.app_context_processor
+def homework_vocabulary() -> dict:
+    """Words the kinds' templates share, wherever they are included."""
+    from practice.homework.boundaries import DOMAINS
+    from practice.homework.processing_window import WEEKDAYS
+
+    return {"domains": DOMAINS, "weekdays": WEEKDAYS}

@@ -1,0 +1,41 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from practice.homework.boundaries import DOMAINS
+from practice.models.homework import MODES
+
+
+class AssignForm(FlaskForm):
+    kind = SelectField("Kind")
+    mode = RadioField("Who writes it", choices=list(MODES.items()))
+    partner_id = RadioField("For", coerce=int, validate_choice=False)
+    instructions = TextAreaField(
+        "Instructions",
+        validators=[Length(max=5000, message="Keep instructions under 5,000 characters.")],
+    )
+    due_date = DateField("Due date (optional)", validators=[Optional()])
+
+
+class CommentForm(FlaskForm):
+    comment = TextAreaField(
+        "What to revise",
+        validators=[
+            DataRequired("Say what to revise: the partner sees this comment."),
+            Length(max=5000, message="Keep it under 5,000 characters."),
+        ],
+    )
+
+
+class AgreementForm(FlaskForm):
+    domain = SelectField("Domain", choices=list(DOMAINS.items()))
+    text = TextAreaField(
+        "Agreement",
+        validators=[DataRequired("Write the agreement."), Length(max=1000)],
+    )
+    time_frame = StringField("Time frame", validators=[Optional(), Length(max=200)])
+    review_date = DateField("Review date", validators=[Optional()])
+
+
+class InstructionsForm(FlaskForm):
+    instructions = TextAreaField("Default instructions", validators=[Length(max=5000)])

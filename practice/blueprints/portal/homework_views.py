@@ -1,0 +1,244 @@
+"""The partner's homework: write (saved as typed), submit, read what is shared, confirm, sign."""
+
+from __future__ import annotations
+
+from flask import Response as HttpResponse
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from practice.audience import AUDIENCE_LABELS, Audience
+from practice.blueprints.portal import bp
+from practice.blueprints.portal.forms import ContinueForm, SignForm
+from practice.blueprints.portal.sessions import partner_required
+from practice.extensions import db
+from practice.homework import get_kind
+from practice.models import Practice
+from practice.services import DomainError, NotFound, agreements, calendar, joint
+from practice.services import homework as homework_service
+from practice.services.homework import EditConflict, Incomplete, InvalidContent
+from practice.urls import external_url
+
+
+def _response_or_404(response_id: int):
+    try:
+        return homework_service.get_partner_response(g.partner, response_id)
+    except NotFound:
+        abort(404)
+
+
+def _base_version() -> int:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        return -1  # an unreadable version can only be a conflict, never an overwrite
+
+
+def _page(response, *, content=None, errors=None, conflict=None, status=200):
+    kind = get_kind(response.kind)
+    content = response.content if content is None else content
+    editable = homework_service.partner_can_edit(g.partner, response)
+    template = "portal/homework_edit.html" if editable else "portal/homework_read.html"
+    return render_template(
+        template,
+        partner=g.partner,
+        response=response,
+        assignment=response.assignment,
+        kind=kind,
+        content=content,
+        errors=errors or {},
+        conflict=conflict,
+        findings=kind.coach(content),
+        audience_label=AUDIENCE_LABELS[Audience(response.audience)],
+        form=ContinueForm(),
+        sign_form=SignForm(),
+        confirmations=joint.confirmations(response) if response.is_joint else {},
+        contract=joint.current_contract(response) if response.kind == "repair_contract" else None,
+        practice=db.session.get(Practice, g.partner.practice_id),
+    ), status
+
+
+@bp.route("/portal/homework/<int:response_id>", methods=["GET"])
+@partner_required
+def homework(response_id: int):
+    return _page(_response_or_404(response_id))
+
+
+@bp.route("/portal/homework/<int:response_id>", methods=["POST"])
+@partner_required
+def save_homework(response_id: int):
+    response = _response_or_404(response_id)
+    if not ContinueForm().validate_on_submit():
+        abort(400)
+    kind = get_kind(response.kind)
+    typed = kind.parse_form(request.form)
+    submitting = request.form.get("action") == "submit"
+    try:
+        if submitting:
+            homework_service.submit(
+                g.partner, response, content=typed, base_version=_base_version()
+            )
+        else:
+            homework_service.save_draft(
+                g.partner, response, content=typed, base_version=_base_version()
+            )
+    except EditConflict as conflict:
+        db.session.rollback()
+        return _page(response, content=typed, conflict=conflict, status=409)
+    except InvalidContent as error:
+        db.session.rollback()
+        return _page(response, content=typed, errors=error.errors, status=422)
+    except Incomplete as error:
+        db.session.commit()  # the draft is saved; only the hand-in waits
+        return _page(response, content=typed, errors=error.errors, status=422)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _page(response, content=typed, status=409)
+    db.session.commit()
+    if submitting:
+        flash("Submitted. Your therapist will read it before your next session.", "success")
+        return redirect(url_for("portal.home"))
+    flash("Draft saved.", "success")
+    return redirect(url_for("portal.homework", response_id=response.id))
+
+
+@bp.route("/portal/homework/<int:response_id>/autosave", methods=["POST"])
+@partner_required
+def autosave(response_id: int):
+    response = _response_or_404(response_id)
+    kind = get_kind(response.kind)
+    typed = kind.parse_form(request.form)
+    try:
+        homework_service.save_draft(
+            g.partner, response, content=typed, base_version=_base_version()
+        )
+    except EditConflict as conflict:
+        db.session.rollback()
+        return {
+            "conflict": True,
+            "version": conflict.current_version,
+            "message": conflict.message,
+            "theirs": render_template(
+                kind.read_template, content=conflict.current_content, kind=kind,
+                response=response, partner=g.partner
+            ),
+        }, 409
+    except InvalidContent as error:
+        db.session.rollback()
+        return {"message": error.message, "errors": error.errors}, 400
+    except DomainError as error:
+        db.session.rollback()
+        return {"message": error.message}, 409
+    db.session.commit()
+    return {
+        "version": response.version,
+        "saved_at": response.last_saved_at.isoformat(),
+        "findings": [
+            {"code": f.code, "message": f.message, "part": f.part, "phrase": f.phrase,
+             "level": f.level}
+            for f in kind.coach(response.content)
+        ],
+    }
+
+
+@bp.route("/portal/homework/<int:response_id>/confirm", methods=["POST"])
+@partner_required
+def confirm_window(response_id: int):
+    response = _response_or_404(response_id)
+    if not ContinueForm().validate_on_submit():
+        abort(400)
+    try:
+        both = joint.confirm(g.partner, response)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            "You have both confirmed: it is in your calendar links now."
+            if both
+            else "Confirmed. Waiting for your partner to confirm too.",
+            "success",
+        )
+    return redirect(url_for("portal.homework", response_id=response.id))
+
+
+@bp.route("/portal/homework/<int:response_id>/sign", methods=["POST"])
+@partner_required
+def sign_contract(response_id: int):
+    response = _response_or_404(response_id)
+    form = SignForm()
+    if not form.validate_on_submit():
+        flash("Type your name to sign.", "error")
+        return redirect(url_for("portal.homework", response_id=response.id))
+    try:
+        joint.sign_contract(g.partner, response, form.typed_name.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("Signed.", "success")
+    return redirect(url_for("portal.homework", response_id=response.id))
+
+
+@bp.route("/portal/agreements/<int:agreement_id>/accept", methods=["POST"])
+@partner_required
+def accept_agreement(agreement_id: int):
+    if not ContinueForm().validate_on_submit():
+        abort(400)
+    try:
+        agreement = agreements.get_agreement(g.partner.couple_id, agreement_id)
+        agreements.accept(g.partner, agreement)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    flash("Accepted.", "success")
+    return redirect(url_for("portal.home") + "#agreements")
+
+
+@bp.route("/portal/calendar.ics")
+@partner_required
+def calendar_file():
+    couple = g.partner.couple
+    body = calendar.build_calendar(couple, calendar.window_schedules(couple))
+    return HttpResponse(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="processing-window.ics"'},
+    )
+
+
+@bp.route("/portal/calendar/subscribe", methods=["POST"])
+@partner_required
+def calendar_subscribe():
+    if not ContinueForm().validate_on_submit():
+        abort(400)
+    token = calendar.create_feed(g.partner)
+    db.session.commit()
+    url = external_url("portal.calendar_feed", token=token)
+    return render_template("portal/calendar_subscribe.html", url=url, form=ContinueForm())
+
+
+@bp.route("/portal/calendar/unsubscribe", methods=["POST"])
+@partner_required
+def calendar_unsubscribe():
+    if not ContinueForm().validate_on_submit():
+        abort(400)
+    calendar.revoke_feed(g.partner)
+    db.session.commit()
+    flash("Your calendar subscription link no longer works.", "success")
+    return redirect(url_for("portal.home"))
+
+
+@bp.route("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    try:
+        partner = calendar.feed_partner(token)
+    except NotFound:
+        abort(404)
+    from practice.tenancy import practice_context
+
+    with practice_context(partner.practice_id):
+        couple = partner.couple
+        body = calendar.build_calendar(couple, calendar.window_schedules(couple))
+    return HttpResponse(body, mimetype="text/calendar")
