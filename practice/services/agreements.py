@@ -74,6 +74,10 @@ def add_agreement(
         raise DomainError("Choose a domain from the list.", "domain")
     if not text.strip():
         raise DomainError("Write the agreement.", "text")
+    if len(text) > 1000:
+        raise DomainError("Keep the agreement under 1,000 characters.", "text")
+    if len(time_frame) > 200:
+        raise DomainError("Keep the time frame under 200 characters.", "time_frame")
     agreement = Agreement(
         couple_id=couple.id,
         domain=domain,

@@ -147,8 +147,9 @@ def return_for_revision(couple, response_id: int):
         else:
             db.session.commit()
             flash("Returned for revision with your comments.", "success")
-            return redirect(url_for("homework.review", couple_id=couple.id,
-                                    response_id=response.id))
+            return redirect(
+                url_for("homework.review", couple_id=couple.id, response_id=response.id)
+            )
     kind = get_kind(response.kind)
     return render_template(
         "homework/review.html",

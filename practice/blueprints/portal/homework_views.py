@@ -118,8 +118,11 @@ def autosave(response_id: int):
             "version": conflict.current_version,
             "message": conflict.message,
             "theirs": render_template(
-                kind.read_template, content=conflict.current_content, kind=kind,
-                response=response, partner=g.partner
+                kind.read_template,
+                content=conflict.current_content,
+                kind=kind,
+                response=response,
+                partner=g.partner,
             ),
         }, 409
     except InvalidContent as error:
@@ -133,8 +136,13 @@ def autosave(response_id: int):
         "version": response.version,
         "saved_at": response.last_saved_at.isoformat(),
         "findings": [
-            {"code": f.code, "message": f.message, "part": f.part, "phrase": f.phrase,
-             "level": f.level}
+            {
+                "code": f.code,
+                "message": f.message,
+                "part": f.part,
+                "phrase": f.phrase,
+                "level": f.level,
+            }
             for f in kind.coach(response.content)
         ],
     }
