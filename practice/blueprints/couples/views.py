@@ -19,10 +19,10 @@ from practice.extensions import db
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models.base import utcnow
 from practice.services import DomainError, NotFound, audit, portal_access
-from practice.services import couples as couple_service
-from practice.services.couples import PartnerDetails
 from practice.services import agreements as agreement_service
+from practice.services import couples as couple_service
 from practice.services import homework as homework_service
+from practice.services.couples import PartnerDetails
 from practice.urls import external_url
 
 
