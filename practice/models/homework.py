@@ -179,6 +179,24 @@ class ResponseTransition(PracticeScoped, db.Model):
     actor_partner_id: Mapped[int | None] = mapped_column()
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    actor_user: Mapped[User | None] = relationship(
+        primaryjoin="and_(User.id == foreign(ResponseTransition.actor_user_id), "
+        "User.practice_id == foreign(ResponseTransition.practice_id))",
+        viewonly=True,
+    )
+    actor_partner: Mapped[Partner | None] = relationship(
+        primaryjoin="and_(Partner.id == foreign(ResponseTransition.actor_partner_id), "
+        "Partner.practice_id == foreign(ResponseTransition.practice_id))",
+        viewonly=True,
+    )
+
+    @property
+    def actor_name(self) -> str:
+        actor = self.actor_user or self.actor_partner
+        if actor is None:
+            return "system"
+        return getattr(actor, "name", None) or actor.display_name
+
 
 class InstructionTemplate(PracticeScoped, db.Model):
     """A practice's own default instructions for one homework kind."""

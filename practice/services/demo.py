@@ -115,6 +115,7 @@ def _seed_couples() -> list[dict]:
                 therapist_ids=[therapist.id],
             )
             couple.status = status
+            _seed_homework(label, couple, therapist)
         partners = []
         for partner in couple.partners:
             link = None
@@ -134,3 +135,157 @@ def _seed_couples() -> list[dict]:
         )
     db.session.flush()
     return result
+
+
+def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
+    """Homework at every stage, so each screen has something to show on first run."""
+    from practice.services import agreements, joint
+    from practice.services import homework as hw
+
+    if label not in ("Alex & Sam", "Priya & Dev", "Jamie & Taylor"):
+        return
+    db.session.flush()
+    first, second = couple.partners
+    today = hw.couple_today(couple)
+
+    def give(kind: str, mode: str, partner=None, due_days: int | None = 7):
+        due = today + timedelta(days=due_days) if due_days is not None else None
+        assignment = hw.assign(
+            therapist,
+            couple,
+            kind_key=kind,
+            mode=mode,
+            instructions=hw.default_instructions(kind),
+            due_date=due,
+            partner_id=partner.id if partner else None,
+        )
+        return assignment.responses
+
+    def write(partner, response, content, *, submit=False):
+        if submit:
+            hw.submit(partner, response, content=content, base_version=response.version)
+        else:
+            hw.save_draft(partner, response, content=content, base_version=response.version)
+
+    if label == "Alex & Sam":
+        sam, alex = first, second
+        (apology,) = give("apology", "one", alex)
+        write(alex, apology, DEMO_APOLOGY, submit=True)
+        hw.mark_reviewed(therapist, apology)
+        hw.release(therapist, apology)
+        sam_sheet, alex_sheet = give("boundaries", "each")
+        write(
+            sam,
+            sam_sheet,
+            {
+                "proposals": [
+                    {
+                        "domain": "communication",
+                        "agreement": "Tell each other about any message "
+                        "from an ex within 24 hours.",
+                        "time_frame": "for the next three months",
+                        "review_date": "",
+                    },
+                    {
+                        "domain": "privacy",
+                        "agreement": "Share phone locations while either of us travels for work.",
+                        "time_frame": "",
+                        "review_date": "",
+                    },
+                ]
+            },
+            submit=True,
+        )
+        write(
+            alex,
+            alex_sheet,
+            {
+                "proposals": [
+                    {
+                        "domain": "social_media",
+                        "agreement": "Be more open.",
+                        "time_frame": "",
+                        "review_date": "",
+                    }
+                ]
+            },
+        )
+        agreements.add_agreement(
+            therapist,
+            couple,
+            domain="communication",
+            text="Tell each other about any message from an ex within 24 hours.",
+            time_frame="three months",
+            review_date=None,
+        )
+        (window,) = give("processing_window", "joint", due_days=None)
+        write(
+            sam,
+            window,
+            {
+                "slots": [
+                    {"weekday": 1, "start": "19:30", "minutes": 45},
+                    {"weekday": 5, "start": "10:00", "minutes": 45},
+                ],
+                "code_word": "lighthouse",
+            },
+        )
+        joint.confirm(sam, window)
+        joint.confirm(alex, window)
+        (contract,) = give("repair_contract", "joint", due_days=14)
+        write(
+            alex,
+            contract,
+            DEMO_CONTRACT | {"revisit_date": (today + timedelta(days=30)).isoformat()},
+        )
+        joint.finalize_contract(therapist, contract)
+        joint.sign_contract(sam, contract, "Sam")
+    elif label == "Priya & Dev":
+        dev = second
+        (apology,) = give("apology", "one", dev)
+        write(
+            dev,
+            apology,
+            {
+                "what_i_did": "I hid the credit card debt.",
+                "how_it_hurt": "You felt lied to.",
+                "responsibility": "I'm sorry if it upset you, but I was under a lot of pressure.",
+                "amends": "I will try to be better.",
+            },
+            submit=True,
+        )
+        hw.return_for_revision(
+            therapist,
+            apology,
+            "Thank you for starting. Look at the "
+            "coach's notes on the responsibility part, and make the "
+            "change plan something Priya could check.",
+        )
+    elif label == "Jamie & Taylor":
+        give("boundaries", "each", due_days=None)
+    db.session.flush()
+
+
+DEMO_APOLOGY = {
+    "what_i_did": "For eight months I had an affair with a colleague, and I lied to you "
+    "about where I was on Thursday evenings.",
+    "how_it_hurt": "I see that it made you doubt your own memory, and that you have lost "
+    "sleep and the sense that our home is safe.",
+    "responsibility": "I chose to do this, again and again. Nothing you did caused it.",
+    "amends": "I ended contact the day you found out. I will share my calendar with you every "
+    "Sunday evening, and we will see our therapist weekly for the next six months.",
+}
+DEMO_CONTRACT = {
+    "commitments_1": [
+        "Name a trigger when it happens, without blame.",
+        "Use the code word instead of starting a fight.",
+        "Plan one fun evening a week.",
+    ],
+    "commitments_2": [
+        "Answer questions in the window fully and calmly.",
+        "Text when plans change, within the hour.",
+        "Keep every small promise, on time.",
+    ],
+    "support": "A short hug and five quiet minutes when one of us is flooded.",
+    "breaks": "Any new contact with the colleague, or a lie about where either of us is.",
+}
