@@ -193,6 +193,9 @@ def partner_can_edit(partner: Partner, response: Response) -> bool:
     mine = response.partner_id == partner.id or (
         response.partner_id is None and response.couple_id == partner.couple_id
     )
+    if response.kind == "repair_contract":
+        # A contract stays a living document: editing a signed one starts a new version.
+        return mine and response.status != "completed"
     return mine and response.status in EDITABLE_STATES
 
 
@@ -312,7 +315,24 @@ def save_draft(
     db.session.refresh(response)
     if response.status == "assigned":
         _transition(response, "draft", partner=partner)
+    elif response.kind == "repair_contract" and response.status not in EDITABLE_STATES:
+        _reopen_contract(partner, response)
     return response
+
+
+def _reopen_contract(partner: Partner, response: Response) -> None:
+    """An edit after the contract was made final: the final version is kept in history but
+    replaced, and the new text needs the therapist's final mark and both signatures again."""
+    from practice.models.homework import ContractVersion
+
+    db.session.execute(
+        update(ContractVersion)
+        .where(ContractVersion.response_id == response.id, ContractVersion.superseded_at.is_(None))
+        .values(superseded_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    _transition(response, "draft", partner=partner)
+    audit.record("homework.contract_reopened", actor=partner, target=response)
 
 
 def submit(partner: Partner, response: Response, *, content: object, base_version: int) -> Response:
@@ -375,3 +395,54 @@ def transitions(response: Response) -> list[ResponseTransition]:
             .order_by(ResponseTransition.at, ResponseTransition.id)
         )
     )
+
+
+def needs_attention(user: User) -> dict:
+    """For the dashboard: overdue work and repair contracts due for their revisit."""
+    from practice.models.homework import ContractVersion
+
+    couple_ids = visible_couples(user).with_only_columns(Couple.id).order_by(None)
+    today = date.today()  # noqa: DTZ011 - a day's slack either side is fine for a reminder
+    overdue = list(
+        db.session.scalars(
+            select(Response)
+            .join(Response.assignment)
+            .where(
+                Response.couple_id.in_(couple_ids),
+                Response.status.in_(EDITABLE_STATES),
+                Assignment.due_date < today,
+            )
+            .order_by(Assignment.due_date, Response.id)
+            .limit(30)
+            .options(
+                joinedload(Response.assignment).joinedload(Assignment.couple),
+                joinedload(Response.partner),
+            )
+        )
+    )
+    revisits = list(
+        db.session.scalars(
+            select(ContractVersion)
+            .join(Response, Response.id == ContractVersion.response_id)
+            .where(
+                Response.couple_id.in_(couple_ids),
+                ContractVersion.superseded_at.is_(None),
+                ContractVersion.revisit_date <= today,
+            )
+            .order_by(ContractVersion.revisit_date)
+            .limit(30)
+        )
+    )
+    revisit_responses = {
+        r.id: r
+        for r in db.session.scalars(
+            select(Response)
+            .where(Response.id.in_([v.response_id for v in revisits]))
+            .options(joinedload(Response.assignment).joinedload(Assignment.couple))
+        )
+    }
+    return {
+        "overdue": overdue,
+        "revisits": [(v, revisit_responses[v.response_id]) for v in revisits],
+        "waiting_review": len(review_queue(user)),
+    }

@@ -133,12 +133,3 @@ def sign_contract(partner: Partner, response: Response, typed_name: str) -> Cont
     if len(version.signatures) == len(partner.couple.partners) and response.status == "submitted":
         _transition(response, "reviewed", partner=partner)
     return version
-
-
-def reopen_contract(partner_or_user, response: Response) -> None:
-    """An edit after signing: the signed version stays in history; a new one will be needed."""
-    version = current_contract(response)
-    if version is not None:
-        version.superseded_at = utcnow()
-    if response.status not in ("draft", "assigned", "returned"):
-        response.status = "draft"

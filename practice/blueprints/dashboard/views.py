@@ -8,7 +8,7 @@ from practice.blueprints.dashboard import bp
 from practice.extensions import db
 from practice.models import TherapistInvitation, User
 from practice.models.base import utcnow
-from practice.services import couples, portal_access
+from practice.services import couples, homework, portal_access
 
 
 @bp.route("/")
@@ -34,6 +34,8 @@ def index():
         team_size=team_size,
         open_invitations=open_invitations,
         summary=couples.dashboard_summary(current_user),
+        attention=homework.needs_attention(current_user),
+        get_kind=homework.get_kind,
         invite_state=portal_access.invite_state,
         now=utcnow(),
     )
