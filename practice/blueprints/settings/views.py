@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from practice.blueprints.auth.forms import ConfirmForm
 from practice.blueprints.forms import show_error
+from practice.blueprints.homework.forms import InstructionsForm
 from practice.blueprints.loading import get_or_404
 from practice.blueprints.settings import bp
 from practice.blueprints.settings.forms import InviteTherapistForm, PracticeSettingsForm
@@ -161,3 +162,31 @@ def _set_active(user_id: int, active: bool):
             f"{user.name} is {'restored' if active else 'deactivated and signed out'}.", "success"
         )
     return redirect(url_for("settings.team"))
+
+
+@bp.route("/homework", methods=["GET", "POST"])
+@owner_required
+def homework_templates():
+    """The practice's default instructions for each kind of homework."""
+    from practice.homework import KINDS
+    from practice.services import homework as homework_service
+
+    if request.method == "POST":
+        form = InstructionsForm()
+        kind_key = request.form.get("kind", "")
+        if kind_key not in KINDS:
+            abort(400)
+        if form.validate_on_submit():
+            homework_service.set_default_instructions(
+                current_user, kind_key, form.instructions.data or ""
+            )
+            db.session.commit()
+            flash(f"Default instructions for {KINDS[kind_key].label} saved.", "success")
+            return redirect(url_for("settings.homework_templates") + f"#kind-{kind_key}")
+        flash(" ".join(form.instructions.errors) or "That could not be saved.", "error")
+    forms = {}
+    for key in KINDS:
+        form = InstructionsForm(formdata=None, prefix=key)
+        form.instructions.data = homework_service.default_instructions(key)
+        forms[key] = form
+    return render_template("settings/homework.html", kinds=KINDS, forms=forms)
