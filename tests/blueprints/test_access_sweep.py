@@ -5,9 +5,10 @@ whose id argument has no factory below fails the sweep until one is written.
 
 Who is swept: the other practice's owner and therapist (404 on every id route), a therapist
 of the same practice who is not assigned to the couple (404 on every couple route), and a
-partner signed in to the portal (no therapist page at all: sent to sign in). The portal
-itself takes no id: a partner reaches only their own couple, which the last test checks by
-what the portal pages show.
+partner signed in to the portal (no therapist page at all: sent to sign in). Portal routes
+that take an id (a piece of homework, an agreement) answer 404 to a partner of another couple,
+and a private piece of homework answers 404 to the other partner of its own couple; the other
+portal pages are checked by what they show.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from practice.extensions import db
-from practice.models import Partner, PortalSession, Practice, User
-from practice.services import accounts, portal_access
+from practice.models import Couple, Partner, PortalSession, Practice, User
+from practice.services import accounts, agreements, homework, portal_access
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import PracticeSet, page
 from tests.couple_factories import CoupleFactory
 from tests.factories import TherapistInvitationFactory, UserFactory
 
 SWEPT_METHODS = {"GET", "POST"}
+# Portal routes that name a record by id: the other couple and the other partner get 404.
+PORTAL_ID_ARGUMENTS = {"response_id", "agreement_id"}
 # Blueprints whose every route is the owner's alone.
 OWNER_ONLY_BLUEPRINTS = {"settings"}
 
@@ -85,6 +88,42 @@ def a_portal_session(practice: PracticeSet, built: Built) -> int:
         return portal_session.id
 
 
+def a_response(practice: PracticeSet, built: Built) -> int:
+    """A private apology draft, written by the first partner of the couple in the URL."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        couple = db.session.get(Couple, couple_id)
+        owner = db.session.get(User, practice.owner_id)
+        assignment = homework.assign(
+            owner,
+            couple,
+            kind_key="apology",
+            mode="one",
+            instructions="Write it in your own words.",
+            due_date=None,
+            partner_id=couple.partners[0].id,
+        )
+        (response,) = assignment.responses
+        return response.id
+
+
+def an_agreement(practice: PracticeSet, built: Built) -> int:
+    """An agreement in force for the couple in the URL."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        couple = db.session.get(Couple, couple_id)
+        owner = db.session.get(User, practice.owner_id)
+        agreement = agreements.add_agreement(
+            owner,
+            couple,
+            domain="communication",
+            text="Tell each other about any message from an ex within 24 hours.",
+            time_frame="three months",
+            review_date=None,
+        )
+        return agreement.id
+
+
 # Argument name -> a factory that creates that kind of record in the given practice.
 ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int]] = {
     "user_id": a_therapist,
@@ -92,6 +131,8 @@ ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int]] = {
     "couple_id": a_couple,
     "partner_id": a_partner,
     "session_id": a_portal_session,
+    "response_id": a_response,
+    "agreement_id": an_agreement,
 }
 ARGUMENT_ORDER = ["couple_id", "partner_id", "session_id"]  # parents first; others after
 
@@ -105,6 +146,11 @@ def id_rules() -> list[Rule]:
         (rule for rule in current_app.url_map.iter_rules() if id_arguments(rule)),
         key=lambda rule: rule.rule,
     )
+
+
+def therapist_id_rules() -> list[Rule]:
+    """The id routes of the therapists' side; the portal's are swept by partners below."""
+    return [rule for rule in id_rules() if rule.endpoint.split(".")[0] != "portal"]
 
 
 def build_requests(rules: list[Rule], practice: PracticeSet) -> list[tuple[str, str]]:
@@ -162,7 +208,7 @@ def test_every_id_argument_has_a_factory(app):
 
 @pytest.mark.parametrize("who", ["owner", "therapist"])
 def test_another_practice_gets_404_for_every_id(make_client, practice_a, practice_b, inbox, who):
-    requests = build_requests(id_rules(), practice_a)
+    requests = build_requests(therapist_id_rules(), practice_a)
     outsider = make_client()
     outsider.login(practice_b.owner_email if who == "owner" else practice_b.therapist_email)
     before = everything_in_the_database()
@@ -221,7 +267,13 @@ def assert_reached(client, requests: list[tuple[str, str]]) -> None:
 
 
 def couple_rules() -> list[Rule]:
-    rules = [rule for rule in id_rules() if rule.endpoint.split(".")[0] == "couples"]
+    """The therapist's routes under a couple: the couple pages and its homework."""
+    rules = [
+        rule
+        for rule in id_rules()
+        if "couple_id" in rule.arguments and rule.endpoint.split(".")[0] != "portal"
+    ]
+    assert {rule.endpoint.split(".")[0] for rule in rules} >= {"couples", "homework"}
     assert rules, "no couple route takes an id: the sweep would prove nothing"
     return rules
 
@@ -283,11 +335,14 @@ def test_a_partner_in_the_portal_gets_no_therapist_data_from_any_id_route(
         assert "portal" in session
         assert "_user_id" not in session  # a portal session, and nothing else
 
-    requests = build_requests(id_rules(), practice_a)
+    requests = build_requests(therapist_id_rules(), practice_a)
     # And the partner's own couple, partner and device, by their ids.
     adapter = current_app.url_map.bind("localhost")
     for rule in couple_rules():
-        values = {argument: own[argument] for argument in rule.arguments}
+        values = {argument: own[argument] for argument in rule.arguments if argument in own}
+        for argument in sorted(set(rule.arguments) - set(values), key=_argument_rank):
+            values[argument] = ID_FACTORIES[argument](practice_a, values)  # own couple's
+        db.session.commit()
         requests.extend(
             (method, adapter.build(rule.endpoint, values))
             for method in rule.methods & SWEPT_METHODS
@@ -335,7 +390,9 @@ def test_a_partner_of_one_couple_sees_nothing_of_another_through_the_portal(
         if rule.endpoint.split(".")[0] == "portal" and "GET" in rule.methods
     ]
     assert portal_rules
-    unexpected = {rule.rule for rule in portal_rules if set(rule.arguments) - {"token"}}
+    unexpected = {
+        rule.rule for rule in portal_rules if set(rule.arguments) - {"token", *PORTAL_ID_ARGUMENTS}
+    }
     assert not unexpected, (
         f"portal routes take arguments the sweep does not know: {sorted(unexpected)}. "
         "Sweep them: the other couple's partner and the other partner must get 404."
@@ -343,6 +400,8 @@ def test_a_partner_of_one_couple_sees_nothing_of_another_through_the_portal(
     adapter = current_app.url_map.bind("localhost")
     urls = []
     for rule in portal_rules:
+        if set(rule.arguments) & PORTAL_ID_ARGUMENTS:
+            continue  # swept by the tests below
         if "token" in rule.arguments:
             urls.append(adapter.build(rule.endpoint, {"token": x["token"]}))
         else:
@@ -363,3 +422,91 @@ def test_a_partner_of_one_couple_sees_nothing_of_another_through_the_portal(
         seen_own_names = seen_own_names or "Xavier" in html
     assert seen_own_names, "the portal pages showed nothing of the partner's own couple"
     assert x_browser.get("/portal").status_code == 200
+
+
+def portal_id_rules() -> list[Rule]:
+    rules = [
+        rule
+        for rule in id_rules()
+        if rule.endpoint.split(".")[0] == "portal" and set(rule.arguments) & PORTAL_ID_ARGUMENTS
+    ]
+    assert {a for rule in rules for a in rule.arguments} >= PORTAL_ID_ARGUMENTS
+    return rules
+
+
+def portal_requests_for(practice: PracticeSet, couple_id: int) -> list[tuple[str, str]]:
+    """(method, url) for every portal id route, naming new records of the couple: a private
+    apology draft of its first partner, an agreement for both."""
+    adapter = current_app.url_map.bind("localhost")
+    requests = []
+    for rule in portal_id_rules():
+        values: Built = {"couple_id": couple_id}
+        for argument in sorted(rule.arguments, key=_argument_rank):
+            values[argument] = ID_FACTORIES[argument](practice, values)
+        del values["couple_id"]
+        requests.extend(
+            (method, adapter.build(rule.endpoint, values))
+            for method in rule.methods & SWEPT_METHODS
+        )
+    db.session.commit()
+    return sorted(requests)
+
+
+def sign_in_second_partner(client, practice: PracticeSet, couple_id: int) -> None:
+    with practice_context(practice.practice_id):
+        partner = db.session.scalar(
+            select(Partner).where(Partner.couple_id == couple_id, Partner.position == 2)
+        )
+        owner = db.session.get(User, practice.owner_id)
+        _, token = portal_access.create_invite(owner, partner, email_it=False)
+    db.session.commit()
+    assert client.post_form(f"/p/{token}").status_code == 302
+    assert client.post_form("/portal/privacy", {"understood": "y"}).status_code == 302
+    assert client.get("/portal").status_code == 200
+
+
+def test_a_partner_of_another_couple_gets_404_on_every_portal_id_route(
+    make_client, practice_a, practice_b, inbox
+):
+    author_browser = make_client()
+    author = sign_in_a_partner(author_browser, practice_a, practice_a.therapist_id)
+    requests = portal_requests_for(practice_a, author["couple_id"])
+    browsers = {"same therapist": make_client(), "other practice": make_client()}
+    sign_in_a_partner(browsers["same therapist"], practice_a, practice_a.therapist_id)
+    sign_in_a_partner(browsers["other practice"], practice_b)
+    before = everything_in_the_database()
+
+    for name, browser in browsers.items():
+        answers = {(m, u): send(browser, m, u) for m, u in requests}
+        wrong = {key: r.status_code for key, r in answers.items() if r.status_code != 404}
+        assert not wrong, f"a partner of another couple ({name}) was not answered 404: {wrong}"
+        for response in answers.values():
+            assert "Page not found" in page(response).text
+    assert everything_in_the_database() == before
+    assert inbox.messages == []
+
+    # The same requests reach real records: the author is not answered 404 (nor a 500).
+    assert_reached(author_browser, requests)
+
+
+def test_the_other_partner_gets_404_on_a_private_piece_of_homework(make_client, practice_a, inbox):
+    author_browser = make_client()
+    author = sign_in_a_partner(author_browser, practice_a, practice_a.therapist_id)
+    requests = portal_requests_for(practice_a, author["couple_id"])
+    private = [(m, u) for m, u in requests if u.startswith("/portal/homework/")]
+    shared = [(m, u) for m, u in requests if u.startswith("/portal/agreements/")]
+    assert private and shared
+    other = make_client()
+    sign_in_second_partner(other, practice_a, author["couple_id"])
+    before = everything_in_the_database()
+
+    answers = {(m, u): send(other, m, u) for m, u in private}
+    wrong = {key: r.status_code for key, r in answers.items() if r.status_code != 404}
+    assert not wrong, f"the other partner reached a private draft: {wrong}"
+    for response in answers.values():
+        assert "Page not found" in page(response).text
+    assert everything_in_the_database() == before
+    assert inbox.messages == []
+
+    assert_reached(author_browser, private)
+    assert_reached(other, shared)  # an agreement is both partners' to accept

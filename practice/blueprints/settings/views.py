@@ -189,4 +189,5 @@ def homework_templates():
         form = InstructionsForm(formdata=None, prefix=key)
         form.instructions.data = homework_service.default_instructions(key)
         forms[key] = form
-    return render_template("settings/homework.html", kinds=KINDS, forms=forms)
+    status = 422 if request.method == "POST" else 200  # reached only when the save failed
+    return render_template("settings/homework.html", kinds=KINDS, forms=forms), status

@@ -125,6 +125,10 @@
       body.delete("action");
       fetch(url, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
+          // Not JSON: the portal session ended (redirected to "signed out") or a proxy answered.
+          if ((response.headers.get("Content-Type") || "").indexOf("application/json") !== 0) {
+            return { status: response.redirected ? 401 : response.status, data: null };
+          }
           return response.json().then(function (data) { return { status: response.status, data: data }; });
         })
         .then(function (result) {
@@ -139,6 +143,9 @@
             version.value = result.data.version;
             showConflict(result.data.theirs);
             say("Not saved yet: your partner saved a newer version (see above).", true);
+          } else if (result.status === 401) {
+            keepLocal();
+            say("Not saved: you are signed out. What you typed is kept on this device; open your personal link again to save it.", true);
           } else {
             keepLocal();
             say((result.data && result.data.message) || "Not saved. What you typed is kept on this device.", true);

@@ -1,0 +1,711 @@
+"""practice.services.homework, called directly: assigning, drafting, submitting, reviewing and
+releasing homework, with the privacy rules between partners.
+
+Real database; nothing of ours is mocked. Each test acts inside the practice, as a request
+would after its practice has been set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from practice.extensions import db
+from practice.homework import KINDS, get_kind
+from practice.models import AuditEvent, Couple, Partner, User
+from practice.models.homework import Assignment, Response, ResponseTransition
+from practice.services import DomainError, NotFound
+from practice.services import homework as hw
+from practice.services.homework import EditConflict, Incomplete, InvalidContent
+from practice.tenancy import practice_context
+from tests.couple_factories import CoupleFactory
+from tests.factories import OwnerFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("app")
+
+APOLOGY = {
+    "what_i_did": "I lied to you for months about the messages I was sending.",
+    "how_it_hurt": "It made you doubt your own memory and feel alone in our home.",
+    "responsibility": "It was my choice and mine alone. I take full responsibility.",
+    "amends": "I will show you my phone every Sunday evening for the next 3 months.",
+}
+BOUNDARIES = {
+    "proposals": [
+        {
+            "domain": "communication",
+            "agreement": "Tell each other about any message from an ex within 24 hours.",
+            "time_frame": "Three months",
+            "review_date": "2026-09-01",
+        }
+    ]
+}
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """One practice: its owner, a therapist, a couple (Ann hurt, Ben broke trust) assigned to
+    the therapist, and a second couple (Cy, Di) of the same practice assigned to another."""
+
+    owner: User
+    therapist: User
+    other_therapist: User
+    couple: Couple
+    other_couple: Couple
+
+    @property
+    def ann(self) -> Partner:
+        return self.couple.partners[0]
+
+    @property
+    def ben(self) -> Partner:
+        return self.couple.partners[1]
+
+    @property
+    def cy(self) -> Partner:
+        return self.other_couple.partners[0]
+
+
+def build_world() -> tuple[int, dict]:
+    owner = OwnerFactory()
+    therapist = UserFactory(practice=owner.practice)
+    other_therapist = UserFactory(practice=owner.practice)
+    couple = CoupleFactory(therapist=therapist, partner1_name="Ann", partner2_name="Ben")
+    other = CoupleFactory(therapist=other_therapist, partner1_name="Cy", partner2_name="Di")
+    ids = {
+        "owner": owner.id,
+        "therapist": therapist.id,
+        "other_therapist": other_therapist.id,
+        "couple": couple.id,
+        "other_couple": other.id,
+    }
+    practice_id = owner.practice_id
+    db.session.commit()
+    return practice_id, ids
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    practice_id, ids = build_world()
+    with practice_context(practice_id):
+        yield World(
+            owner=db.session.get(User, ids["owner"]),
+            therapist=db.session.get(User, ids["therapist"]),
+            other_therapist=db.session.get(User, ids["other_therapist"]),
+            couple=db.session.get(Couple, ids["couple"]),
+            other_couple=db.session.get(Couple, ids["other_couple"]),
+        )
+
+
+def assign(w: World, kind: str, mode: str, *, partner: Partner | None = None, **kwargs):
+    kwargs.setdefault("instructions", "Please do this.")
+    kwargs.setdefault("due_date", None)
+    return hw.assign(
+        w.therapist,
+        kwargs.pop("couple", w.couple),
+        kind_key=kind,
+        mode=mode,
+        partner_id=partner.id if partner else None,
+        **kwargs,
+    )
+
+
+def apology_for(w: World, partner: Partner) -> Response:
+    (response,) = assign(w, "apology", "one", partner=partner).responses
+    return response
+
+
+def stored(response_id: int) -> Response:
+    """The response as the database holds it now (not what the session has in memory)."""
+    db.session.flush()
+    db.session.expire_all()
+    return db.session.get(Response, response_id)
+
+
+def steps(response: Response) -> list[tuple[str, str, int | None, int | None]]:
+    return [
+        (t.from_status, t.to_status, t.actor_user_id, t.actor_partner_id)
+        for t in hw.transitions(response)
+    ]
+
+
+def audit_events(action: str) -> list[AuditEvent]:
+    db.session.flush()
+    return list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )
+
+
+def submitted_apology(w: World, partner: Partner) -> Response:
+    response = apology_for(w, partner)
+    hw.submit(partner, response, content=APOLOGY, base_version=response.version)
+    return response
+
+
+# --- assigning -------------------------------------------------------------------------------
+
+
+def test_the_four_kinds_are_registered():
+    assert set(KINDS) >= {"apology", "boundaries", "processing_window", "repair_contract"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode", "expected_audience"),
+    [
+        ("apology", "one", "private"),
+        ("apology", "each", "private"),
+        ("boundaries", "each", "private"),
+        ("boundaries", "one", "private"),
+        ("processing_window", "joint", "couple"),
+        ("repair_contract", "joint", "couple"),
+    ],
+)
+def test_allowed_modes_create_one_piece_of_work_per_author(world, kind, mode, expected_audience):
+    assignment = assign(world, kind, mode, partner=world.ben if mode == "one" else None)
+
+    authors = [r.partner_id for r in assignment.responses]
+    expected = {
+        "one": [world.ben.id],
+        "each": [world.ann.id, world.ben.id],
+        "joint": [None],
+    }[mode]
+    assert authors == expected
+    for response in assignment.responses:
+        assert response.status == "assigned"
+        assert response.version == 0
+        assert response.audience == expected_audience
+        assert response.kind == kind
+        assert response.couple_id == world.couple.id
+        assert response.content == get_kind(kind).empty()
+    (event,) = audit_events("homework.assigned")
+    assert (event.actor_user_id, event.target_id, event.couple_id) == (
+        world.therapist.id,
+        assignment.id,
+        world.couple.id,
+    )
+    assert event.details == {"kind": kind, "mode": mode}
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode"),
+    [
+        ("apology", "joint"),
+        ("processing_window", "one"),
+        ("processing_window", "each"),
+        ("repair_contract", "one"),
+        ("repair_contract", "each"),
+        ("apology", "both"),
+    ],
+)
+def test_a_mode_the_kind_does_not_allow_is_refused(world, kind, mode):
+    with pytest.raises(DomainError) as raised:
+        assign(world, kind, mode, partner=world.ann)
+    assert raised.value.field == "mode"
+    assert db.session.scalar(select(func.count()).select_from(Assignment)) == 0
+
+
+def test_an_unknown_kind_is_refused(world):
+    with pytest.raises(DomainError) as raised:
+        assign(world, "poetry", "one", partner=world.ann)
+    assert raised.value.field == "kind"
+
+
+def test_one_partner_mode_needs_a_partner_of_this_couple(world):
+    with pytest.raises(DomainError) as raised:
+        assign(world, "apology", "one")
+    assert raised.value.field == "partner_id"
+    with pytest.raises(DomainError) as raised:
+        assign(world, "apology", "one", partner=world.cy)
+    assert raised.value.field == "partner_id"
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_a_due_date_in_the_past_is_refused_today_is_fine(world):
+    today = hw.couple_today(world.couple)
+    with pytest.raises(DomainError) as raised:
+        assign(world, "apology", "one", partner=world.ben, due_date=today - timedelta(days=1))
+    assert raised.value.field == "due_date"
+    assert db.session.scalar(select(func.count()).select_from(Assignment)) == 0
+
+    assignment = assign(world, "apology", "one", partner=world.ben, due_date=today)
+    assert assignment.due_date == today
+
+
+def test_a_closed_couple_gets_no_homework(world):
+    world.couple.status = "closed"
+    db.session.flush()
+    with pytest.raises(DomainError):
+        assign(world, "processing_window", "joint")
+    assert db.session.scalar(select(func.count()).select_from(Assignment)) == 0
+
+
+def test_the_apology_goes_by_default_to_the_partner_who_broke_trust(world):
+    assert world.ben.repair_role == "broke_trust"
+    assert hw.default_partner(world.couple, "apology").id == world.ben.id
+
+
+def test_the_default_partner_follows_the_role_not_the_position():
+    owner = OwnerFactory()
+    couple = CoupleFactory(practice=owner.practice, roles=("broke_trust", "hurt"))
+    with practice_context(owner.practice_id):
+        assert hw.default_partner(couple, "apology").id == couple.partners[0].id
+
+
+def test_default_instructions_come_from_the_practice_template_once_set(world):
+    kind = get_kind("apology")
+    assert hw.default_instructions("apology") == kind.default_instructions
+    assert kind.default_instructions
+
+    hw.set_default_instructions(world.owner, "apology", "  Write it in your own words.  ")
+    assert hw.default_instructions("apology") == "Write it in your own words."
+    # other kinds keep their own
+    assert hw.default_instructions("boundaries") == get_kind("boundaries").default_instructions
+
+    hw.set_default_instructions(world.owner, "apology", "Second version.")
+    assert hw.default_instructions("apology") == "Second version."
+    assert len(audit_events("homework.instructions_changed")) == 2
+
+
+def test_only_the_owner_sets_default_instructions(world):
+    with pytest.raises(NotFound):
+        hw.set_default_instructions(world.therapist, "apology", "Mine now.")
+    assert hw.default_instructions("apology") == get_kind("apology").default_instructions
+
+
+def test_default_instructions_are_per_practice(world):
+    hw.set_default_instructions(world.owner, "apology", "Our practice's words.")
+    db.session.commit()
+    other_owner = OwnerFactory()
+    other_practice_id = other_owner.practice_id
+    db.session.commit()
+    with practice_context(other_practice_id):
+        assert hw.default_instructions("apology") == get_kind("apology").default_instructions
+
+
+def test_assigned_instructions_are_stored_per_assignment(world):
+    assignment = assign(world, "apology", "one", partner=world.ben, instructions="  Just this.  ")
+    assert assignment.instructions == "Just this."
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+def test_the_whole_lifecycle_is_recorded_with_its_actors(world):
+    ben, therapist = world.ben, world.therapist
+    response = apology_for(world, ben)
+
+    hw.save_draft(ben, response, content={"what_i_did": "I lied."}, base_version=0)
+    assert response.status == "draft"
+    hw.submit(ben, response, content=APOLOGY, base_version=1)
+    assert response.status == "submitted"
+    assert response.submitted_at is not None
+    hw.return_for_revision(therapist, response, "  Say more about how it hurt.  ")
+    assert response.status == "returned"
+    assert response.therapist_comment == "Say more about how it hurt."
+    revised = dict(APOLOGY, how_it_hurt="You stopped sleeping and stopped trusting yourself.")
+    hw.save_draft(ben, response, content=revised, base_version=response.version)
+    hw.submit(ben, response, content=revised, base_version=response.version)
+    assert response.status == "submitted"
+    hw.mark_reviewed(therapist, response)
+    assert response.status == "reviewed"
+    assert response.reviewed_at is not None
+    hw.mark_completed(therapist, response)
+    assert response.status == "completed"
+    assert response.completed_at is not None
+
+    b, t = ben.id, therapist.id
+    assert steps(response) == [
+        ("assigned", "draft", None, b),
+        ("draft", "submitted", None, b),
+        ("submitted", "returned", t, None),
+        ("returned", "submitted", None, b),
+        ("submitted", "reviewed", t, None),
+        ("reviewed", "completed", t, None),
+    ]
+    names = [t.actor_name for t in hw.transitions(response)]
+    assert names[0] == "Ben"
+    assert names[2] == therapist.name
+    saved = stored(response.id)
+    assert saved.content == revised
+    assert saved.status == "completed"
+    actions = [
+        "homework.submitted",
+        "homework.returned",
+        "homework.reviewed",
+        "homework.completed",
+    ]
+    assert [len(audit_events(a)) for a in actions] == [2, 1, 1, 1]
+
+
+def test_returning_needs_a_comment(world):
+    response = submitted_apology(world, world.ben)
+    with pytest.raises(DomainError) as raised:
+        hw.return_for_revision(world.therapist, response, "   ")
+    assert raised.value.field == "comment"
+    assert response.status == "submitted"
+
+
+def test_review_steps_out_of_order_are_refused(world):
+    response = apology_for(world, world.ben)
+    with pytest.raises(DomainError):
+        hw.mark_reviewed(world.therapist, response)
+    with pytest.raises(DomainError):
+        hw.return_for_revision(world.therapist, response, "More please.")
+    with pytest.raises(DomainError):
+        hw.mark_completed(world.therapist, response)
+    assert response.status == "assigned"
+    assert steps(response) == []
+
+
+def test_submitted_work_is_no_longer_editable_by_its_author(world):
+    response = submitted_apology(world, world.ben)
+    with pytest.raises(DomainError) as raised:
+        hw.save_draft(world.ben, response, content=APOLOGY, base_version=response.version)
+    assert not isinstance(raised.value, NotFound)
+    assert stored(response.id).status == "submitted"
+
+
+# --- saving drafts ------------------------------------------------------------------------------
+
+
+def test_each_save_bumps_the_version_and_records_who_saved(world):
+    response = apology_for(world, world.ben)
+    hw.save_draft(world.ben, response, content={"what_i_did": "one"}, base_version=0)
+    hw.save_draft(world.ben, response, content={"what_i_did": "two"}, base_version=1)
+
+    saved = stored(response.id)
+    assert saved.version == 2
+    assert saved.content["what_i_did"] == "two"
+    assert saved.last_saved_by_partner_id == world.ben.id
+    assert saved.last_saved_at is not None
+    # only the first save is a change of state
+    assert steps(saved) == [("assigned", "draft", None, world.ben.id)]
+
+
+def test_a_stale_save_is_a_conflict_carrying_both_texts_and_stores_nothing(world):
+    (joint,) = assign(world, "repair_contract", "joint").responses
+    ann_text = dict(get_kind("repair_contract").empty(), support="Ann's words")
+    ben_text = dict(get_kind("repair_contract").empty(), support="Ben's words")
+    hw.save_draft(world.ann, joint, content=ann_text, base_version=0)
+
+    with pytest.raises(EditConflict) as raised:
+        hw.save_draft(world.ben, joint, content=ben_text, base_version=0)
+
+    assert raised.value.current_content["support"] == "Ann's words"
+    assert raised.value.current_version == 1
+    assert raised.value.attempted["support"] == "Ben's words"
+    saved = stored(joint.id)
+    assert saved.version == 1
+    assert saved.content["support"] == "Ann's words"
+    assert saved.last_saved_by_partner_id == world.ann.id
+
+
+def test_a_save_that_loses_the_race_in_the_database_is_a_conflict(world):
+    """Another session saved after this one read the row: the guarded UPDATE catches it."""
+    (joint,) = assign(world, "repair_contract", "joint").responses
+    db.session.commit()
+    # the other partner's save, written behind this session's back
+    db.session.execute(
+        update(Response)
+        .where(Response.id == joint.id)
+        .values(version=1, content=dict(get_kind("repair_contract").empty(), support="Ann"))
+        .execution_options(synchronize_session=False)
+    )
+    assert joint.version == 0  # this session still believes version 0
+
+    ben_text = dict(get_kind("repair_contract").empty(), support="Ben")
+    with pytest.raises(EditConflict) as raised:
+        hw.save_draft(world.ben, joint, content=ben_text, base_version=0)
+
+    assert raised.value.current_content["support"] == "Ann"
+    assert raised.value.attempted["support"] == "Ben"
+    saved = stored(joint.id)
+    assert (saved.version, saved.content["support"]) == (1, "Ann")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "just a string",
+        ["a", "list"],
+        None,
+        {"what_i_did": 42},
+        {"what_i_did": "fine", "password": "unknown field"},
+        {"what_i_did": "x" * 5001},
+        {"amends": "y" * 100_000},
+    ],
+    ids=["string", "list", "none", "number", "unknown-key", "over-limit", "far-over-limit"],
+)
+def test_invalid_or_oversized_content_stores_nothing(world, content):
+    response = apology_for(world, world.ben)
+    hw.save_draft(world.ben, response, content={"what_i_did": "kept"}, base_version=0)
+
+    with pytest.raises(InvalidContent) as raised:
+        hw.save_draft(world.ben, response, content=content, base_version=1)
+    assert raised.value.errors
+
+    saved = stored(response.id)
+    assert saved.version == 1
+    assert saved.content["what_i_did"] == "kept"
+    assert saved.status == "draft"
+
+
+def test_a_field_at_its_limit_is_kept_whole(world):
+    response = apology_for(world, world.ben)
+    text = "é" * 5000
+    hw.save_draft(world.ben, response, content={"what_i_did": text}, base_version=0)
+    assert stored(response.id).content["what_i_did"] == text
+
+
+def test_invalid_joint_content_stores_nothing(world):
+    (window,) = assign(world, "processing_window", "joint").responses
+    bad = {"slots": [{"weekday": 9, "start": "25:00", "minutes": 5}], "code_word": "pear"}
+    with pytest.raises(InvalidContent) as raised:
+        hw.save_draft(world.ann, window, content=bad, base_version=0)
+    assert set(raised.value.errors) == {"slots.0.weekday", "slots.0.start", "slots.0.minutes"}
+    saved = stored(window.id)
+    assert (saved.version, saved.status, saved.content) == (
+        0,
+        "assigned",
+        {"slots": [], "code_word": ""},
+    )
+
+
+def test_submitting_incomplete_work_saves_the_draft_and_names_the_gaps(world):
+    response = apology_for(world, world.ben)
+    partial = {"what_i_did": "I lied about where I was.", "how_it_hurt": ""}
+
+    with pytest.raises(Incomplete) as raised:
+        hw.submit(world.ben, response, content=partial, base_version=0)
+
+    assert set(raised.value.errors) == {"how_it_hurt", "responsibility", "amends"}
+    saved = stored(response.id)
+    assert saved.status == "draft"
+    assert saved.version == 1
+    assert saved.content["what_i_did"] == "I lied about where I was."
+    assert saved.submitted_at is None
+    assert audit_events("homework.submitted") == []
+
+
+def test_submitting_a_boundary_worksheet_needs_one_proposal(world):
+    ann_sheet, _ = assign(world, "boundaries", "each").responses
+    with pytest.raises(Incomplete) as raised:
+        hw.submit(world.ann, ann_sheet, content={"proposals": []}, base_version=0)
+    assert set(raised.value.errors) == {"proposals"}
+    hw.submit(world.ann, ann_sheet, content=BOUNDARIES, base_version=1)
+    assert stored(ann_sheet.id).status == "submitted"
+
+
+# --- privacy between partners ----------------------------------------------------------------
+
+
+def test_a_partner_cannot_edit_the_other_partners_work(world):
+    ann_sheet, ben_sheet = assign(world, "boundaries", "each").responses
+    with pytest.raises(NotFound):
+        hw.save_draft(world.ann, ben_sheet, content=BOUNDARIES, base_version=0)
+    with pytest.raises(NotFound):
+        hw.submit(world.ann, ben_sheet, content=BOUNDARIES, base_version=0)
+    saved = stored(ben_sheet.id)
+    assert (saved.version, saved.status, saved.content) == (0, "assigned", {"proposals": []})
+
+
+def test_a_partner_never_sees_the_others_private_draft_nor_that_it_exists(world):
+    ann, ben = world.ann, world.ben
+    response = apology_for(world, ben)
+    hw.save_draft(ben, response, content={"what_i_did": "secret"}, base_version=0)
+
+    assert [r.id for r in hw.partner_responses(ben)] == [response.id]
+    assert hw.partner_responses(ann) == []
+    with pytest.raises(NotFound):
+        hw.get_partner_response(ann, response.id)
+    assert hw.get_partner_response(ben, response.id).id == response.id
+    # a partner of another couple does not find it either
+    with pytest.raises(NotFound):
+        hw.get_partner_response(world.cy, response.id)
+    with pytest.raises(NotFound):
+        hw.get_partner_response(ann, 999_999)
+
+
+def test_a_submitted_private_apology_stays_private_until_released(world):
+    ann, ben = world.ann, world.ben
+    response = submitted_apology(world, ben)
+
+    assert hw.partner_responses(ann) == []
+    with pytest.raises(NotFound):
+        hw.get_partner_response(ann, response.id)
+
+    hw.release(world.therapist, response)
+    db.session.flush()
+
+    assert response.audience == "couple"
+    assert response.released_at is not None
+    assert [r.id for r in hw.partner_responses(ann)] == [response.id]
+    assert hw.get_partner_response(ann, response.id).content == APOLOGY
+    # still out of reach for the other couple
+    with pytest.raises(NotFound):
+        hw.get_partner_response(world.cy, response.id)
+    (event,) = audit_events("homework.released")
+    assert (event.actor_user_id, event.target_id, event.couple_id) == (
+        world.therapist.id,
+        response.id,
+        world.couple.id,
+    )
+    # releasing again changes nothing and records nothing more
+    hw.release(world.therapist, response)
+    assert len(audit_events("homework.released")) == 1
+
+
+@pytest.mark.parametrize("state", ["assigned", "draft", "returned"])
+def test_a_draft_cannot_be_released(world, state):
+    response = apology_for(world, world.ben)
+    if state != "assigned":
+        hw.submit(world.ben, response, content=APOLOGY, base_version=0)
+        if state == "draft":
+            response.status = "draft"
+        else:
+            hw.return_for_revision(world.therapist, response, "Again please.")
+    with pytest.raises(DomainError):
+        hw.release(world.therapist, response)
+    assert response.audience == "private"
+    assert audit_events("homework.released") == []
+    assert hw.partner_responses(world.ann) == []
+
+
+def test_boundary_worksheets_stay_private_to_each_author(world):
+    ann_sheet, ben_sheet = assign(world, "boundaries", "each").responses
+    hw.submit(world.ann, ann_sheet, content=BOUNDARIES, base_version=0)
+    hw.submit(world.ben, ben_sheet, content=BOUNDARIES, base_version=0)
+    assert [r.id for r in hw.partner_responses(world.ann)] == [ann_sheet.id]
+    assert [r.id for r in hw.partner_responses(world.ben)] == [ben_sheet.id]
+
+
+def test_joint_documents_are_seen_and_edited_by_both_partners_only(world):
+    (contract,) = assign(world, "repair_contract", "joint").responses
+    assert [r.id for r in hw.partner_responses(world.ann)] == [contract.id]
+    assert [r.id for r in hw.partner_responses(world.ben)] == [contract.id]
+    assert hw.partner_can_edit(world.ann, contract)
+    assert hw.partner_can_edit(world.ben, contract)
+    assert not hw.partner_can_edit(world.cy, contract)
+    assert hw.partner_responses(world.cy) == []
+    with pytest.raises(NotFound):
+        hw.get_partner_response(world.cy, contract.id)
+
+
+def test_the_therapist_reaches_work_only_through_its_own_couple(world):
+    response = apology_for(world, world.ben)
+    assert hw.get_therapist_response(world.therapist, world.couple, response.id) is response
+    with pytest.raises(NotFound):
+        hw.get_therapist_response(world.therapist, world.other_couple, response.id)
+
+
+# --- the therapist's queue and dashboard ----------------------------------------------------------
+
+
+def test_the_review_queue_is_oldest_first_and_only_visible_couples(world):
+    first = submitted_apology(world, world.ben)
+    second = submitted_apology(world, world.ann)
+    elsewhere = hw.assign(
+        world.other_therapist,
+        world.other_couple,
+        kind_key="apology",
+        mode="one",
+        partner_id=world.cy.id,
+        instructions="",
+        due_date=None,
+    ).responses[0]
+    hw.submit(world.cy, elsewhere, content=APOLOGY, base_version=0)
+    not_submitted = apology_for(world, world.ben)
+    # the second was handed in earlier than the first
+    first.submitted_at = second.submitted_at + timedelta(hours=1)
+    db.session.flush()
+
+    assert [r.id for r in hw.review_queue(world.therapist)] == [second.id, first.id]
+    assert [r.id for r in hw.review_queue(world.other_therapist)] == [elsewhere.id]
+    owner_queue = [r.id for r in hw.review_queue(world.owner)]
+    assert sorted(owner_queue) == sorted([first.id, second.id, elsewhere.id])
+    assert not_submitted.id not in owner_queue
+
+    hw.mark_reviewed(world.therapist, second)
+    assert [r.id for r in hw.review_queue(world.therapist)] == [first.id]
+
+
+def test_an_unassigned_therapist_sees_no_queue_and_no_reminders(world):
+    submitted_apology(world, world.ben)
+    late = apology_for(world, world.ann)
+    late.assignment.due_date = date.today() - timedelta(days=3)  # noqa: DTZ011
+    db.session.flush()
+    newcomer = UserFactory(practice=world.owner.practice)
+
+    assert hw.review_queue(newcomer) == []
+    attention = hw.needs_attention(newcomer)
+    assert attention == {"overdue": [], "revisits": [], "waiting_review": 0}
+
+
+def test_needs_attention_lists_overdue_work_but_not_work_handed_in(world):
+    today = date.today()  # noqa: DTZ011 - as needs_attention reads it
+    late_draft = apology_for(world, world.ben)
+    hw.save_draft(world.ben, late_draft, content={"what_i_did": "x"}, base_version=0)
+    late_untouched = apology_for(world, world.ann)
+    handed_in = submitted_apology(world, world.ben)
+    on_time = apology_for(world, world.ann)
+    for response, days in ((late_draft, 2), (late_untouched, 5), (handed_in, 9)):
+        response.assignment.due_date = today - timedelta(days=days)
+    on_time.assignment.due_date = today + timedelta(days=1)
+    db.session.flush()
+
+    attention = hw.needs_attention(world.therapist)
+
+    assert [r.id for r in attention["overdue"]] == [late_untouched.id, late_draft.id]
+    assert attention["waiting_review"] == 1
+    assert hw.is_overdue(late_draft, today)
+    assert not hw.is_overdue(handed_in, today)
+    assert not hw.is_overdue(on_time, today)
+    # the other therapist's dashboard does not show them
+    assert hw.needs_attention(world.other_therapist)["overdue"] == []
+
+
+def test_needs_attention_lists_contract_revisits_that_are_due(world):
+    from practice.services import joint
+
+    contract_text = {
+        "commitments_1": ["a", "b", "c"],
+        "commitments_2": ["d", "e", "f"],
+        "support": "Check in each evening.",
+        "breaks": "Any contact with the affair partner.",
+        "revisit_date": (date.today() - timedelta(days=1)).isoformat(),  # noqa: DTZ011
+    }
+    (contract,) = assign(world, "repair_contract", "joint").responses
+    hw.save_draft(world.ann, contract, content=contract_text, base_version=0)
+    version = joint.finalize_contract(world.therapist, contract)
+
+    (revisit,) = hw.needs_attention(world.therapist)["revisits"]
+    assert revisit[0].id == version.id
+    assert revisit[1].id == contract.id
+    assert hw.needs_attention(world.other_therapist)["revisits"] == []
+
+    # a later revisit date is not due yet
+    later = dict(contract_text, revisit_date=(date.today() + timedelta(days=20)).isoformat())  # noqa: DTZ011
+    hw.save_draft(world.ann, contract, content=later, base_version=contract.version)
+    joint.finalize_contract(world.therapist, contract)
+    assert hw.needs_attention(world.therapist)["revisits"] == []
+
+
+def test_transitions_are_stored_rows_with_their_actor(world):
+    response = apology_for(world, world.ben)
+    hw.submit(world.ben, response, content=APOLOGY, base_version=0)
+    rows = db.session.scalars(
+        select(ResponseTransition).where(ResponseTransition.response_id == response.id)
+    ).all()
+    assert {(r.from_status, r.to_status, r.actor_partner_id) for r in rows} == {
+        ("assigned", "draft", world.ben.id),
+        ("draft", "submitted", world.ben.id),
+    }
+    assert all(r.at is not None for r in rows)

@@ -1,0 +1,417 @@
+"""practice.services.joint and practice.services.agreements, called directly: confirming a
+processing window, finalising and signing repair contracts, and the couple's agreements.
+
+Real database; nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from practice.extensions import db
+from practice.homework import get_kind
+from practice.models.homework import (
+    Agreement,
+    AgreementAcceptance,
+    ContractSignature,
+    ContractVersion,
+    JointConfirmation,
+    Response,
+)
+from practice.services import DomainError, NotFound, agreements, joint
+from practice.services import homework as hw
+from tests.services.test_homework import BOUNDARIES, World, assign, audit_events, stored
+from tests.services.test_homework import world as world  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("app")
+
+WINDOW = {
+    "slots": [
+        {"weekday": 1, "start": "19:30", "minutes": 45},
+        {"weekday": 5, "start": "10:00", "minutes": 60},
+    ],
+    "code_word": "pineapple",
+}
+CONTRACT = {
+    "commitments_1": ["Say when I feel triggered.", "Ask rather than check.", "Walk daily."],
+    "commitments_2": ["Answer questions openly.", "Share my location.", "Be home by seven."],
+    "support": "A hand on the shoulder and ten minutes of listening.",
+    "breaks": "Any contact with the affair partner.",
+    "revisit_date": "2026-12-28",
+}
+
+
+def window_for(w: World, content: dict | None = None) -> Response:
+    (window,) = assign(w, "processing_window", "joint").responses
+    if content is not None:
+        hw.save_draft(w.ann, window, content=content, base_version=0)
+    return window
+
+
+def contract_for(w: World, content: dict | None = None) -> Response:
+    (contract,) = assign(w, "repair_contract", "joint").responses
+    if content is not None:
+        hw.save_draft(w.ann, contract, content=content, base_version=0)
+    return contract
+
+
+def signatures(version: ContractVersion) -> list[tuple[int, str]]:
+    db.session.flush()
+    return [
+        (s.partner_id, s.typed_name)
+        for s in db.session.scalars(
+            select(ContractSignature)
+            .where(ContractSignature.version_id == version.id)
+            .order_by(ContractSignature.id)
+        )
+    ]
+
+
+# --- processing window ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [None, {"slots": [], "code_word": "pear"}, dict(WINDOW, code_word="  ")],
+    ids=["untouched", "no-slots", "no-code-word"],
+)
+def test_a_window_needs_slots_and_a_code_word_before_confirming(world, content):
+    window = window_for(world, content)
+    with pytest.raises(DomainError):
+        joint.confirm(world.ann, window)
+    assert joint.confirmations(window) == {}
+    assert db.session.scalars(select(JointConfirmation)).all() == []
+
+
+def test_both_confirming_submits_the_window(world):
+    window = window_for(world, WINDOW)
+
+    assert joint.confirm(world.ann, window) is False
+    assert set(joint.confirmations(window)) == {world.ann.id}
+    assert window.status == "draft"
+
+    assert joint.confirm(world.ben, window) is True
+    assert set(joint.confirmations(window)) == {world.ann.id, world.ben.id}
+    saved = stored(window.id)
+    assert saved.status == "submitted"
+    assert saved.submitted_at is not None
+    assert [t.to_status for t in hw.transitions(saved)] == ["draft", "submitted"]
+    assert hw.transitions(saved)[-1].actor_partner_id == world.ben.id
+    assert len(audit_events("homework.window_confirmed")) == 2
+    # once submitted the schedule is closed to changes and confirmations
+    with pytest.raises(DomainError):
+        joint.confirm(world.ann, saved)
+
+
+def test_confirming_twice_alone_is_not_both(world):
+    window = window_for(world, WINDOW)
+    assert joint.confirm(world.ann, window) is False
+    assert joint.confirm(world.ann, window) is False
+    assert window.status == "draft"
+    assert len(db.session.scalars(select(JointConfirmation)).all()) == 1
+
+
+def test_an_edit_after_one_confirmation_needs_confirming_again(world):
+    window = window_for(world, WINDOW)
+    joint.confirm(world.ann, window)
+
+    changed = dict(WINDOW, code_word="mango")
+    hw.save_draft(world.ben, window, content=changed, base_version=window.version)
+    assert joint.confirmations(window) == {}
+
+    # Ben agrees to his own change: Ann's confirmation was of the old schedule
+    assert joint.confirm(world.ben, window) is False
+    assert window.status == "draft"
+    assert set(joint.confirmations(window)) == {world.ben.id}
+    assert joint.confirm(world.ann, window) is True
+    assert stored(window.id).status == "submitted"
+
+
+def test_a_partner_of_another_couple_cannot_confirm(world):
+    window = window_for(world, WINDOW)
+    with pytest.raises(DomainError):
+        joint.confirm(world.cy, window)
+    assert joint.confirmations(window) == {}
+
+
+def test_only_a_processing_window_is_confirmed(world):
+    contract = contract_for(world, CONTRACT)
+    with pytest.raises(DomainError):
+        joint.confirm(world.ann, contract)
+
+
+# --- repair contract ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"commitments_1": ["one", "two", ""]},
+        {"commitments_2": ["", "", ""]},
+        {"support": " "},
+        {"breaks": ""},
+        {"revisit_date": ""},
+    ],
+    ids=["two-commitments", "no-commitments", "support", "breaks", "revisit"],
+)
+def test_finalizing_needs_a_complete_contract(world, change):
+    contract = contract_for(world, dict(CONTRACT, **change))
+    with pytest.raises(DomainError):
+        joint.finalize_contract(world.therapist, contract)
+    assert joint.contract_versions(contract) == []
+    assert stored(contract.id).status == "draft"
+
+
+def test_finalizing_creates_version_one_which_both_partners_sign(world):
+    contract = contract_for(world, CONTRACT)
+
+    version = joint.finalize_contract(world.therapist, contract)
+
+    assert version.number == 1
+    assert version.content == CONTRACT
+    assert version.revisit_date == date(2026, 12, 28)
+    assert version.finalized_by_id == world.therapist.id
+    assert version.superseded_at is None
+    assert contract.status == "submitted"
+    assert joint.current_contract(contract).id == version.id
+    with pytest.raises(DomainError):  # nothing changed since: already final
+        joint.finalize_contract(world.therapist, contract)
+
+    joint.sign_contract(world.ann, contract, "  Ann Example  ")
+    assert signatures(version) == [(world.ann.id, "Ann Example")]
+    assert stored(contract.id).status == "submitted"  # one signature is not enough
+
+    joint.sign_contract(world.ben, contract, "Ben Example")
+    assert signatures(version) == [(world.ann.id, "Ann Example"), (world.ben.id, "Ben Example")]
+    saved = stored(contract.id)
+    assert saved.status == "reviewed"
+    assert [t.to_status for t in hw.transitions(saved)] == ["draft", "submitted", "reviewed"]
+    assert len(audit_events("homework.contract_signed")) == 2
+    (finalized,) = audit_events("homework.contract_finalized")
+    assert finalized.details == {"version": 1}
+
+
+def test_signing_twice_is_a_no_op(world):
+    contract = contract_for(world, CONTRACT)
+    version = joint.finalize_contract(world.therapist, contract)
+    joint.sign_contract(world.ann, contract, "Ann")
+    joint.sign_contract(world.ann, contract, "Ann again")
+    assert signatures(version) == [(world.ann.id, "Ann")]
+    assert len(audit_events("homework.contract_signed")) == 1
+    assert stored(contract.id).status == "submitted"
+
+
+def test_signing_needs_a_typed_name_and_a_final_version(world):
+    contract = contract_for(world, CONTRACT)
+    with pytest.raises(DomainError):
+        joint.sign_contract(world.ann, contract, "Ann")  # not final yet
+    version = joint.finalize_contract(world.therapist, contract)
+    with pytest.raises(DomainError) as raised:
+        joint.sign_contract(world.ann, contract, "   ")
+    assert raised.value.field == "typed_name"
+    with pytest.raises(DomainError):
+        joint.sign_contract(world.cy, contract, "Cy")  # another couple's partner
+    assert signatures(version) == []
+
+
+def test_an_edit_after_final_makes_a_new_version_both_must_sign_again(world):
+    ann, ben = world.ann, world.ben
+    contract = contract_for(world, CONTRACT)
+    first = joint.finalize_contract(world.therapist, contract)
+    joint.sign_contract(ann, contract, "Ann")
+    joint.sign_contract(ben, contract, "Ben")
+    assert contract.status == "reviewed"
+
+    edited = dict(CONTRACT, support="A walk together after dinner.")
+    hw.save_draft(ben, contract, content=edited, base_version=contract.version)
+
+    saved = stored(contract.id)
+    assert saved.status == "draft"
+    assert saved.content["support"] == "A walk together after dinner."
+    assert joint.current_contract(saved) is None
+    first = db.session.get(ContractVersion, first.id)
+    assert first.superseded_at is not None
+    assert first.content == CONTRACT  # the signed text is kept as it was
+    assert len(audit_events("homework.contract_reopened")) == 1
+    with pytest.raises(DomainError):  # nothing final to sign until the therapist says so
+        joint.sign_contract(ann, saved, "Ann")
+
+    second = joint.finalize_contract(world.therapist, saved)
+    assert second.number == 2
+    assert second.content["support"] == "A walk together after dinner."
+    assert saved.status == "submitted"
+    assert signatures(second) == []
+
+    joint.sign_contract(ann, saved, "Ann")
+    assert stored(contract.id).status == "submitted"
+    joint.sign_contract(ben, saved, "Ben")
+    assert stored(contract.id).status == "reviewed"
+
+    versions = joint.contract_versions(saved)
+    assert [v.number for v in versions] == [2, 1]
+    assert [v.content["support"] for v in versions] == [
+        "A walk together after dinner.",
+        CONTRACT["support"],
+    ]
+    assert [len(signatures(v)) for v in versions] == [2, 2]
+    assert versions[0].superseded_at is None
+    assert versions[1].superseded_at is not None
+    assert [t.to_status for t in hw.transitions(saved)] == [
+        "draft",
+        "submitted",
+        "reviewed",
+        "draft",
+        "submitted",
+        "reviewed",
+    ]
+
+
+def test_an_edit_after_one_signature_also_starts_again(world):
+    contract = contract_for(world, CONTRACT)
+    first = joint.finalize_contract(world.therapist, contract)
+    joint.sign_contract(world.ann, contract, "Ann")
+    hw.save_draft(
+        world.ann, contract, content=dict(CONTRACT, breaks="Lying."), base_version=contract.version
+    )
+    second = joint.finalize_contract(world.therapist, contract)
+    joint.sign_contract(world.ben, contract, "Ben")
+    # Ann's signature was on version 1: version 2 still waits for her
+    assert signatures(second) == [(world.ben.id, "Ben")]
+    assert signatures(first) == [(world.ann.id, "Ann")]
+    assert stored(contract.id).status == "submitted"
+
+
+def test_a_completed_contract_cannot_be_edited(world):
+    contract = contract_for(world, CONTRACT)
+    joint.finalize_contract(world.therapist, contract)
+    joint.sign_contract(world.ann, contract, "Ann")
+    joint.sign_contract(world.ben, contract, "Ben")
+    hw.mark_completed(world.therapist, contract)
+    with pytest.raises(DomainError):
+        hw.save_draft(world.ann, contract, content=CONTRACT, base_version=contract.version)
+    assert len(joint.contract_versions(contract)) == 1
+    assert joint.current_contract(contract) is not None
+
+
+def test_only_a_repair_contract_is_finalized(world):
+    window = window_for(world, WINDOW)
+    with pytest.raises(DomainError):
+        joint.finalize_contract(world.therapist, window)
+    assert db.session.scalars(select(ContractVersion)).all() == []
+
+
+def test_contract_content_is_validated(world):
+    contract = contract_for(world)
+    too_many = dict(CONTRACT, commitments_1=["a", "b", "c", "d"])
+    for content in (too_many, dict(CONTRACT, revisit_date="next month"), dict(CONTRACT, x="y")):
+        with pytest.raises(hw.InvalidContent):
+            hw.save_draft(world.ann, contract, content=content, base_version=0)
+    assert stored(contract.id).version == 0
+    assert get_kind("repair_contract").check_complete(CONTRACT) == {}
+
+
+# --- agreements ---------------------------------------------------------------------------------
+
+
+def submitted_sheets(w: World) -> tuple[Response, Response]:
+    ann_sheet, ben_sheet = assign(w, "boundaries", "each").responses
+    ann_content = {
+        "proposals": [
+            {"domain": "social_media", "agreement": "No private messaging apps.", "time_frame": ""},
+            {"domain": "communication", "agreement": "Text when running late.", "time_frame": ""},
+            {"domain": "other", "agreement": "   ", "time_frame": ""},
+        ]
+    }
+    hw.submit(w.ann, ann_sheet, content=ann_content, base_version=0)
+    hw.submit(w.ben, ben_sheet, content=BOUNDARIES, base_version=0)
+    return ann_sheet, ben_sheet
+
+
+def test_proposals_for_lists_submitted_proposals_by_domain(world):
+    ann_sheet, ben_sheet = submitted_sheets(world)
+    draft_sheet = assign(world, "boundaries", "one", partner=world.ann).responses[0]
+    hw.save_draft(world.ann, draft_sheet, content=BOUNDARIES, base_version=0)
+
+    proposals = agreements.proposals_for(world.couple)
+
+    assert [(p.response.id, p.domain, p.agreement) for p in proposals] == [
+        (ann_sheet.id, "communication", "Text when running late."),
+        (ben_sheet.id, "communication", BOUNDARIES["proposals"][0]["agreement"]),
+        (ann_sheet.id, "social_media", "No private messaging apps."),
+    ]
+    assert proposals[1].review_date == "2026-09-01"
+    assert proposals[1].time_frame == "Three months"
+    assert agreements.proposals_for(world.other_couple) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"domain": "politics"}, "domain"),
+        ({"text": "   "}, "text"),
+        ({"text": "x" * 1001}, "text"),
+        ({"time_frame": "t" * 201}, "time_frame"),
+    ],
+)
+def test_add_agreement_validates(world, kwargs, field):
+    values = {"domain": "privacy", "text": "Share location", "time_frame": "", "review_date": None}
+    values.update(kwargs)
+    with pytest.raises(DomainError) as raised:
+        agreements.add_agreement(world.therapist, world.couple, **values)
+    assert raised.value.field == field
+    assert db.session.scalars(select(Agreement)).all() == []
+
+
+def test_agreements_are_added_accepted_by_each_partner_and_retired(world):
+    agreement = agreements.add_agreement(
+        world.therapist,
+        world.couple,
+        domain="privacy",
+        text="  Share locations while apart.  ",
+        time_frame=" Three months ",
+        review_date=date(2026, 9, 1),
+    )
+    assert (agreement.text, agreement.time_frame) == (
+        "Share locations while apart.",
+        "Three months",
+    )
+    assert agreement.created_by_id == world.therapist.id
+    assert [a.id for a in agreements.agreements_in_force(world.couple)] == [agreement.id]
+    assert agreements.agreements_in_force(world.other_couple) == []
+    (added,) = audit_events("agreement.added")
+    assert added.couple_id == world.couple.id
+
+    agreements.accept(world.ann, agreement)
+    agreements.accept(world.ann, agreement)  # twice is once
+    assert {a.partner_id for a in agreement.acceptances} == {world.ann.id}
+    agreements.accept(world.ben, agreement)
+    assert {a.partner_id for a in agreement.acceptances} == {world.ann.id, world.ben.id}
+    assert len(db.session.scalars(select(AgreementAcceptance)).all()) == 2
+    assert len(audit_events("agreement.accepted")) == 2
+
+    with pytest.raises(NotFound):
+        agreements.accept(world.cy, agreement)
+    with pytest.raises(NotFound):
+        agreements.get_agreement(world.other_couple.id, agreement.id)
+    assert agreements.get_agreement(world.couple.id, agreement.id).id == agreement.id
+
+    agreements.retire_agreement(world.therapist, agreement)
+    agreements.retire_agreement(world.therapist, agreement)
+    assert agreement.retired_at is not None
+    assert agreements.agreements_in_force(world.couple) == []
+    assert len(audit_events("agreement.retired")) == 1
+    other = agreements.add_agreement(
+        world.therapist,
+        world.couple,
+        domain="other",
+        text="Another",
+        time_frame="",
+        review_date=None,
+    )
+    agreements.retire_agreement(world.therapist, other)
+    with pytest.raises(NotFound):  # a retired agreement is no longer accepted
+        agreements.accept(world.ann, other)
+    assert len(db.session.scalars(select(AgreementAcceptance)).all()) == 2
