@@ -415,3 +415,21 @@ def test_agreements_are_added_accepted_by_each_partner_and_retired(world):
     with pytest.raises(NotFound):  # a retired agreement is no longer accepted
         agreements.accept(world.ann, other)
     assert len(db.session.scalars(select(AgreementAcceptance)).all()) == 2
+
+
+def test_every_contract_version_stays_readable_on_the_review_page(world, client):
+    contract = contract_for(world, CONTRACT)
+    joint.finalize_contract(world.therapist, contract)
+    joint.sign_contract(world.ann, contract, "Ann")
+    edited = dict(CONTRACT, support="A walk together after dinner.")
+    hw.save_draft(world.ben, contract, content=edited, base_version=contract.version)
+    joint.finalize_contract(world.therapist, contract)
+    email, couple_id, response_id = world.therapist.email, world.couple.id, contract.id
+    db.session.commit()
+
+    client.login(email)
+    page = client.get(f"/couples/{couple_id}/homework/{response_id}").get_data(as_text=True)
+    assert "Text of version 1" in page and "Text of version 2" in page
+    assert CONTRACT["support"] in page  # the signed first version, as it was
+    assert "A walk together after dinner." in page
+    assert "signed by “Ann”" in page
