@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, event
+from sqlalchemy import JSON, Index, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from practice.extensions import db
-from practice.models.base import UTCDateTime, utcnow
+from practice.models.base import UTCDateTime, practice_fk, utcnow
 from practice.models.couple import Partner
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
@@ -19,15 +19,9 @@ class AuditEvent(PracticeScoped, db.Model):
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        ForeignKeyConstraint(["practice_id", "actor_user_id"], ["users.practice_id", "users.id"]),
-        ForeignKeyConstraint(
-            ["practice_id", "actor_partner_id"],
-            ["partners.practice_id", "partners.id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(
-            ["practice_id", "couple_id"], ["couples.practice_id", "couples.id"], ondelete="CASCADE"
-        ),
+        practice_fk("actor_user_id", "users"),
+        practice_fk("actor_partner_id", "partners", cascade=True),
+        practice_fk("couple_id", "couples", cascade=True),
         Index("ix_audit_events_target", "practice_id", "target_type", "target_id"),
         Index("ix_audit_events_practice_id_created_at", "practice_id", "created_at"),
         Index("ix_audit_events_couple_id_created_at", "couple_id", "created_at"),

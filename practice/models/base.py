@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, ForeignKeyConstraint
 from sqlalchemy.types import TypeDecorator
 
 
@@ -31,3 +31,12 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def practice_fk(column: str, table: str, *, cascade: bool = False) -> ForeignKeyConstraint:
+    """A child's reference to a parent row *of the same practice*: (practice_id, column)."""
+    return ForeignKeyConstraint(
+        ["practice_id", column],
+        [f"{table}.practice_id", f"{table}.id"],
+        ondelete="CASCADE" if cascade else None,
+    )

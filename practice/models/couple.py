@@ -7,7 +7,6 @@ from datetime import date, datetime
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    ForeignKeyConstraint,
     Index,
     String,
     Text,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from practice.extensions import db
-from practice.models.base import UTCDateTime, utcnow
+from practice.models.base import UTCDateTime, practice_fk, utcnow
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
 
@@ -104,10 +103,8 @@ class CoupleTherapist(PracticeScoped, db.Model):
 
     __tablename__ = "couple_therapists"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "couple_id"], ["couples.practice_id", "couples.id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(["practice_id", "user_id"], ["users.practice_id", "users.id"]),
+        practice_fk("couple_id", "couples", cascade=True),
+        practice_fk("user_id", "users"),
         UniqueConstraint("couple_id", "user_id"),
         Index("ix_couple_therapists_user_id", "user_id"),
     )
@@ -136,9 +133,7 @@ class Partner(PracticeScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("practice_id", "id"),
         UniqueConstraint("couple_id", "position"),
-        ForeignKeyConstraint(
-            ["practice_id", "couple_id"], ["couples.practice_id", "couples.id"], ondelete="CASCADE"
-        ),
+        practice_fk("couple_id", "couples", cascade=True),
         CheckConstraint("position IN (1, 2)", name="position"),
         CheckConstraint("repair_role IN ('hurt', 'broke_trust', 'mutual')", name="repair_role"),
     )
@@ -186,12 +181,8 @@ class PartnerInvite(PracticeScoped, db.Model):
 
     __tablename__ = "partner_invites"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "partner_id"],
-            ["partners.practice_id", "partners.id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(["practice_id", "created_by_id"], ["users.practice_id", "users.id"]),
+        practice_fk("partner_id", "partners", cascade=True),
+        practice_fk("created_by_id", "users"),
         UniqueConstraint("practice_id", "id"),
     )
 
@@ -228,13 +219,7 @@ class PartnerSignInLink(PracticeScoped, db.Model):
     """A single-use, 30-minute sign-in link a partner asked for by email."""
 
     __tablename__ = "partner_sign_in_links"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "partner_id"],
-            ["partners.practice_id", "partners.id"],
-            ondelete="CASCADE",
-        ),
-    )
+    __table_args__ = (practice_fk("partner_id", "partners", cascade=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(index=True)
@@ -248,13 +233,7 @@ class PortalSession(PracticeScoped, db.Model):
     """One device's portal session for a partner; listed on the couple page, revocable."""
 
     __tablename__ = "portal_sessions"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "partner_id"],
-            ["partners.practice_id", "partners.id"],
-            ondelete="CASCADE",
-        ),
-    )
+    __table_args__ = (practice_fk("partner_id", "partners", cascade=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(index=True)
@@ -277,11 +256,7 @@ class PrivacyAcknowledgement(PracticeScoped, db.Model):
 
     __tablename__ = "privacy_acknowledgements"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "partner_id"],
-            ["partners.practice_id", "partners.id"],
-            ondelete="CASCADE",
-        ),
+        practice_fk("partner_id", "partners", cascade=True),
         UniqueConstraint("partner_id", "notice_version"),
     )
 

@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    ForeignKeyConstraint,
     Index,
     String,
     Text,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.extensions import db
-from practice.models.base import UTCDateTime, utcnow
+from practice.models.base import UTCDateTime, practice_fk, utcnow
 from practice.models.couple import Couple, Partner
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
@@ -34,19 +33,13 @@ MODES = {"one": "One partner", "each": "Each partner separately", "joint": "Both
 AUDIENCES = ("private", "couple", "sealed")
 
 
-def _couple_fk() -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(
-        ["practice_id", "couple_id"], ["couples.practice_id", "couples.id"], ondelete="CASCADE"
-    )
-
-
 class Assignment(PracticeScoped, db.Model):
     """A therapist's request: one kind of homework, for one partner, each, or both jointly."""
 
     __tablename__ = "assignments"
     __table_args__ = (
-        _couple_fk(),
-        ForeignKeyConstraint(["practice_id", "created_by_id"], ["users.practice_id", "users.id"]),
+        practice_fk("couple_id", "couples", cascade=True),
+        practice_fk("created_by_id", "users"),
         UniqueConstraint("practice_id", "id"),
         CheckConstraint("mode IN ('one', 'each', 'joint')", name="mode"),
         Index("ix_assignments_couple_id_created_at", "couple_id", "created_at"),
@@ -85,17 +78,9 @@ class Response(PracticeScoped, db.Model):
 
     __tablename__ = "homework_responses"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "assignment_id"],
-            ["assignments.practice_id", "assignments.id"],
-            ondelete="CASCADE",
-        ),
-        _couple_fk(),
-        ForeignKeyConstraint(
-            ["practice_id", "partner_id"],
-            ["partners.practice_id", "partners.id"],
-            ondelete="CASCADE",
-        ),
+        practice_fk("assignment_id", "assignments", cascade=True),
+        practice_fk("couple_id", "couples", cascade=True),
+        practice_fk("partner_id", "partners", cascade=True),
         UniqueConstraint("practice_id", "id"),
         UniqueConstraint("assignment_id", "partner_id"),
         CheckConstraint(
@@ -158,17 +143,9 @@ class ResponseTransition(PracticeScoped, db.Model):
 
     __tablename__ = "homework_transitions"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "response_id"],
-            ["homework_responses.practice_id", "homework_responses.id"],
-            ondelete="CASCADE",
-        ),
-        ForeignKeyConstraint(["practice_id", "actor_user_id"], ["users.practice_id", "users.id"]),
-        ForeignKeyConstraint(
-            ["practice_id", "actor_partner_id"],
-            ["partners.practice_id", "partners.id"],
-            ondelete="CASCADE",
-        ),
+        practice_fk("response_id", "homework_responses", cascade=True),
+        practice_fk("actor_user_id", "users"),
+        practice_fk("actor_partner_id", "partners", cascade=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -210,25 +187,15 @@ class InstructionTemplate(PracticeScoped, db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def _response_fk() -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(
-        ["practice_id", "response_id"],
-        ["homework_responses.practice_id", "homework_responses.id"],
-        ondelete="CASCADE",
-    )
-
-
-def _partner_fk() -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(
-        ["practice_id", "partner_id"], ["partners.practice_id", "partners.id"], ondelete="CASCADE"
-    )
-
-
 class JointConfirmation(PracticeScoped, db.Model):
     """A partner agreeing to one version of a joint document (a processing window schedule)."""
 
     __tablename__ = "joint_confirmations"
-    __table_args__ = (_response_fk(), _partner_fk(), UniqueConstraint("response_id", "partner_id"))
+    __table_args__ = (
+        practice_fk("response_id", "homework_responses", cascade=True),
+        practice_fk("partner_id", "partners", cascade=True),
+        UniqueConstraint("response_id", "partner_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column()
@@ -243,8 +210,8 @@ class ContractVersion(PracticeScoped, db.Model):
 
     __tablename__ = "contract_versions"
     __table_args__ = (
-        _response_fk(),
-        ForeignKeyConstraint(["practice_id", "finalized_by_id"], ["users.practice_id", "users.id"]),
+        practice_fk("response_id", "homework_responses", cascade=True),
+        practice_fk("finalized_by_id", "users"),
         UniqueConstraint("practice_id", "id"),
         UniqueConstraint("response_id", "number"),
     )
@@ -272,12 +239,8 @@ class ContractSignature(PracticeScoped, db.Model):
 
     __tablename__ = "contract_signatures"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "version_id"],
-            ["contract_versions.practice_id", "contract_versions.id"],
-            ondelete="CASCADE",
-        ),
-        _partner_fk(),
+        practice_fk("version_id", "contract_versions", cascade=True),
+        practice_fk("partner_id", "partners", cascade=True),
         UniqueConstraint("version_id", "partner_id"),
     )
 
@@ -293,8 +256,8 @@ class Agreement(PracticeScoped, db.Model):
 
     __tablename__ = "agreements"
     __table_args__ = (
-        _couple_fk(),
-        ForeignKeyConstraint(["practice_id", "created_by_id"], ["users.practice_id", "users.id"]),
+        practice_fk("couple_id", "couples", cascade=True),
+        practice_fk("created_by_id", "users"),
         UniqueConstraint("practice_id", "id"),
         Index("ix_agreements_couple_id", "couple_id"),
     )
@@ -321,12 +284,8 @@ class AgreementAcceptance(PracticeScoped, db.Model):
 
     __tablename__ = "agreement_acceptances"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "agreement_id"],
-            ["agreements.practice_id", "agreements.id"],
-            ondelete="CASCADE",
-        ),
-        _partner_fk(),
+        practice_fk("agreement_id", "agreements", cascade=True),
+        practice_fk("partner_id", "partners", cascade=True),
         UniqueConstraint("agreement_id", "partner_id"),
     )
 
@@ -340,7 +299,7 @@ class CalendarFeed(PracticeScoped, db.Model):
     """A partner's private, read-only calendar subscription URL (only its digest stored)."""
 
     __tablename__ = "calendar_feeds"
-    __table_args__ = (_partner_fk(),)
+    __table_args__ = (practice_fk("partner_id", "partners", cascade=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(index=True)

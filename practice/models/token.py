@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKeyConstraint, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.extensions import db
-from practice.models.base import UTCDateTime, utcnow
+from practice.models.base import UTCDateTime, practice_fk, utcnow
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
 
@@ -20,11 +20,7 @@ class PasswordReset(PracticeScoped, db.Model):
     """A single-use, short-lived password reset for one user."""
 
     __tablename__ = "password_resets"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["practice_id", "user_id"], ["users.practice_id", "users.id"], ondelete="CASCADE"
-        ),
-    )
+    __table_args__ = (practice_fk("user_id", "users", cascade=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(index=True)
@@ -45,8 +41,8 @@ class TherapistInvitation(PracticeScoped, db.Model):
 
     __tablename__ = "therapist_invitations"
     __table_args__ = (
-        ForeignKeyConstraint(["practice_id", "invited_by_id"], ["users.practice_id", "users.id"]),
-        ForeignKeyConstraint(["practice_id", "user_id"], ["users.practice_id", "users.id"]),
+        practice_fk("invited_by_id", "users"),
+        practice_fk("user_id", "users"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
