@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from practice.audience import Audience, Content, Viewer, can_see
@@ -397,20 +397,38 @@ def transitions(response: Response) -> list[ResponseTransition]:
     )
 
 
+def _before_the_couples_today(column, couple_ids, *, or_on: bool = False):
+    """`column` (a date) before each couple's own today, or on it with `or_on`.
+
+    A due date is a day where the couple lives: work due on Monday in Auckland is late hours
+    before it is late in Honolulu, and the dashboard agrees with each couple's page.
+    """
+    zones = db.session.scalars(
+        select(Couple.time_zone).where(Couple.id.in_(couple_ids)).distinct()
+    ).all()
+    each_zone = []
+    for zone in zones:
+        today = datetime.now(ZoneInfo(zone)).date()
+        each_zone.append(
+            and_(Couple.time_zone == zone, column <= today if or_on else column < today)
+        )
+    return or_(*each_zone) if each_zone else false()
+
+
 def needs_attention(user: User) -> dict:
     """For the dashboard: overdue work and repair contracts due for their revisit."""
     from practice.models.homework import ContractVersion
 
     couple_ids = visible_couples(user).with_only_columns(Couple.id).order_by(None)
-    today = date.today()  # noqa: DTZ011 - a day's slack either side is fine for a reminder
     overdue = list(
         db.session.scalars(
             select(Response)
             .join(Response.assignment)
+            .join(Couple, Couple.id == Response.couple_id)
             .where(
                 Response.couple_id.in_(couple_ids),
                 Response.status.in_(EDITABLE_STATES),
-                Assignment.due_date < today,
+                _before_the_couples_today(Assignment.due_date, couple_ids),
             )
             .order_by(Assignment.due_date, Response.id)
             .limit(30)
@@ -424,10 +442,11 @@ def needs_attention(user: User) -> dict:
         db.session.scalars(
             select(ContractVersion)
             .join(Response, Response.id == ContractVersion.response_id)
+            .join(Couple, Couple.id == Response.couple_id)
             .where(
                 Response.couple_id.in_(couple_ids),
                 ContractVersion.superseded_at.is_(None),
-                ContractVersion.revisit_date <= today,
+                _before_the_couples_today(ContractVersion.revisit_date, couple_ids, or_on=True),
             )
             .order_by(ContractVersion.revisit_date)
             .limit(30)

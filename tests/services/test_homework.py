@@ -672,6 +672,34 @@ def test_needs_attention_lists_overdue_work_but_not_work_handed_in(world):
     assert hw.needs_attention(world.other_therapist)["overdue"] == []
 
 
+def test_overdue_means_past_the_due_date_where_the_couple_lives(world):
+    # Kiritimati is 25 hours ahead of Pago Pago: its date is always a day or two later.
+    world.couple.time_zone = "Pacific/Kiritimati"
+    world.other_couple.time_zone = "Pacific/Pago_Pago"
+    db.session.flush()
+    due = hw.couple_today(world.other_couple)
+    assert hw.couple_today(world.couple) > due
+    ahead = apology_for(world, world.ben)
+    (behind,) = hw.assign(
+        world.other_therapist,
+        world.other_couple,
+        kind_key="apology",
+        mode="one",
+        partner_id=world.cy.id,
+        instructions="",
+        due_date=None,
+    ).responses
+    for response in (ahead, behind):
+        response.assignment.due_date = due
+    db.session.flush()
+
+    overdue = hw.needs_attention(world.owner)["overdue"]
+
+    assert [r.id for r in overdue] == [ahead.id]  # still due today in Pago Pago
+    assert hw.is_overdue(ahead, hw.couple_today(world.couple))
+    assert not hw.is_overdue(behind, hw.couple_today(world.other_couple))
+
+
 def test_needs_attention_lists_contract_revisits_that_are_due(world):
     from practice.services import joint
 
