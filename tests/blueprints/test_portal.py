@@ -577,6 +577,56 @@ def test_a_partner_signs_out(make_client, couple, token):
     assert "portal.session_ended" in actions()
 
 
+def test_a_link_used_on_a_signed_in_device_ends_that_devices_session(make_client, couple, token):
+    tablet = make_client()  # one tablet at home, shared
+    enter_portal(tablet, token)
+    left_behind = copy_of(make_client, tablet)
+
+    enter_portal(tablet, personal_link(couple, 2))
+
+    first, second = portal_sessions()
+    assert (first.partner_id, first.end_reason) == (
+        couple.partner_ids[0],
+        "another sign-in on this device",
+    )
+    assert (second.partner_id, second.ended_at) == (couple.partner_ids[1], None)
+    assert "Lee" in page(tablet.get("/portal")).text
+    assert not in_portal(left_behind)  # over on the server, not just gone from the cookie
+
+
+def test_a_dead_link_on_a_signed_in_device_leaves_its_session_alone(make_client, couple, token):
+    phone = make_client()
+    enter_portal(phone, token)
+
+    response = phone.post_form(f"/p/{secrets.token_urlsafe(32)}")
+
+    assert response.status_code == 404
+    (live,) = portal_sessions()
+    assert live.ended_at is None
+    assert in_portal(phone)
+
+
+def test_a_link_of_another_practice_on_a_signed_in_device(make_client, couple, token, practice_b):
+    elsewhere = add_couple(practice_b, label="Elsewhere", partner1_name="Noor")
+    tablet = make_client()
+    enter_portal(tablet, token)
+
+    enter_portal(tablet, personal_link(elsewhere, 1))
+
+    first, second = portal_sessions()
+    assert (first.practice_id, first.end_reason) == (
+        couple.practice_id,
+        "another sign-in on this device",
+    )
+    assert (second.practice_id, second.ended_at) == (elsewhere.practice_id, None)
+    with unscoped():
+        ended = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "portal.session_ended")
+        ).one()
+    assert ended.practice_id == couple.practice_id  # recorded in its own practice's log
+    assert "Noor" in page(tablet.get("/portal")).text
+
+
 def test_an_idle_portal_session_ends(make_client, couple, token):
     browser = make_client()
     enter_portal(browser, token)

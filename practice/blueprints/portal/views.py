@@ -16,7 +16,9 @@ from practice.mailer import capture_outbox, flash_dev_links
 from practice.models import Practice
 from practice.services import portal_access
 from practice.services.portal_access import LinkNotUsable
-from practice.tenancy import unscoped
+from practice.tenancy import set_current_practice, unscoped
+
+REPLACED_ON_DEVICE = "another sign-in on this device"
 
 
 def _link_limit() -> str:
@@ -52,12 +54,27 @@ def welcome(token: str):
     return page
 
 
+def _end_this_devices_session() -> None:
+    """A link used on a device that is already signed in (a shared tablet, say) replaces that
+    portal session: the old one is ended on the server, not only dropped from the cookie.
+
+    It is flushed in its own practice, which then stops being this request's: the link may
+    belong to another practice. A dead link rolls the ending back with the rest.
+    """
+    previous = g.get("portal_session")
+    if previous is not None:
+        portal_access.end_portal_session(previous, by=g.partner, reason=REPLACED_ON_DEVICE)
+        db.session.flush()
+        set_current_practice(None)
+
+
 @bp.route("/p/<token>", methods=["POST"])
 @limiter.limit(_link_limit)
 def redeem(token: str):
     form = ContinueForm()
     if not form.validate_on_submit():
         return redirect(url_for("portal.welcome", token=token))
+    _end_this_devices_session()
     try:
         portal_session = portal_access.start_session_from_invite(
             token, device=describe_device(request.user_agent.string)
@@ -86,6 +103,7 @@ def redeem_sign_in_link(token: str):
     form = ContinueForm()
     if not form.validate_on_submit():
         return redirect(url_for("portal.sign_in_link", token=token))
+    _end_this_devices_session()
     try:
         portal_session = portal_access.start_session_from_sign_in_link(
             token, device=describe_device(request.user_agent.string)
