@@ -199,6 +199,7 @@ def test_text_typed_offline_is_kept_on_the_device_and_saved_on_return(app, open_
     screenshot(page, "homework-apology-offline-360")
     assert _stored(homework.apology_id).content["what_i_did"] == "I hid the messages from you"
 
+    page.wait_for_load_state()  # closed at rest: Chromium can stall closing mid-navigation
     page.close()
     context.set_offline(False)
     page = context.new_page()
@@ -310,7 +311,7 @@ def test_a_save_after_the_session_ended_says_so_and_keeps_the_text(app, open_pag
     page.goto(url)
 
     # Signed out from another tab of the same browser: the same cookies, the sign-out form's
-    # own request. (A second page in one context is avoided: Chromium can stall opening it.)
+    # own request. (No second page: Chromium can stall closing a page mid-navigation.)
     sign_out = page.locator("form[action$='/portal/sign-out']")
     signed_out = page.context.request.post(
         sign_out.get_attribute("action"),
