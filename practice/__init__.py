@@ -68,10 +68,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
+    from practice import local_time
     from practice.blueprints import errors, hooks
 
     hooks.register(app)
     errors.register(app)
+    local_time.register(app)
 
 
 def register_cli(app: Flask) -> None:

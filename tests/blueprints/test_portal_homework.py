@@ -6,15 +6,22 @@ sees the other partner's private work, nor a hint of it; every POST needs its CS
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import icalendar
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from practice.extensions import db
-from practice.models.homework import ContractSignature, ContractVersion, JointConfirmation
+from practice.models import Partner, Practice
+from practice.models.homework import (
+    ContractSignature,
+    ContractVersion,
+    JointConfirmation,
+    Response,
+    ResponseTransition,
+)
 from practice.tenancy import unscoped
 from tests.blueprints.conftest import page
 from tests.blueprints.test_couples import location
@@ -109,6 +116,31 @@ def test_a_partner_writes_and_submits_an_apology_without_javascript(lee, apology
     after = lee.get(f"/portal/homework/{apology}").get_data(as_text=True)
     assert "I lied to you for months" in after
     assert f'action="/portal/homework/{apology}"' not in after
+
+
+def test_times_read_where_the_reader_lives(lee, apology, therapist_client, couple):  # noqa: F811
+    lee.post_form(f"/portal/homework/{apology}", apology_form(0, APOLOGY))
+    moment = datetime(2026, 1, 15, 14, 5, tzinfo=UTC)
+    with unscoped():  # Lee lives in Tokyo; the practice keeps Auckland's time (summer there)
+        db.session.execute(
+            update(Partner)
+            .where(Partner.id == couple.partner_ids[1])
+            .values(time_zone="Asia/Tokyo")
+        )
+        db.session.execute(
+            update(Practice)
+            .where(Practice.id == couple.practice_id)
+            .values(time_zone="Pacific/Auckland")
+        )
+        db.session.execute(update(Response).values(last_saved_at=moment))
+        db.session.execute(update(ResponseTransition).values(at=moment))
+    db.session.commit()
+
+    partner_page = lee.get(f"/portal/homework/{apology}").get_data(as_text=True)
+    assert "Saved 15 Jan, 23:05 JST" in partner_page
+    review = therapist_client.get(f"/couples/{couple.id}/homework/{apology}")
+    assert "16 Jan 2026, 03:05 NZDT" in review.get_data(as_text=True)  # the next day there
+    assert "UTC" not in review.get_data(as_text=True)
 
 
 def test_a_failed_submit_keeps_the_text_and_says_why(lee, apology):
