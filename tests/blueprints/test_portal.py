@@ -7,7 +7,6 @@ sign-in, separate from a therapist's.
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -29,7 +28,7 @@ from practice.models import (
 from practice.models.base import utcnow
 from practice.services import portal_access
 from practice.tenancy import practice_context, unscoped
-from tests.blueprints.conftest import link_path, page
+from tests.blueprints.conftest import link_path, page, without_form_tokens
 from tests.blueprints.test_couples import (
     LAPTOP,
     PHONE,
@@ -87,11 +86,6 @@ def actions() -> list[str]:
 def session_keys(client) -> set[str]:
     with client.session_transaction() as session:
         return set(session.keys())
-
-
-def without_form_tokens(html: str) -> str:
-    """A page's HTML with its CSRF tokens blanked: they differ per browser and per second."""
-    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]*', r"\1", html)
 
 
 def signed_out_path(response) -> str:
