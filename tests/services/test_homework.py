@@ -121,6 +121,20 @@ def apology_for(w: World, partner: Partner) -> Response:
     return response
 
 
+def other_couples_apology(w: World) -> Response:
+    """An apology for Cy, of the other couple, assigned by the other therapist."""
+    (response,) = hw.assign(
+        w.other_therapist,
+        w.other_couple,
+        kind_key="apology",
+        mode="one",
+        partner_id=w.cy.id,
+        instructions="",
+        due_date=None,
+    ).responses
+    return response
+
+
 def stored(response_id: int) -> Response:
     """The response as the database holds it now (not what the session has in memory)."""
     db.session.flush()
@@ -612,15 +626,7 @@ def test_the_therapist_reaches_work_only_through_its_own_couple(world):
 def test_the_review_queue_is_oldest_first_and_only_visible_couples(world):
     first = submitted_apology(world, world.ben)
     second = submitted_apology(world, world.ann)
-    elsewhere = hw.assign(
-        world.other_therapist,
-        world.other_couple,
-        kind_key="apology",
-        mode="one",
-        partner_id=world.cy.id,
-        instructions="",
-        due_date=None,
-    ).responses[0]
+    elsewhere = other_couples_apology(world)
     hw.submit(world.cy, elsewhere, content=APOLOGY, base_version=0)
     not_submitted = apology_for(world, world.ben)
     # the second was handed in earlier than the first
@@ -680,15 +686,7 @@ def test_overdue_means_past_the_due_date_where_the_couple_lives(world):
     due = hw.couple_today(world.other_couple)
     assert hw.couple_today(world.couple) > due
     ahead = apology_for(world, world.ben)
-    (behind,) = hw.assign(
-        world.other_therapist,
-        world.other_couple,
-        kind_key="apology",
-        mode="one",
-        partner_id=world.cy.id,
-        instructions="",
-        due_date=None,
-    ).responses
+    behind = other_couples_apology(world)
     for response in (ahead, behind):
         response.assignment.due_date = due
     db.session.flush()
