@@ -10,7 +10,7 @@ from practice.models.homework import Response
 from practice.services import homework as homework_service
 from practice.tenancy import set_current_practice, unscoped
 from tests.couple_factories import CoupleFactory, PartnerInviteFactory
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.test_couples_browser import ON_A_PHONE, no_sideways_scroll, problems
 from tests.factories import OwnerFactory
 
@@ -133,12 +133,23 @@ def test_an_apology_is_saved_as_typed_with_the_coach_on_a_phone(app, open_page, 
     flagged = coach.locator("q", has_text="sorry you felt")
     assert flagged.count() == 1
     assert flagged.inner_text() in "I'm sorry you felt hurt"
+    # On a phone the note sits under the part it is about; the panel below the form only
+    # says where the notes are. On a wide screen the panel beside the form has them all.
+    beside = page.locator('[data-part="how_it_hurt"] [data-coach-beside] q')
+    assert beside.inner_text() == flagged.inner_text()
+    assert beside.is_visible() and not flagged.is_visible()
+    assert "under the part it is about" in coach.inner_text()
     screenshot(page, "homework-apology-coach-flag-360")
+    page.set_viewport_size(DESKTOP)
+    assert flagged.is_visible() and not beside.is_visible()
+    screenshot(page, "homework-apology-coach-flag-1280")
+    page.set_viewport_size(PHONE)
 
     hurt.fill(APOLOGY["How I see it hurt you"])
     flagged.wait_for(state="detached")
     _wait_saved(page)
     assert coach.locator("q").count() == 0
+    assert beside.count() == 0
     assert page.evaluate(DRAFT_KEYS_JS) == [], "a saved draft needs no copy on the device"
 
     page.reload()

@@ -77,8 +77,53 @@
         item.appendChild(document.createTextNode(" — "));
       }
       item.appendChild(document.createTextNode(finding.message));
+      if (finding.part) item.setAttribute("data-part", finding.part);
       list.appendChild(item);
     });
+    placeBesideParts();
+  }
+
+  // On a phone the coach panel sits below the whole form: a copy of each note about one part
+  // goes right under that part, where the partner is writing (CSS shows one or the other).
+  function fieldFor(form, part) {
+    while (part) {
+      var field = form.querySelector('[data-part="' + part.replace(/["\\]/g, "") + '"]');
+      if (field) return field;
+      part = part.indexOf(".") < 0 ? "" : part.slice(0, part.lastIndexOf("."));
+    }
+    return null;
+  }
+
+  function placeBesideParts() {
+    var form = document.querySelector("form[data-autosave]");
+    var list = document.querySelector("[data-coach-list]");
+    if (!form || !list) return;
+    form.querySelectorAll("[data-coach-beside]").forEach(function (notes) { notes.remove(); });
+    var old = list.querySelector(".coach__item--summary");
+    if (old) old.remove();
+    var placed = 0;
+    list.querySelectorAll("li[data-part]").forEach(function (item) {
+      item.classList.remove("coach__item--placed");
+      var field = fieldFor(form, item.getAttribute("data-part"));
+      if (!field) return;
+      var notes = field.querySelector(":scope > [data-coach-beside]");
+      if (!notes) {
+        notes = document.createElement("ul");
+        notes.className = "coach-beside";
+        notes.setAttribute("data-coach-beside", "");
+        field.appendChild(notes);
+      }
+      notes.appendChild(item.cloneNode(true));
+      item.classList.add("coach__item--placed");
+      placed += 1;
+    });
+    if (placed) {
+      var summary = document.createElement("li");
+      summary.className = "coach__item coach__item--summary";
+      summary.textContent = placed === 1 ? "One note, shown under the part it is about." :
+        placed + " notes, each shown under the part it is about.";
+      list.appendChild(summary);
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -91,6 +136,7 @@
     var timer = null;
     var inflight = false;
     var again = false;
+    placeBesideParts();
 
     function say(text, error) {
       state.textContent = text;
