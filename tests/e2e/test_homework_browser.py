@@ -117,6 +117,9 @@ def test_an_apology_is_saved_as_typed_with_the_coach_on_a_phone(app, open_page, 
     page.get_by_role("link", name=re.compile("Apology draft")).click()
     page.wait_for_url(re.compile(rf"/portal/homework/{homework.apology_id}$"))
     assert _state(page).inner_text() == "Not saved yet"
+    # Nothing written yet: what is missing is listed once, in the panel, not under each box.
+    assert page.locator("[data-coach-beside]").count() == 0
+    assert page.locator("[data-coach-list] .coach__item--missing").first.is_visible()
     no_sideways_scroll(page, PHONE["width"])
     screenshot(page, "homework-apology-empty-360")
 

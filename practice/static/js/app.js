@@ -102,8 +102,13 @@
     var old = list.querySelector(".coach__item--summary");
     if (old) old.remove();
     var placed = 0;
+    // Before a word is written, "this part is missing" under every box only repeats the hints.
+    var blank = Array.prototype.every.call(form.querySelectorAll("textarea"), function (box) {
+      return !box.value.trim();
+    });
     list.querySelectorAll("li[data-part]").forEach(function (item) {
       item.classList.remove("coach__item--placed");
+      if (blank && item.classList.contains("coach__item--missing")) return;
       var field = fieldFor(form, item.getAttribute("data-part"));
       if (!field) return;
       var notes = field.querySelector(":scope > [data-coach-beside]");
