@@ -16,3 +16,8 @@ class NotFound(DomainError):
 
     def __init__(self, message: str = "Not found."):
         super().__init__(message)
+
+
+# The largest id a row can have (PostgreSQL's integer). A number past it, typed into a form,
+# names nothing: checked before it reaches a driver that cannot even bind it (SQLite).
+MAX_ID = 2**31 - 1

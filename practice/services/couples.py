@@ -13,7 +13,7 @@ from practice.extensions import db
 from practice.models import Couple, CoupleTherapist, Partner, User
 from practice.models.base import utcnow
 from practice.models.couple import COUPLE_STATUSES, PRESENTING_CONCERNS, REPAIR_ROLES
-from practice.services import DomainError, NotFound, audit
+from practice.services import MAX_ID, DomainError, NotFound, audit
 from practice.services.accounts import check_time_zone, normalise_email
 
 PAGE_SIZE = 50
@@ -174,6 +174,8 @@ def _check_partners(partners: list[PartnerDetails]) -> None:
 def _therapists_by_id(therapist_ids: list[int]) -> list[User]:
     if not therapist_ids:
         raise DomainError("Assign at least one therapist.", "therapist_ids")
+    if not all(0 < therapist_id <= MAX_ID for therapist_id in therapist_ids):
+        raise DomainError("Choose therapists from the list.", "therapist_ids")
     therapists = list(
         db.session.scalars(select(User).where(User.id.in_(therapist_ids), User.active))
     )
