@@ -79,7 +79,7 @@ def crawl(client, starts: tuple[str, ...], inside: tuple[str, ...]) -> dict[str,
         url = queue.popleft()
         response = client.get(url)
         assert response.status_code < 500, (url, response.status_code)
-        if response.status_code != 200 or "html" not in response.content_type:
+        if response.status_code not in (200, 404) or "html" not in response.content_type:
             continue
         parsed = Forms(f"http://localhost{url}", response.get_data(as_text=True))
         for form in parsed.forms:
@@ -151,3 +151,18 @@ def test_no_portal_form_answers_bad_input_with_a_server_error(make_client, demo)
 
     for browser, own_forms in clients:
         assert post_bad_values(browser, own_forms) == {}
+
+
+def test_no_public_form_answers_bad_input_with_a_server_error(make_client, demo):
+    visitor = make_client()
+    dead_link = "/p/" + "x" * 43  # its page offers the form asking for a sign-in link
+    forms = crawl(
+        visitor,
+        ("/login", "/signup", "/password/forgot", dead_link),
+        ("/login", "/signup", "/password", "/p/", "/s/"),
+    )
+    assert {"/login", "/signup", "/password/forgot", "/portal/new-link"} <= set(forms), sorted(
+        forms
+    )
+
+    assert post_bad_values(visitor, forms) == {}
