@@ -151,6 +151,9 @@ class Partner(PracticeScoped, db.Model):
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     privacy_acknowledged_version: Mapped[int | None] = mapped_column()
+    # An optional PIN that keeps the portal closed on a shared device (argon2, never the PIN).
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    pin_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     couple: Mapped[Couple] = relationship(
         back_populates="partners",
@@ -243,6 +246,9 @@ class PortalSession(PracticeScoped, db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(40))
+    # With a PIN set: when this device last proved it (sliding), and wrong tries since.
+    unlocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pin_failures: Mapped[int] = mapped_column(default=0, server_default="0")
 
     partner: Mapped[Partner] = relationship(
         primaryjoin="and_(Partner.id == foreign(PortalSession.partner_id), "

@@ -60,6 +60,10 @@ ACTION_LABELS = {
     "partner.privacy_acknowledged": "acknowledged the privacy notice",
     "portal.session_started": "signed in to the portal",
     "portal.session_ended": "ended a portal session",
+    "portal.pin_set": "protected their portal with a PIN",
+    "portal.pin_changed": "changed their portal PIN",
+    "portal.pin_removed": "removed their portal PIN",
+    "portal.pin_cleared": "cleared the partner's portal PIN",
 }
 
 

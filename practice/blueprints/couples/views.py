@@ -18,7 +18,7 @@ from practice.blueprints.forms import show_error
 from practice.extensions import db
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models.base import utcnow
-from practice.services import DomainError, NotFound, audit, portal_access
+from practice.services import DomainError, NotFound, audit, portal_access, portal_pin
 from practice.services import agreements as agreement_service
 from practice.services import couples as couple_service
 from practice.services import homework as homework_service
@@ -294,6 +294,19 @@ def revoke_invite(couple, partner_id: int):
     portal_access.revoke_invite(current_user, partner)
     db.session.commit()
     flash(f"{partner.display_name}'s link no longer works.", "success")
+    return redirect(url_for("couples.show", couple_id=couple.id))
+
+
+@bp.route("/<int:couple_id>/partners/<int:partner_id>/pin/clear", methods=["POST"])
+@with_couple
+def clear_pin(couple, partner_id: int):
+    _confirmed()
+    partner = _partner_or_404(couple, partner_id)
+    portal_pin.clear_pin(current_user, partner)
+    db.session.commit()
+    flash(
+        f"{partner.display_name}'s PIN is cleared. They can set a new one in the portal.", "success"
+    )
     return redirect(url_for("couples.show", couple_id=couple.id))
 
 

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 
@@ -30,3 +30,26 @@ class SignForm(FlaskForm):
         "Type your full name to sign",
         validators=[DataRequired("Type your name to sign."), Length(max=120)],
     )
+
+
+def _pin_field(label: str) -> PasswordField:
+    # Length caps what is hashed; the rule (4 to 8 digits) is the service's, with its message.
+    return PasswordField(
+        label,
+        validators=[Length(max=64, message="Use 4 to 8 digits, numbers only.")],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+
+
+class UnlockForm(FlaskForm):
+    pin = _pin_field("Your PIN")
+
+
+class SetPinForm(FlaskForm):
+    current_pin = _pin_field("Your current PIN")
+    new_pin = _pin_field("New PIN (4 to 8 digits)")
+    confirm_pin = _pin_field("The new PIN again")
+
+
+class RemovePinForm(FlaskForm):
+    current_pin = _pin_field("Your current PIN")

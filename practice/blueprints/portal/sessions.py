@@ -8,7 +8,7 @@ from flask import g, redirect, request, session, url_for
 
 from practice.extensions import db
 from practice.models import PortalSession
-from practice.services import portal_access
+from practice.services import portal_access, portal_pin
 from practice.tenancy import set_current_practice
 
 SESSION_KEY = "portal"
@@ -71,15 +71,39 @@ def load_partner() -> None:
     set_current_practice(portal_session.practice_id)
     g.portal_session = portal_session
     g.partner = portal_session.partner
+    g.portal_locked = portal_pin.is_locked(portal_session)
 
 
-def partner_required(view):
-    """Portal pages need a live portal session; otherwise the 'link no longer works' page."""
+LOCKED_MESSAGE = (
+    "Not saved: your portal is locked. What you typed is kept on this device; "
+    "enter your PIN to save it."
+)
+
+
+def partner_signed_in(view):
+    """A live portal session, locked or not (unlocking, locking and signing out need only this)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         if g.get("partner") is None:
             return redirect(url_for("portal.signed_out", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def partner_required(view):
+    """Portal pages need a live portal session, unlocked when the partner has a PIN."""
+
+    @wraps(view)
+    @partner_signed_in
+    def wrapper(*args, **kwargs):
+        if g.portal_locked:
+            if request.accept_mimetypes.best == "application/json":  # the autosave script
+                return {"message": LOCKED_MESSAGE}, 423
+            return redirect(url_for("portal.unlock", next=request.path))
+        if portal_pin.keep_unlocked(g.portal_session):
+            db.session.commit()  # a page that only reads still counts as use
         return view(*args, **kwargs)
 
     return wrapper

@@ -10,6 +10,7 @@ from practice.blueprints.portal.sessions import (
     forget,
     load_partner,
     partner_required,
+    partner_signed_in,
 )
 from practice.extensions import db, limiter
 from practice.mailer import capture_outbox, flash_dev_links
@@ -193,7 +194,7 @@ def privacy():
 
 
 @bp.route("/portal/sign-out", methods=["POST"])
-@partner_required
+@partner_signed_in  # a locked device can always be signed out
 def sign_out():
     if not ContinueForm().validate_on_submit():
         abort(400)

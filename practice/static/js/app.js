@@ -251,3 +251,22 @@
     } catch (e) { /* nothing kept */ }
   });
 })();
+
+// Portal with a PIN: after the idle time with no touch or key, reload; the server then shows
+// the lock screen instead of leaving the last page on show. Typed text is saved or kept first.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var seconds = parseInt(document.body.getAttribute("data-lock-after") || "", 10);
+    if (!seconds) return;
+    var timer = null;
+    function restart() {
+      clearTimeout(timer);
+      timer = setTimeout(function () { window.location.reload(); }, (seconds + 5) * 1000);
+    }
+    ["keydown", "pointerdown", "input", "scroll"].forEach(function (name) {
+      document.addEventListener(name, restart, { passive: true });
+    });
+    restart();
+  });
+})();
