@@ -9,6 +9,7 @@ from practice.blueprints.portal import bp
 from practice.blueprints.portal.forms import RemovePinForm, SetPinForm, UnlockForm
 from practice.blueprints.portal.sessions import forget, partner_required, partner_signed_in
 from practice.extensions import db, limiter
+from practice.models import Practice
 from practice.services import DomainError, portal_pin
 from practice.services.portal_pin import LockedOut
 
@@ -80,7 +81,11 @@ def pin():
             return redirect(url_for("portal.pin"))
     status = 422 if form.errors else 200
     return render_template(
-        "portal/pin.html", form=form, remove_form=remove_form, partner=partner
+        "portal/pin.html",
+        form=form,
+        remove_form=remove_form,
+        partner=partner,
+        practice=db.session.get(Practice, partner.practice_id),
     ), status
 
 
@@ -100,7 +105,11 @@ def remove_pin():
             flash("Your PIN is removed. Sign out when you leave a shared device.", "success")
             return redirect(url_for("portal.pin"))
     return render_template(
-        "portal/pin.html", form=form, remove_form=remove_form, partner=partner
+        "portal/pin.html",
+        form=form,
+        remove_form=remove_form,
+        partner=partner,
+        practice=db.session.get(Practice, partner.practice_id),
     ), 422
 
 
