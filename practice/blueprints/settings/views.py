@@ -171,6 +171,7 @@ def homework_templates():
     from practice.homework import KINDS
     from practice.services import homework as homework_service
 
+    failed = None
     if request.method == "POST":
         form = InstructionsForm()
         kind_key = request.form.get("kind", "")
@@ -183,11 +184,13 @@ def homework_templates():
             db.session.commit()
             flash(f"Default instructions for {KINDS[kind_key].label} saved.", "success")
             return redirect(url_for("settings.homework_templates") + f"#kind-{kind_key}")
-        flash(" ".join(form.instructions.errors) or "That could not be saved.", "error")
+        failed = (kind_key, form)  # shown again as typed, with the reason beside it
     forms = {}
     for key in KINDS:
         form = InstructionsForm(formdata=None, prefix=key)
         form.instructions.data = homework_service.default_instructions(key)
         forms[key] = form
+    if failed:
+        forms[failed[0]] = failed[1]
     status = 422 if request.method == "POST" else 200  # reached only when the save failed
     return render_template("settings/homework.html", kinds=KINDS, forms=forms), status
