@@ -648,6 +648,27 @@ def test_bad_input_on_the_add_form_is_shown_beside_the_field(
     assert couple_count() == 0
 
 
+def test_errors_far_down_a_long_form_are_listed_at_its_top(owner_client, practice_a):
+    data = couple_form(label="", **{"partner2-email": "sam at example"})
+
+    response = owner_client.post_form("/couples/new", data)
+
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    start = html.index('class="error-summary"')
+    summary = html[start : html.index("</ul>", start)]
+    assert start < html.index('name="label"')  # above the form, where the eye starts
+    assert "2 details need a look" in summary
+    assert 'href="#label"' in summary
+    assert '<a href="#partner2-email">Second partner · Email' in summary
+    assert 'id="partner2-email"' in html  # each link lands on its field
+
+
+def test_a_short_form_keeps_its_error_beside_the_field_only(make_client, practice_a):
+    response = make_client().post_form("/login", {"email": "", "password": ""})
+    assert "error-summary" not in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("chosen", ["other-practice", "deactivated", "not-a-number"])
 def test_the_owner_can_only_assign_active_therapists_of_the_practice(
     owner_client, practice_a, practice_b, chosen
