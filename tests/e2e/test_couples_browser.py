@@ -285,8 +285,13 @@ def test_the_therapist_pages_fit_a_phone_with_long_names(app, open_page, screens
 
     page.goto("/couples/new")
     page.get_by_role("button", name="Add couple").click()  # nothing filled in
-    assert page.get_by_text("Give the couple a label.").is_visible()
-    assert page.get_by_text("Enter a name.").count() == 2
+    assert page.locator("#label-error").inner_text() == "Give the couple a label."
+    assert page.locator(".field-error", has_text="Enter a name.").count() == 2
+    # Listed at the top as well; a tap on one goes to its field.
+    summary = page.get_by_role("alert").filter(has_text="need a look")
+    assert summary.get_by_role("link").count() >= 3
+    summary.get_by_role("link", name=re.compile("Second partner")).first.click()
+    assert page.evaluate("location.hash") == "#partner2-display_name"
     no_sideways_scroll(page, PHONE["width"])
     screenshot(page, "couple-form-errors-360")
 
