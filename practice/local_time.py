@@ -7,12 +7,29 @@ A therapist reads times in the practice's zone; a partner in their own. Outside 
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import Flask, g, has_request_context
 from flask_login import current_user
 
 UTC = ZoneInfo("UTC")
+
+
+@cache
+def known_time_zones() -> frozenset[str]:
+    """Every zone name tzdata knows. Listing them walks its files (about 25 ms): once only."""
+    return frozenset(available_timezones())
+
+
+@cache
+def _zone_choices() -> tuple[tuple[str, str], ...]:
+    return tuple((zone, zone.replace("_", " ")) for zone in sorted(known_time_zones()))
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """The choices of a time zone select, "America/New York" style."""
+    return list(_zone_choices())
 
 
 def viewer_zone() -> ZoneInfo:

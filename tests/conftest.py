@@ -140,11 +140,34 @@ def _clean(db) -> None:
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            names = ", ".join(table.name for table in tables)
-            connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            _clean_postgresql(connection, tables)
         else:
             for table in tables:
                 connection.execute(table.delete())
+
+
+def _clean_postgresql(connection, tables) -> None:
+    """Delete what the last test wrote and restart the id sequences it used.
+
+    TRUNCATE … RESTART IDENTITY CASCADE took 270 ms a test, most of the suite's time: every
+    table refers to `practices`, so it always emptied all of them, file by file. A test writes
+    a few rows to a few tables; deleting those (children first) and resetting the sequences
+    it used takes a few milliseconds.
+    """
+    probe = "SELECT '{0}' WHERE EXISTS (SELECT 1 FROM {0})"  # our own table names only
+    with_rows = set(
+        connection.exec_driver_sql(
+            " UNION ALL ".join(probe.format(table.name) for table in tables)
+        ).scalars()
+    )
+    for table in tables:  # children first
+        if table.name in with_rows:
+            connection.execute(table.delete())
+    connection.exec_driver_sql(
+        "SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), 1, false)"
+        " FROM pg_sequences"
+        " WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import timedelta
-from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 
 from practice.extensions import db
 from practice.jobs import enqueue
+from practice.local_time import known_time_zones
 from practice.models import PasswordReset, Practice, TherapistInvitation, User
 from practice.models.base import utcnow
 from practice.models.practice import DEFAULT_SECRETS_POLICY_TEXT, SECRETS_POLICIES
@@ -62,7 +62,7 @@ def check_email(email: str, field: str = "email") -> str:
 
 
 def check_time_zone(time_zone: str, field: str = "time_zone") -> str:
-    if time_zone not in available_timezones():
+    if time_zone not in known_time_zones():
         raise DomainError("Choose a time zone from the list, e.g. Europe/London.", field)
     return time_zone
 

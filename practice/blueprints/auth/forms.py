@@ -1,15 +1,9 @@
-from zoneinfo import available_timezones
-
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from practice.local_time import time_zone_choices
 from practice.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-
-
-def time_zone_choices() -> list[tuple[str, str]]:
-    return [(zone, zone.replace("_", " ")) for zone in sorted(available_timezones())]
-
 
 _password_length = Length(
     min=PASSWORD_MIN_LENGTH,

@@ -14,7 +14,7 @@ from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from practice.blueprints.auth.forms import time_zone_choices
+from practice.local_time import time_zone_choices
 from practice.models.couple import PRESENTING_CONCERNS, REPAIR_ROLES
 from practice.services.couples import SORTS, STATUS_FILTERS
 

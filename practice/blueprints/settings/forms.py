@@ -9,7 +9,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from practice.blueprints.auth.forms import time_zone_choices
+from practice.local_time import time_zone_choices
 from practice.models.practice import SECRETS_POLICIES
 
 
