@@ -64,9 +64,48 @@ ACTION_LABELS = {
     "portal.pin_changed": "changed their portal PIN",
     "portal.pin_removed": "removed their portal PIN",
     "portal.pin_cleared": "cleared the partner's portal PIN",
+    "homework.assigned": "assigned homework",
+    "homework.submitted": "handed in homework",
+    "homework.reviewed": "marked homework reviewed",
+    "homework.returned": "returned homework for revision",
+    "homework.completed": "marked homework completed",
+    "homework.released": "shared private homework with the couple",
+    "homework.window_confirmed": "confirmed the processing window",
+    "homework.contract_finalized": "marked the repair contract final",
+    "homework.contract_signed": "signed the repair contract",
+    "homework.contract_reopened": "changed the signed repair contract (to be signed again)",
+    "homework.instructions_changed": "changed the default homework instructions",
+    "agreement.added": "added an agreement",
+    "agreement.accepted": "accepted an agreement",
+    "agreement.retired": "retired an agreement",
+    "calendar.feed_created": "created a calendar subscription",
+    "calendar.feed_revoked": "revoked a calendar subscription",
+    # The practice's own log (sign-ins and the team), not a couple's trail; labelled all the same.
+    "auth.login": "signed in",
+    "auth.login_failed": "failed to sign in",
+    "auth.login_refused_inactive": "was refused sign-in (deactivated)",
+    "auth.logout": "signed out",
+    "auth.password_changed": "changed their password",
+    "auth.password_reset": "reset their password",
+    "auth.password_reset_requested": "asked for a password reset",
+    "auth.signed_out_everywhere": "signed out everywhere",
+    "practice.created": "created the practice",
+    "practice.settings_changed": "changed the practice settings",
+    "therapist.invited": "invited a therapist",
+    "therapist.invitation_resent": "resent a therapist's invitation",
+    "therapist.invitation_revoked": "withdrew a therapist's invitation",
+    "therapist.joined": "joined the practice",
+    "therapist.deactivated": "deactivated a therapist",
+    "therapist.reactivated": "restored a therapist",
+    "demo.user_created": "was created for the demo",
 }
 
 
 def describe(event: AuditEvent) -> str:
-    """A plain-words label for an audit action (the raw action name when none is set)."""
-    return ACTION_LABELS.get(event.action, event.action)
+    """A plain-words label for an audit action (the raw action name when none is set),
+    naming the kind of homework when the event records one: "assigned homework: Apology draft"."""
+    from practice.homework import KINDS
+
+    label = ACTION_LABELS.get(event.action, event.action)
+    kind = KINDS.get((event.details or {}).get("kind", ""))
+    return f"{label}: {kind.label}" if kind else label

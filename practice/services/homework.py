@@ -343,7 +343,9 @@ def submit(partner: Partner, response: Response, *, content: object, base_versio
         raise Incomplete(missing)
     _transition(response, "submitted", partner=partner)
     response.submitted_at = utcnow()
-    audit.record("homework.submitted", actor=partner, target=response)
+    audit.record(
+        "homework.submitted", actor=partner, target=response, details={"kind": response.kind}
+    )
     return response
 
 
@@ -359,21 +361,21 @@ def return_for_revision(user: User, response: Response, comment: str) -> None:
         raise DomainError("Say what to revise: the partner sees this comment.", "comment")
     response.therapist_comment = comment.strip()
     _transition(response, "returned", user=user)
-    audit.record("homework.returned", actor=user, target=response)
+    audit.record("homework.returned", actor=user, target=response, details={"kind": response.kind})
 
 
 def mark_reviewed(user: User, response: Response) -> None:
     _require(response, "submitted")
     _transition(response, "reviewed", user=user)
     response.reviewed_at = utcnow()
-    audit.record("homework.reviewed", actor=user, target=response)
+    audit.record("homework.reviewed", actor=user, target=response, details={"kind": response.kind})
 
 
 def mark_completed(user: User, response: Response) -> None:
     _require(response, "reviewed", "submitted")
     _transition(response, "completed", user=user)
     response.completed_at = utcnow()
-    audit.record("homework.completed", actor=user, target=response)
+    audit.record("homework.completed", actor=user, target=response, details={"kind": response.kind})
 
 
 def release(user: User, response: Response) -> None:
@@ -384,7 +386,7 @@ def release(user: User, response: Response) -> None:
         raise DomainError("Release it once it has been submitted.")
     response.audience = Audience.COUPLE.value
     response.released_at = utcnow()
-    audit.record("homework.released", actor=user, target=response)
+    audit.record("homework.released", actor=user, target=response, details={"kind": response.kind})
 
 
 def transitions(response: Response) -> list[ResponseTransition]:
