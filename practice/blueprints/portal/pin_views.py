@@ -79,14 +79,7 @@ def pin():
             db.session.commit()
             flash("Your PIN is set. This portal asks for it after 10 minutes unused.", "success")
             return redirect(url_for("portal.pin"))
-    status = 422 if form.errors else 200
-    return render_template(
-        "portal/pin.html",
-        form=form,
-        remove_form=remove_form,
-        partner=partner,
-        practice=db.session.get(Practice, partner.practice_id),
-    ), status
+    return _pin_page(form, remove_form), 422 if form.errors else 200
 
 
 @bp.route("/portal/pin/remove", methods=["POST"])
@@ -104,13 +97,18 @@ def remove_pin():
             db.session.commit()
             flash("Your PIN is removed. Sign out when you leave a shared device.", "success")
             return redirect(url_for("portal.pin"))
+    return _pin_page(form, remove_form), 422
+
+
+def _pin_page(form: SetPinForm, remove_form: RemovePinForm) -> str:
+    partner = g.partner
     return render_template(
         "portal/pin.html",
         form=form,
         remove_form=remove_form,
         partner=partner,
         practice=db.session.get(Practice, partner.practice_id),
-    ), 422
+    )
 
 
 @bp.context_processor
