@@ -151,6 +151,8 @@ class Partner(PracticeScoped, db.Model):
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     privacy_acknowledged_version: Mapped[int | None] = mapped_column()
+    # The digest of the notice's words and policy last acknowledged (see portal_access).
+    privacy_acknowledged_digest: Mapped[str | None] = mapped_column(String(64))
     # An optional PIN that keeps the portal closed on a shared device (argon2, never the PIN).
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     pin_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -263,11 +265,13 @@ class PrivacyAcknowledgement(PracticeScoped, db.Model):
     __tablename__ = "privacy_acknowledgements"
     __table_args__ = (
         practice_fk("partner_id", "partners", cascade=True),
-        UniqueConstraint("partner_id", "notice_version"),
+        UniqueConstraint("partner_id", "notice_digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_id: Mapped[int] = mapped_column(index=True)
-    notice_version: Mapped[int] = mapped_column()
+    notice_version: Mapped[int] = mapped_column()  # the practice's policy version
+    # The words acknowledged: our notice's text and the policy (None before digests).
+    notice_digest: Mapped[str | None] = mapped_column(String(64))
     secrets_policy: Mapped[str] = mapped_column(String(20))
     acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

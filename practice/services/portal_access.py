@@ -7,9 +7,11 @@ Only the SHA-256 of any token is stored. The emailed sign-in link is single-use.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from practice.extensions import db
@@ -298,22 +300,47 @@ def get_portal_session(partner: Partner, session_id: int) -> PortalSession:
     return portal_session
 
 
+PRIVACY_NOTICE_TEMPLATE = "portal/_privacy_notice.html"
+
+
+def _notice_source() -> str:
+    """The notice's wording as written in its template, read once per process."""
+    cache = current_app.extensions.setdefault("practice_privacy_notice", {})
+    if PRIVACY_NOTICE_TEMPLATE not in cache:
+        env = current_app.jinja_env
+        cache[PRIVACY_NOTICE_TEMPLATE] = env.loader.get_source(env, PRIVACY_NOTICE_TEMPLATE)[0]
+    return cache[PRIVACY_NOTICE_TEMPLATE]
+
+
+def privacy_notice_digest(practice: Practice) -> str:
+    """What a partner agrees to: our notice's words and the practice's secrets policy.
+
+    Any change to either gives a new digest, so every partner reads and acknowledges the new
+    words on their next visit, without anyone having to remember to bump a number.
+    """
+    parts = (_notice_source(), practice.secrets_policy, practice.secrets_policy_text or "")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
 def needs_privacy_acknowledgement(partner: Partner, practice: Practice) -> bool:
-    return partner.privacy_acknowledged_version != practice.privacy_notice_version
+    return partner.privacy_acknowledged_digest != privacy_notice_digest(practice)
 
 
 def acknowledge_privacy(partner: Partner, practice: Practice) -> None:
     """Record that the partner read and accepted the current notice and secrets policy."""
-    if not needs_privacy_acknowledgement(partner, practice):
+    digest = privacy_notice_digest(practice)
+    if partner.privacy_acknowledged_digest == digest:
         return
     db.session.add(
         PrivacyAcknowledgement(
             partner_id=partner.id,
             notice_version=practice.privacy_notice_version,
+            notice_digest=digest,
             secrets_policy=practice.secrets_policy,
         )
     )
     partner.privacy_acknowledged_version = practice.privacy_notice_version
+    partner.privacy_acknowledged_digest = digest
     audit.record(
         "partner.privacy_acknowledged",
         actor=partner,

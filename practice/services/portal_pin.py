@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from practice.extensions import db
 from practice.models import Partner, PortalSession, User
 from practice.models.base import utcnow
 from practice.security import hash_password, verify_password
@@ -60,14 +64,40 @@ def keep_unlocked(portal_session: PortalSession, now: datetime | None = None) ->
 
 
 def unlock(portal_session: PortalSession, pin: str) -> None:
-    """Open the portal on this device, or count a wrong try (the last one ends the session)."""
+    """Open the portal on this device, or count a wrong try (the last one ends the session).
+
+    The try is counted in the database before the PIN is checked, with a conditional UPDATE
+    that also takes the row's lock: tries sent at the same moment are counted one by one, so
+    a burst of guesses gets PIN_TRIES answers at most, never PIN_TRIES each.
+    """
     partner = portal_session.partner
+    counted = db.session.execute(
+        update(PortalSession)
+        .where(
+            PortalSession.id == portal_session.id,
+            PortalSession.ended_at.is_(None),
+            PortalSession.pin_failures < PIN_TRIES,
+        )
+        .values(pin_failures=PortalSession.pin_failures + 1)
+        .returning(PortalSession.pin_failures)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if counted is None:  # another try used the last one, or the session has ended
+        db.session.expire(portal_session)
+        raise LockedOut()
     if has_pin(partner) and verify_password(partner.pin_hash, pin or ""):
-        portal_session.unlocked_at = utcnow()
-        portal_session.pin_failures = 0
+        now = utcnow()
+        db.session.execute(
+            update(PortalSession)
+            .where(PortalSession.id == portal_session.id)
+            .values(pin_failures=0, unlocked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(portal_session, "pin_failures", 0)
+        set_committed_value(portal_session, "unlocked_at", now)
         return
-    portal_session.pin_failures += 1
-    tries_left = PIN_TRIES - portal_session.pin_failures
+    set_committed_value(portal_session, "pin_failures", counted)
+    tries_left = PIN_TRIES - counted
     if tries_left > 0:
         raise WrongPin(tries_left)
     end_portal_session(portal_session, by=partner, reason=LOCKED_OUT)

@@ -419,6 +419,55 @@ def test_a_new_notice_version_is_acknowledged_again(make_client, practice_a, tok
     assert versions == [1, 2]
 
 
+def _notice_words(app, monkeypatch, words: str) -> None:
+    """Deploy new wording of the notice, as a release of the app would."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from practice.services.portal_access import PRIVACY_NOTICE_TEMPLATE
+
+    loader = ChoiceLoader([DictLoader({PRIVACY_NOTICE_TEMPLATE: words}), app.jinja_env.loader])
+    monkeypatch.setattr(app.jinja_env, "loader", loader)
+    app.jinja_env.cache.clear()
+    monkeypatch.setitem(app.extensions, "practice_privacy_notice", {})
+
+
+def test_new_words_in_the_notice_are_acknowledged_again(
+    app, monkeypatch, make_client, owner_client, couple, token
+):
+    browser = make_client()
+    enter_portal(browser, token)
+    assert browser.get("/portal").status_code == 200
+    couple_page = f"/couples/{couple.id}"
+    assert "Asked to read the updated notice" not in page(owner_client.get(couple_page)).text
+
+    _notice_words(app, monkeypatch, "<p>Your therapist reads what you write. New words.</p>")
+
+    assert "Asked to read the updated notice" in page(owner_client.get(couple_page)).text
+    assert signed_out_path(browser.get("/portal")) == "/portal/privacy"
+    assert "New words." in page(browser.get("/portal/privacy")).text
+    assert browser.post_form("/portal/privacy", {"understood": "y"}).status_code == 302
+    assert browser.get("/portal").status_code == 200
+    with unscoped():
+        acks = db.session.scalars(
+            select(PrivacyAcknowledgement).order_by(PrivacyAcknowledgement.id)
+        ).all()
+    # The same policy version, two different texts: each acknowledgement names its words.
+    assert [ack.notice_version for ack in acks] == [1, 1]
+    assert len({ack.notice_digest for ack in acks}) == 2
+
+
+def test_the_notice_promises_only_what_the_portal_does(make_client, token):
+    browser = make_client()
+    assert browser.post_form(f"/p/{token}").status_code == 302
+    assert signed_out_path(browser.get("/portal")) == "/portal/privacy"
+
+    text = page(browser.get("/portal/privacy")).text.lower()
+
+    # There is no safety question or sealed exercise in the portal yet: the notice names none.
+    for promise in ("feel safe", "safety question", "both submitted", "both handed in"):
+        assert promise not in text, promise
+
+
 # --- the portal home -----------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -261,3 +262,72 @@ def apology_of_the_first_partner(couple) -> int:  # noqa: F811
         )
         db.session.commit()
         return assignment.responses[0].id
+
+
+def _guess_at_once(app, make_client, device, pins: list[str]) -> list[tuple[int, str]]:
+    """Send every PIN from the same device (one cookie) at the same moment, one per thread."""
+    cookie = device.get_cookie("session").value
+    clients = []
+    for _ in pins:
+        client = make_client()
+        client.set_cookie("session", cookie)
+        clients.append((client, client.csrf_token()))
+    db.session.remove()  # the test's own thread holds no connection while they race
+    start = threading.Barrier(len(pins), timeout=30)
+    answers: list[tuple[int, str]] = []
+
+    def guess(client, csrf, pin) -> None:
+        with app.app_context():
+            start.wait()
+            response = client.post("/portal/unlock", data={"pin": pin, "csrf_token": csrf})
+            answers.append((response.status_code, page(response).errors.get("pin", "")))
+
+    threads = [
+        threading.Thread(target=guess, args=(client, csrf, pin))
+        for (client, csrf), pin in zip(clients, pins, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert len(answers) == len(pins), "every guess got an answer"
+    return answers
+
+
+def test_wrong_pins_sent_at_once_are_each_counted(app, phone, make_client, couple):  # noqa: F811
+    set_pin(phone)
+    tablet = make_client()
+    enter_portal_locked(tablet, personal_link(couple, 1))
+
+    answers = _guess_at_once(app, make_client, tablet, ["000000"] * 14)
+
+    counting_down = sorted(error for status, error in answers if status == 422)
+    assert counting_down == sorted(
+        f"That PIN is not right. {n} {'try' if n == 1 else 'tries'} left."
+        for n in range(PIN_TRIES - 1, 0, -1)
+    )
+    assert sum(1 for status, _ in answers if status == 403) == 14 - (PIN_TRIES - 1)
+    (ended,) = [s for s in portal_sessions() if s.end_reason == "too many wrong PINs"]
+    assert ended.pin_failures == PIN_TRIES
+    assert not in_portal(tablet)
+    assert in_portal(phone)
+
+
+def test_a_right_pin_among_a_burst_of_wrong_ones_does_not_buy_more_guesses(
+    app,
+    phone,
+    make_client,
+    couple,  # noqa: F811
+):
+    set_pin(phone)
+    tablet = make_client()
+    enter_portal_locked(tablet, personal_link(couple, 1))
+
+    answers = _guess_at_once(app, make_client, tablet, ["000000"] * 14 + [PIN])
+
+    # Whatever the order, 14 wrong tries end the device's session: at most four before the
+    # right PIN (which resets the count) and the rest after it.
+    wrong_answers = [error for status, error in answers if status == 422]
+    assert len(wrong_answers) <= 2 * (PIN_TRIES - 1)
+    assert [s.end_reason for s in portal_sessions() if s.ended_at] == ["too many wrong PINs"]
+    assert not in_portal(tablet)

@@ -146,6 +146,7 @@ def show(couple):
         couple=couple,
         partners=partners,
         sessions={p.id: portal_access.live_sessions(p) for p in partners},
+        notice_digest=portal_access.privacy_notice_digest(current_user.practice),
         invite_state=portal_access.invite_state,
         audit_events=couple_service.recent_audit(couple) if current_user.is_owner else None,
         describe_event=audit.describe,
