@@ -13,6 +13,8 @@ from pathlib import Path
 
 ENVIRONMENTS = ("development", "production", "testing")
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "BASE_URL")
+# Seconds to wait for Redis: a request must not hang on a Redis that is down or unreachable.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
 
 
 class ConfigError(RuntimeError):
@@ -113,8 +115,15 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Forms
         "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds the token instead
-        # Rate limits: Redis storage when there is a Redis, memory otherwise
+        # Rate limits: Redis storage when there is a Redis, memory otherwise. A Redis that
+        # stops answering must not lock anyone out: the limits fall back to this process's
+        # memory (Flask-Limiter logs a warning) and go back to Redis once it answers again.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": dict(REDIS_TIMEOUTS) if redis_url else {},
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # Two threads can meet a dead Redis at once; the one that does not switch to memory
+        # lets its request through unlimited rather than answer 500.
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_ENABLED": _bool(environ.get("RATELIMIT_ENABLED"), default=True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "practice-limits",

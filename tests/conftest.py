@@ -70,6 +70,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def closed_port() -> int:
+    """A local port nobody listens on (bound for a moment, then closed): a service that is down."""
+    return _free_port()
+
+
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[Controller, Inbox]]:
     inbox = Inbox()

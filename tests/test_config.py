@@ -148,6 +148,10 @@ def test_with_redis_jobs_are_queued_and_limits_live_in_redis(tmp_path):
     assert config["REDIS_URL"] == url
     assert config["JOBS_INLINE"] is False
     assert config["RATELIMIT_STORAGE_URI"] == url
+    # An unreachable Redis: limits fall back to memory, and no request waits long for it.
+    assert config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
+    assert config["RATELIMIT_STORAGE_OPTIONS"]["socket_connect_timeout"] <= 2
+    assert config["RATELIMIT_STORAGE_OPTIONS"]["socket_timeout"] <= 5
 
 
 # A fresh interpreter: importing practice and building the app must open no connection.

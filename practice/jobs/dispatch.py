@@ -11,6 +11,7 @@ from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 from sqlalchemy import update
 
+from practice.config import REDIS_TIMEOUTS
 from practice.extensions import db
 from practice.jobs import REGISTRY, load_job_modules
 from practice.models import JobRun
@@ -42,7 +43,13 @@ def redis_connection(app: Flask | None = None) -> Redis:
     app = app or current_app
     connection = app.extensions.get("practice_redis")
     if connection is None:
-        connection = Redis.from_url(app.config["REDIS_URL"], socket_timeout=5)
+        # A Redis that is down must not hold up the request that enqueues: the run stays
+        # pending for the requeue sweep (RQ's worker raises socket_timeout as it needs).
+        connection = Redis.from_url(
+            app.config["REDIS_URL"],
+            socket_timeout=5,
+            socket_connect_timeout=REDIS_TIMEOUTS["socket_connect_timeout"],
+        )
         app.extensions["practice_redis"] = connection
     return connection
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import closed_port
+
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
 
 
@@ -40,17 +42,52 @@ def test_readyz_checks_the_database_and_says_redis_is_not_configured(app, client
 
 
 @pytest.mark.parametrize("accept", ["application/json", "text/html"])
-def test_readyz_reports_an_unreachable_redis_as_503_json(client, unreachable_redis, accept):
+def test_an_unreachable_redis_degrades_readyz_but_keeps_the_node(client, unreachable_redis, accept):
+    # Rate limits fall back to memory and jobs wait for the requeue sweep: the node still
+    # serves, so a load balancer must keep it.
     response = client.get("/readyz", headers={"Accept": accept})
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert response.is_json
     body = response.get_json()
-    assert body["status"] == "unavailable"
-    assert body["checks"] == {"database": "ok", "redis": "unavailable"}
+    assert body["status"] == "degraded"
+    assert body["checks"] == {"database": "ok", "redis": "degraded"}
     assert "Traceback" not in response.get_data(as_text=True)
 
 
-def test_readyz_is_ready_again_once_redis_is_unset(app, client, unreachable_redis):
-    assert client.get("/readyz").status_code == 503
+def test_readyz_is_ok_again_once_redis_is_unset(app, client, unreachable_redis):
+    assert client.get("/readyz").get_json()["status"] == "degraded"
     app.config["REDIS_URL"] = None
-    assert client.get("/readyz").status_code == 200
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ok"
+
+
+@pytest.fixture
+def database_down_client(app):
+    """A client of an app whose database nobody listens on (a second app: the engine is
+    made from the settings the app was built with)."""
+    from practice import create_app
+    from practice.extensions import db, limiter
+
+    saved = limiter.enabled
+    broken = create_app(
+        {
+            **app.config,
+            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://127.0.0.1:{closed_port()}/x",
+        }
+    )
+    broken.test_client_class = type(app.test_client())
+    try:
+        yield broken.test_client()
+    finally:
+        limiter.enabled = saved
+        with broken.app_context():
+            db.engine.dispose()
+
+
+def test_readyz_answers_503_when_the_database_is_down(database_down_client):
+    response = database_down_client.get("/readyz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "unavailable"

@@ -23,7 +23,9 @@ def healthz():
 @bp.route("/readyz")
 @limiter.exempt
 def readyz():
-    """Ready to serve: the database answers, and Redis too when one is configured."""
+    """Ready to serve: the database answers. A Redis that does not answer degrades the node
+    (rate limits in this process's memory, jobs pending until the requeue sweep) but does not
+    take it out of the load balancer: 503 only when the database is down."""
     checks: dict[str, str] = {}
     try:
         with db.engine.connect() as connection:
@@ -40,8 +42,10 @@ def readyz():
             checks["redis"] = "ok"
         except RedisError as error:
             log.warning("readyz: redis unavailable (%s)", type(error).__name__)
-            checks["redis"] = "unavailable"
+            checks["redis"] = "degraded"
     else:
         checks["redis"] = "not configured (jobs run inline)"
-    ready = all(value != "unavailable" for value in checks.values())
-    return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+    if checks["database"] != "ok":
+        return {"status": "unavailable", "checks": checks}, 503
+    status = "degraded" if checks["redis"] == "degraded" else "ok"
+    return {"status": status, "checks": checks}, 200
