@@ -62,7 +62,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from practice.blueprints import BLUEPRINTS
+    from practice.urls import IdConverter
 
+    # Before any route is added: every existing `<int:…>` becomes a bounded id.
+    app.url_map.converters["int"] = IdConverter
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 

@@ -1,8 +1,29 @@
-"""Absolute links for emails, built from BASE_URL and never from the request's Host header."""
+"""URLs: ids in routes, and absolute links for emails (built from BASE_URL, never from the
+request's Host header)."""
 
 from __future__ import annotations
 
 from flask import current_app
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
+
+from practice.services import MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: a row id, 1 to MAX_ID.
+
+    A larger number names no row: 404, like any unknown id, instead of a 500 from a database
+    driver that cannot bind it (SQLite from 2^63) or a column it overflows (PostgreSQL from
+    2^31). NotFound rather than werkzeug's ValidationError: with that, a path that another
+    rule takes with other methods (GET and POST views of one URL) would answer 405.
+    """
+
+    def to_python(self, value: str) -> int:
+        # The length first: int() of thousands of digits is slow, and refused past 4300.
+        if len(value) > len(str(MAX_ID)) or not 0 < int(value) <= MAX_ID:
+            raise NotFound()
+        return int(value)
 
 
 def external_url(endpoint: str, **values: object) -> str:
