@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from practice.extensions import db
 from practice.models import JobRun
 from practice.models.base import utcnow
-from practice.services import DomainError
+from practice.services import DomainError, retry_on_conflict
 from practice.tenancy import unscoped
 
 practice_cli = AppGroup("practice", help="Set up practices and demo data.")
@@ -52,12 +52,14 @@ def create_owner_command(practice_name, name, email, time_zone, password) -> Non
     from practice.services.accounts import sign_up
 
     try:
-        owner = sign_up(
-            practice_name=practice_name,
-            name=name,
-            email=email,
-            password=password,
-            time_zone=time_zone,
+        owner = retry_on_conflict(
+            lambda: sign_up(
+                practice_name=practice_name,
+                name=name,
+                email=email,
+                password=password,
+                time_zone=time_zone,
+            )
         )
     except DomainError as error:
         db.session.rollback()

@@ -143,6 +143,13 @@ def test_create_owner_creates_a_practice_and_its_owner(cli, client):
         ({"password": "short"}, "Use at least 10 characters."),
         ({"password": "sam@harbourlights.example"}, "Your password cannot be your email address."),
         ({"time-zone": "Mars/Olympus_Mons"}, "Choose a time zone"),
+        # One line each: a line break in the practice's name broke every email naming it.
+        ({"practice-name": "Harbour\r\nBcc: x@example.com"}, "Keep this to one line"),
+        ({"practice-name": "Harbour\tLights"}, "Keep this to one line"),
+        ({"name": "Sam\nOrtega"}, "Keep this to one line"),
+        ({"name": "Sam \x1b[31mOrtega"}, "Keep this to one line"),
+        ({"practice-name": "   "}, "Name your practice."),
+        ({"practice-name": "x" * 201}, "Use at most 200 characters."),
     ],
 )
 def test_create_owner_refuses_bad_input_cleanly(cli, overrides, message):

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from practice.extensions import db
 from practice.jobs import enqueue
@@ -24,7 +25,7 @@ from practice.security import (
     password_needs_rehash,
     verify_password,
 )
-from practice.services import DomainError, NotFound, audit
+from practice.services import Conflict, DomainError, NotFound, audit, check_single_line
 from practice.tenancy import unscoped
 
 PASSWORD_RESET_LIFETIME = timedelta(hours=1)
@@ -89,10 +90,27 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+def _one_line_name(value: str, field: str, max_length: int, missing: str) -> str:
+    value = check_single_line(value, field).strip()
+    if not value:
+        raise DomainError(missing, field)
+    if len(value) > max_length:
+        raise DomainError(f"Use at most {max_length} characters.", field)
+    return value
+
+
 def sign_up(*, practice_name: str, name: str, email: str, password: str, time_zone: str) -> User:
-    """Create a practice and its owner; the caller signs the owner in."""
+    """Create a practice and its owner; the caller signs the owner in.
+
+    Two sign-ups at one moment can both pass the checks below; the database then refuses the
+    second's email or slug and this raises Conflict: run it again (`retry_on_conflict`), and
+    the second run answers "already exists" or picks the next free slug.
+    """
+    # Forms check these too; the CLI (create-owner) and other callers rely on these.
+    practice_name = _one_line_name(practice_name, "practice_name", 200, "Name your practice.")
+    name = _one_line_name(name, "name", 120, "Tell us your name.")
     email = normalise_email(email)
-    check_email(email)  # forms check too; the CLI and other callers rely on this one
+    check_email(email)
     check_time_zone(time_zone)
     check_password_rules(password, email=email)
     if _email_is_taken(email):
@@ -101,7 +119,7 @@ def sign_up(*, practice_name: str, name: str, email: str, password: str, time_zo
             "email",
         )
     practice = Practice(
-        name=practice_name.strip(),
+        name=practice_name,
         slug=_unique_slug(practice_name),
         time_zone=time_zone,
         secrets_policy="limited_secrets",
@@ -110,13 +128,17 @@ def sign_up(*, practice_name: str, name: str, email: str, password: str, time_zo
     owner = User(
         practice=practice,
         email=email,
-        name=name.strip(),
+        name=name,
         role="owner",
         password_hash=hash_password(password),
     )
     with unscoped():
         db.session.add_all([practice, owner])
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Not the caller's words: the unique email or slug, taken since the checks above.
+            raise Conflict() from None
     audit.record("practice.created", actor=owner, target=practice)
     return owner
 

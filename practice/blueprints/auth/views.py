@@ -19,7 +19,7 @@ from practice.blueprints.auth.sessions import end_session, start_session
 from practice.blueprints.forms import show_error
 from practice.extensions import db, limiter
 from practice.mailer import capture_outbox, flash_dev_links
-from practice.services import DomainError, NotFound, accounts, audit
+from practice.services import DomainError, NotFound, accounts, audit, retry_on_conflict
 from practice.tenancy import practice_context
 
 
@@ -44,12 +44,14 @@ def signup():
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            owner = accounts.sign_up(
-                practice_name=form.practice_name.data,
-                name=form.name.data,
-                email=form.email.data,
-                password=form.password.data,
-                time_zone=form.time_zone.data,
+            owner = retry_on_conflict(
+                lambda: accounts.sign_up(
+                    practice_name=form.practice_name.data,
+                    name=form.name.data,
+                    email=form.email.data,
+                    password=form.password.data,
+                    time_zone=form.time_zone.data,
+                )
             )
         except DomainError as error:
             db.session.rollback()
