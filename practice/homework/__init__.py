@@ -8,6 +8,13 @@ KINDS: dict[str, HomeworkKind] = {}
 
 
 def register(kind: HomeworkKind) -> HomeworkKind:
+    """Add a kind to the registry; a kind that cannot read its own form is refused."""
+    if not kind.fields:
+        for hook in ("parse_form", "form_values"):
+            if getattr(type(kind), hook) is getattr(HomeworkKind, hook):
+                raise TypeError(
+                    f"homework kind {kind.key!r} lists no fields, so it must define {hook}()"
+                )
     KINDS[kind.key] = kind
     return kind
 

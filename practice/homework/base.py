@@ -61,7 +61,7 @@ class HomeworkKind:
     default_role: ClassVar[str | None] = None
     default_instructions: ClassVar[str] = ""
     max_total_length: ClassVar[int] = 40000
-    # Flat text kinds list their fields; structured kinds override parse_form instead.
+    # Flat text kinds list their fields; structured kinds define parse_form and form_values.
     fields: ClassVar[list[TextField]] = []
 
     extra: dict = field(default_factory=dict)
@@ -85,8 +85,20 @@ class HomeworkKind:
         raise NotImplementedError
 
     def parse_form(self, form) -> dict:
-        """Content from a posted form (the no-JS form and the autosave post alike)."""
+        """Content from a posted form (the no-JS form and the autosave post alike).
+
+        Reads the fields listed in `fields`; a kind with no `fields` must define its own
+        (registering one that does not is refused), or the page's form would be read as empty.
+        """
         return {spec.key: form.get(f"content-{spec.key}", "") for spec in self.fields}
+
+    def form_values(self, content: dict) -> dict[str, str]:
+        """The form fields that show `content`, by name: the inverse of `parse_form`.
+
+        An autosave answers with these, so that the page says "Saved" only once every value it
+        sent is among what the server stored.
+        """
+        return {f"content-{spec.key}": text_value(content, spec.key) for spec in self.fields}
 
     def check_complete(self, content: dict) -> dict[str, str]:
         """What must be filled in before submitting: field key -> message (empty when ready)."""

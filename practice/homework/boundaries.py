@@ -27,7 +27,8 @@ A proposal gets at most one finding per issue.
 
 `clean` checks shape only and keeps the text as typed. A proposal with no domain (or an
 empty one) is filed under "other" rather than refused, so an autosave never fails for it;
-an unknown domain is refused.
+an unknown domain is refused. The page has one row per proposal (`proposals-<n>-<key>`);
+a row with nothing in it is skipped, and a row with only a domain chosen is kept.
 """
 
 from __future__ import annotations
@@ -282,6 +283,7 @@ class BoundaryWorksheet(HomeworkKind):
     )
 
     domains: ClassVar[dict[str, str]] = DOMAINS
+    max_proposals: ClassVar[int] = MAX_PROPOSALS
 
     def empty(self) -> dict:
         return {"proposals": []}
@@ -308,6 +310,22 @@ class BoundaryWorksheet(HomeworkKind):
         if errors:
             raise ContentError(errors)
         return {"proposals": cleaned}
+
+    def parse_form(self, form) -> dict:
+        """One proposal per row of the page that has anything in it; empty rows are skipped."""
+        proposals = []
+        for index in range(MAX_PROPOSALS):
+            row = {key: form.get(f"proposals-{index}-{key}", "") for key in PROPOSAL_KEYS}
+            if any(row.values()):
+                proposals.append(row)
+        return {"proposals": proposals}
+
+    def form_values(self, content: dict) -> dict[str, str]:
+        return {
+            f"proposals-{index}-{key}": _text(item.get(key))
+            for index, item in enumerate(_proposals(content))
+            for key in PROPOSAL_KEYS
+        }
 
     def check_complete(self, content: dict) -> dict[str, str]:
         if any(_text(item.get("agreement")).strip() for item in _proposals(content)):

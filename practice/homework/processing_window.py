@@ -7,6 +7,7 @@ reopening the whole conversation. Both partners confirm the schedule.
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from practice.audience import Audience
 from practice.homework import register
@@ -34,6 +35,9 @@ class ProcessingWindow(HomeworkKind):
     default_audience = Audience.COUPLE
     default_mode = "joint"
     allowed_modes = ("joint",)
+    max_slots: ClassVar[int] = MAX_SLOTS
+    min_minutes: ClassVar[int] = MIN_MINUTES
+    max_minutes: ClassVar[int] = MAX_MINUTES
     default_instructions = (
         "Agree on one or two set times each week, up to an hour each, to talk about what "
         "happened and how you both feel. Keeping it to those times lets the rest of the week "
@@ -98,6 +102,18 @@ class ProcessingWindow(HomeworkKind):
                 }
             )
         return {"slots": slots, "code_word": form.get("content-code_word", "")}
+
+    def form_values(self, content: dict) -> dict[str, str]:
+        values = {}
+        slots = content.get("slots")
+        for index, slot in enumerate(slots if isinstance(slots, list) else []):
+            slot = slot if isinstance(slot, dict) else {}
+            for key in ("weekday", "start", "minutes"):
+                value = slot.get(key)
+                values[f"slots-{index}-{key}"] = "" if value is None else str(value)
+        code_word = content.get("code_word")
+        values["content-code_word"] = code_word if isinstance(code_word, str) else ""
+        return values
 
     def check_complete(self, content: dict) -> dict[str, str]:
         missing = {}

@@ -85,6 +85,17 @@ class RepairContract(HomeworkKind):
             "revisit_date": form.get("content-revisit_date", "").strip(),
         }
 
+    def form_values(self, content: dict) -> dict[str, str]:
+        values = {}
+        for key in ("commitments_1", "commitments_2"):
+            items = content.get(key)
+            for index, item in enumerate(items if isinstance(items, list) else []):
+                values[f"{key}-{index}"] = item if isinstance(item, str) else ""
+        for key in ("support", "breaks", "revisit_date"):
+            value = content.get(key)
+            values[f"content-{key}"] = value if isinstance(value, str) else ""
+        return values
+
     def check_complete(self, content: dict) -> dict[str, str]:
         missing = {}
         for key in ("commitments_1", "commitments_2"):

@@ -341,3 +341,85 @@ def test_a_save_after_the_session_ended_says_so_and_keeps_the_text(app, open_pag
     assert APOLOGY["What I did"] in kept
     assert _stored(homework.apology_id).status == "assigned"
     assert problems(console) == []
+
+
+def _worksheet() -> tuple[int, str]:
+    """A boundary worksheet for each partner of a new couple: the first one's id and link."""
+    owner = OwnerFactory()
+    couple = CoupleFactory(therapist=owner)
+    hurt = couple.partners[0]
+    set_current_practice(owner.practice_id)
+    assignment = homework_service.assign(
+        owner,
+        couple,
+        kind_key="boundaries",
+        mode="each",
+        instructions="One agreement per row.",
+        due_date=None,
+    )
+    (worksheet_id,) = [r.id for r in assignment.responses if r.partner_id == hurt.id]
+    token = PartnerInviteFactory(partner=hurt).token
+    db.session.commit()
+    set_current_practice(None)
+    return worksheet_id, token
+
+
+def test_the_worksheet_says_saved_only_once_the_server_stored_what_was_typed(
+    app, open_page, screenshot
+):
+    worksheet_id, token = _worksheet()
+    page, console = open_page(PHONE, **ON_A_PHONE)
+    _join(page, token)
+    page.goto(f"/portal/homework/{worksheet_id}")
+    page.evaluate(WATCH_STATE_JS)
+
+    # Two proposals, the second in the third row (an empty row in between is skipped).
+    first = "Tell each other about any message from an ex within a day."
+    second = "Share our locations while either of us travels for work,\nuntil we review it."
+    page.locator("#proposals-0-domain").select_option("communication")
+    page.locator("#proposals-0-agreement").fill(first)
+    page.locator("#proposals-0-time_frame").fill("for the next three months")
+    page.locator("#proposals-2-domain").select_option("privacy")
+    page.locator("#proposals-2-agreement").fill(second)
+    _wait_saved(page)
+    states = page.evaluate("window.__states")
+    assert "Saving…" in states and SAVED_AT.match(states[-1])
+    proposals = _stored(worksheet_id).content["proposals"]
+    assert [(p["domain"], p["agreement"].replace("\r\n", "\n")) for p in proposals] == [
+        ("communication", first),
+        ("privacy", second),
+    ]
+    assert proposals[0]["time_frame"] == "for the next three months"
+    assert page.evaluate(DRAFT_KEYS_JS) == []
+    no_sideways_scroll(page, PHONE["width"])
+    screenshot(page, "homework-worksheet-saved-360")
+
+    page.reload()
+    assert page.locator("#proposals-0-agreement").input_value() == first
+    assert page.locator("#proposals-0-time_frame").input_value() == "for the next three months"
+    assert page.locator("#proposals-1-domain").input_value() == "privacy"
+    assert page.locator("#proposals-1-agreement").input_value() == second
+
+    # A box the server does not read (what the worksheet's page had before): the server stores
+    # the rest, and the page must not call that saved; the text stays on the device.
+    page.evaluate(
+        """() => {
+          const box = document.createElement('textarea');
+          box.name = 'proposals-0-note';
+          box.value = 'A note the server never reads.';
+          document.querySelector('#proposals-0-agreement').after(box);
+        }"""
+    )
+    page.evaluate("window.__states = []")
+    page.locator("#proposals-0-time_frame").fill("for the next two months")
+    _state(page).filter(has_text="Not everything you typed could be saved").wait_for()
+    assert not any(SAVED_AT.match(state) for state in page.evaluate("window.__states"))
+    assert "save-state--error" in _state(page).get_attribute("class")
+    kept = page.evaluate(f"localStorage.getItem('practice-draft-{worksheet_id}')")
+    assert "A note the server never reads." in kept
+    stored = _stored(worksheet_id).content["proposals"]
+    assert stored[0]["time_frame"] == "for the next two months"
+    assert "A note the server never reads." not in str(stored)
+    screenshot(page, "homework-worksheet-not-all-saved-360")
+
+    assert problems(console) == []

@@ -135,6 +135,8 @@ def autosave(response_id: int):
     return {
         "version": response.version,
         "saved_at": response.last_saved_at.isoformat(),
+        # What was stored, as form fields: the page says "Saved" only when all it sent is here.
+        "stored": kind.form_values(response.content),
         "findings": [
             {
                 "code": f.code,

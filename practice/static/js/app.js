@@ -55,6 +55,43 @@
     return fields;
   }
 
+  // A save answers with what the server stored, as form fields. The page says "Saved" only
+  // when every value it sent is among them: a field the server did not read, or read wrong,
+  // is never reported as saved. A row of a list may come back renumbered (an empty row above
+  // it is skipped), so a value is looked for in its own field whatever the row:
+  // "proposals-2-agreement" is matched among the stored "proposals-#-agreement" values.
+  function fieldOf(name) {
+    return name.replace(/-\d+(?=-|$)/g, "-#");
+  }
+
+  function notStored(form, sent, stored) {
+    var types = {};
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (element.name) types[fieldOf(element.name)] = element.type;
+    });
+    function normal(name, value) {
+      value = String(value).replace(/\r\n?/g, "\n"); // forms send line breaks as CRLF
+      if (types[fieldOf(name)] === "number" && value.trim() !== "" && isFinite(value)) {
+        return String(Number(value)); // "045" minutes are stored as 45
+      }
+      return value;
+    }
+    var pool = {};
+    Object.keys(stored && typeof stored === "object" ? stored : {}).forEach(function (name) {
+      var key = fieldOf(name);
+      (pool[key] = pool[key] || []).push(normal(name, stored[name]));
+    });
+    return Object.keys(sent).filter(function (name) {
+      var value = normal(name, sent[name]);
+      if (value === "") return false;
+      var values = pool[fieldOf(name)] || [];
+      var at = values.indexOf(value);
+      if (at < 0) return true;
+      values.splice(at, 1); // each stored value vouches for one value sent
+      return false;
+    });
+  }
+
   function fill(form, fields) {
     Object.keys(fields).forEach(function (name) {
       var element = form.elements.namedItem(name);
@@ -172,6 +209,7 @@
       if (inflight) { again = true; return; }
       inflight = true;
       say("Saving…");
+      var sent = snapshot(form);
       var body = new FormData(form);
       body.delete("action");
       fetch(url, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -184,7 +222,11 @@
         })
         .then(function (result) {
           inflight = false;
-          if (result.status === 200) {
+          if (result.status === 200 && notStored(form, sent, result.data.stored).length) {
+            version.value = result.data.version;
+            keepLocal();
+            say("Not everything you typed could be saved. It is kept on this device; please tell your therapist.", true);
+          } else if (result.status === 200) {
             version.value = result.data.version;
             clearLocal();
             say("Saved at " + new Date(result.data.saved_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
