@@ -31,6 +31,10 @@ from practice.services.couples import visible_couples
 EDITABLE_STATES = ("assigned", "draft", "returned")
 OPEN_STATES = ("assigned", "draft", "returned", "submitted")
 MAX_CONTENT_BYTES = 200_000
+CLOSED_FOR_EDITING = (
+    "This is no longer open for changes, so what you typed was not saved. "
+    "Talk to your therapist if something needs to change."
+)
 
 
 class EditConflict(DomainError):
@@ -190,12 +194,14 @@ def partner_can_see(partner: Partner, response: Response) -> bool:
 
 
 def partner_can_edit(partner: Partner, response: Response) -> bool:
+    """The author (both partners, for a joint piece) may edit until it is handed in.
+
+    A repair contract is handed in when the therapist marks it final: from then on it is
+    read-only for both partners, so that the text they sign stays the text they signed.
+    """
     mine = response.partner_id == partner.id or (
         response.partner_id is None and response.couple_id == partner.couple_id
     )
-    if response.kind == "repair_contract":
-        # A contract stays a living document: editing a signed one starts a new version.
-        return mine and response.status != "completed"
     return mine and response.status in EDITABLE_STATES
 
 
@@ -293,14 +299,19 @@ def save_draft(
     if not partner_can_edit(partner, response):
         if response.partner_id not in (None, partner.id):
             raise NotFound()
-        raise DomainError("This is no longer open for editing.")
+        raise DomainError(CLOSED_FOR_EDITING)
     cleaned = clean_content(response, content)
     if base_version != response.version:
         raise EditConflict(response, cleaned)
     now = utcnow()
     saved = db.session.execute(
         update(Response)
-        .where(Response.id == response.id, Response.version == base_version)
+        .where(
+            Response.id == response.id,
+            Response.version == base_version,
+            # Handed in (a contract made final) between our read and our write: not saved.
+            Response.status.in_(EDITABLE_STATES),
+        )
         .values(
             content=cleaned,
             version=base_version + 1,
@@ -309,30 +320,15 @@ def save_draft(
         )
         .execution_options(synchronize_session=False)
     ).rowcount
-    if saved != 1:  # another save won the race between our read and our write
+    if saved != 1:  # another save or a hand-in won the race between our read and our write
         db.session.refresh(response)
+        if response.status not in EDITABLE_STATES:
+            raise DomainError(CLOSED_FOR_EDITING)
         raise EditConflict(response, cleaned)
     db.session.refresh(response)
     if response.status == "assigned":
         _transition(response, "draft", partner=partner)
-    elif response.kind == "repair_contract" and response.status not in EDITABLE_STATES:
-        _reopen_contract(partner, response)
     return response
-
-
-def _reopen_contract(partner: Partner, response: Response) -> None:
-    """An edit after the contract was made final: the final version is kept in history but
-    replaced, and the new text needs the therapist's final mark and both signatures again."""
-    from practice.models.homework import ContractVersion
-
-    db.session.execute(
-        update(ContractVersion)
-        .where(ContractVersion.response_id == response.id, ContractVersion.superseded_at.is_(None))
-        .values(superseded_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    _transition(response, "draft", partner=partner)
-    audit.record("homework.contract_reopened", actor=partner, target=response)
 
 
 def submit(partner: Partner, response: Response, *, content: object, base_version: int) -> Response:

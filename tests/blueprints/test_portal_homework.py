@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from practice.extensions import db
-from practice.models import Partner, Practice
+from practice.models import Couple, Partner, Practice, User
 from practice.models.homework import (
     ContractSignature,
     ContractVersion,
@@ -22,7 +22,9 @@ from practice.models.homework import (
     Response,
     ResponseTransition,
 )
-from practice.tenancy import unscoped
+from practice.services import homework as homework_service
+from practice.services import joint
+from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import page, without_form_tokens
 from tests.blueprints.test_couples import location
 from tests.blueprints.test_homework import (
@@ -68,6 +70,21 @@ def window_form(version: int) -> dict:
         "version": str(version),
         "action": "save",
     }
+
+
+def assign_jointly(ids, kind_key: str) -> int:
+    """Assign a joint kind through the service (the therapist's pages are tested elsewhere)."""
+    with practice_context(ids.practice_id):
+        assignment = homework_service.assign(
+            db.session.get(User, ids.therapist_ids[0]),
+            db.session.get(Couple, ids.id),
+            kind_key=kind_key,
+            mode="joint",
+            instructions="",
+            due_date=None,
+        )
+        db.session.commit()
+        return assignment.responses[0].id
 
 
 @pytest.fixture
@@ -552,6 +569,64 @@ def test_the_therapist_finalizes_the_contract_and_both_sign_with_typed_names(
     assert response_row(contract).status == "reviewed"
     shown = page(therapist_client.get(f"/couples/{couple.id}/homework/{contract}")).text
     assert "Kim Park" in shown and "Lee Chen" in shown
+
+
+def test_a_final_contract_is_read_only_for_both_partners_and_keeps_its_signatures(
+    couple,  # noqa: F811
+    kim,
+    lee,
+):
+    contract = assign_jointly(couple, "repair_contract")
+    url = f"/portal/homework/{contract}"
+    assert kim.post_form(url, contract_form(0, "Listening without fixing.")).status_code == 302
+    with practice_context(couple.practice_id):
+        joint.finalize_contract(
+            db.session.get(User, couple.therapist_ids[0]), db.session.get(Response, contract)
+        )
+        db.session.commit()
+
+    # Final: no form to write in, for either partner; the signatures section still signs.
+    for client in (kim, lee):
+        html = client.get(url).get_data(as_text=True)
+        assert f'action="{url}"' not in html and "data-autosave" not in html
+        assert "Sign version 1" in html
+        assert "Your therapist marks it final; then you both sign" not in html
+        assert "If either of you edits" not in html
+        assert "can no longer be edited here" in html
+    assert kim.post_form(f"{url}/sign", {"typed_name": "Kim Park"}).status_code == 302
+    assert lee.post_form(f"{url}/sign", {"typed_name": "Lee Chen"}).status_code == 302
+    signed = response_row(contract)
+    assert signed.status == "reviewed"
+    before = (signed.version, dict(signed.content), signed.status)
+
+    def unchanged() -> None:
+        row = response_row(contract)
+        assert (row.version, row.content, row.status) == before
+        with unscoped():
+            (version,) = db.session.scalars(select(ContractVersion)).all()
+            assert version.superseded_at is None and len(version.signatures) == 2
+
+    # One keystroke in a page left open: the autosave endpoint refuses it, whatever version.
+    for version in (before[0], before[0] - 1, before[0] + 1):
+        keystroke = contract_form(version, "Listening without fixing!")
+        answer = lee.post_form(f"{url}/autosave", keystroke, headers={"Accept": "application/json"})
+        assert answer.status_code == 409, (version, answer.status_code)
+        assert "no longer open for changes" in answer.get_json()["message"]
+        assert "stored" not in answer.get_json()
+        unchanged()
+
+    # The same without JavaScript: refused, and what was typed is shown back to copy.
+    refused = kim.post_form(url, contract_form(before[0], "Kim's second thoughts."))
+    assert refused.status_code == 409
+    html = unescape(refused.get_data(as_text=True))
+    assert "What you typed was not saved" in html
+    assert "Kim's second thoughts." in html and "Listening without fixing." in html
+    assert "data-autosave" not in html
+    unchanged()
+    assert "homework.contract_reopened" not in audit_actions()
+
+    shown = page(kim.get(url)).text
+    assert "Kim Park" in shown and "Lee Chen" in shown and "Sign version" not in shown
 
 
 # --- CSRF ---------------------------------------------------------------------------------------

@@ -717,7 +717,8 @@ def test_needs_attention_lists_contract_revisits_that_are_due(world):
     assert revisit[1].id == contract.id
     assert hw.needs_attention(world.other_therapist)["revisits"] == []
 
-    # a later revisit date is not due yet
+    # a later revisit date is not due yet (a final contract changes once the therapist returns it)
+    hw.return_for_revision(world.therapist, contract, "Choose a later revisit date.")
     later = dict(contract_text, revisit_date=(date.today() + timedelta(days=20)).isoformat())  # noqa: DTZ011
     hw.save_draft(world.ann, contract, content=later, base_version=contract.version)
     joint.finalize_contract(world.therapist, contract)

@@ -217,7 +217,29 @@ def test_signing_needs_a_typed_name_and_a_final_version(world):
     assert signatures(version) == []
 
 
-def test_an_edit_after_final_makes_a_new_version_both_must_sign_again(world):
+@pytest.mark.parametrize("signed_by", [(), ("ann",), ("ann", "ben")], ids=["0", "1", "2"])
+def test_a_final_contract_cannot_be_edited(world, signed_by):
+    contract = contract_for(world, CONTRACT)
+    final = joint.finalize_contract(world.therapist, contract)
+    for name in signed_by:
+        joint.sign_contract(getattr(world, name), contract, name.title())
+    before = (contract.version, dict(contract.content), contract.status)
+
+    edited = dict(CONTRACT, support="A walk together after dinner.")
+    for partner in (world.ann, world.ben):
+        with pytest.raises(DomainError) as raised:
+            hw.save_draft(partner, contract, content=edited, base_version=contract.version)
+        assert "no longer open for changes" in raised.value.message
+        assert not hw.partner_can_edit(partner, contract)
+
+    saved = stored(contract.id)
+    assert (saved.version, saved.content, saved.status) == before
+    assert joint.current_contract(saved).id == final.id
+    assert [name for _, name in signatures(final)] == [name.title() for name in signed_by]
+    assert [t.to_status for t in hw.transitions(saved)][-1] == before[2]
+
+
+def test_a_contract_the_therapist_returns_becomes_a_new_version_both_sign_again(world):
     ann, ben = world.ann, world.ben
     contract = contract_for(world, CONTRACT)
     first = joint.finalize_contract(world.therapist, contract)
@@ -225,25 +247,23 @@ def test_an_edit_after_final_makes_a_new_version_both_must_sign_again(world):
     joint.sign_contract(ben, contract, "Ben")
     assert contract.status == "reviewed"
 
+    hw.return_for_revision(world.therapist, contract, "Say what support looks like at work.")
     edited = dict(CONTRACT, support="A walk together after dinner.")
     hw.save_draft(ben, contract, content=edited, base_version=contract.version)
 
     saved = stored(contract.id)
-    assert saved.status == "draft"
+    assert saved.status == "returned"
     assert saved.content["support"] == "A walk together after dinner."
-    assert joint.current_contract(saved) is None
-    first = db.session.get(ContractVersion, first.id)
-    assert first.superseded_at is not None
-    assert first.content == CONTRACT  # the signed text is kept as it was
-    assert len(audit_events("homework.contract_reopened")) == 1
-    with pytest.raises(DomainError):  # nothing final to sign until the therapist says so
-        joint.sign_contract(ann, saved, "Ann")
+    # Until the therapist marks the new text final, the signed version stands as it was.
+    assert joint.current_contract(saved).id == first.id
+    assert db.session.get(ContractVersion, first.id).content == CONTRACT
 
     second = joint.finalize_contract(world.therapist, saved)
     assert second.number == 2
     assert second.content["support"] == "A walk together after dinner."
     assert saved.status == "submitted"
     assert signatures(second) == []
+    assert db.session.get(ContractVersion, first.id).superseded_at is not None
 
     joint.sign_contract(ann, saved, "Ann")
     assert stored(contract.id).status == "submitted"
@@ -263,25 +283,10 @@ def test_an_edit_after_final_makes_a_new_version_both_must_sign_again(world):
         "draft",
         "submitted",
         "reviewed",
-        "draft",
+        "returned",
         "submitted",
         "reviewed",
     ]
-
-
-def test_an_edit_after_one_signature_also_starts_again(world):
-    contract = contract_for(world, CONTRACT)
-    first = joint.finalize_contract(world.therapist, contract)
-    joint.sign_contract(world.ann, contract, "Ann")
-    hw.save_draft(
-        world.ann, contract, content=dict(CONTRACT, breaks="Lying."), base_version=contract.version
-    )
-    second = joint.finalize_contract(world.therapist, contract)
-    joint.sign_contract(world.ben, contract, "Ben")
-    # Ann's signature was on version 1: version 2 still waits for her
-    assert signatures(second) == [(world.ben.id, "Ben")]
-    assert signatures(first) == [(world.ann.id, "Ann")]
-    assert stored(contract.id).status == "submitted"
 
 
 def test_a_completed_contract_cannot_be_edited(world):
@@ -421,6 +426,7 @@ def test_every_contract_version_stays_readable_on_the_review_page(world, client)
     contract = contract_for(world, CONTRACT)
     joint.finalize_contract(world.therapist, contract)
     joint.sign_contract(world.ann, contract, "Ann")
+    hw.return_for_revision(world.therapist, contract, "Add what support looks like at work.")
     edited = dict(CONTRACT, support="A walk together after dinner.")
     hw.save_draft(world.ben, contract, content=edited, base_version=contract.version)
     joint.finalize_contract(world.therapist, contract)

@@ -34,9 +34,12 @@ def _base_version() -> int:
 
 def _page(response, *, content=None, errors=None, conflict=None, status=200):
     kind = get_kind(response.kind)
-    content = response.content if content is None else content
     editable = homework_service.partner_can_edit(g.partner, response)
     template = "portal/homework_edit.html" if editable else "portal/homework_read.html"
+    # Text sent to a piece no longer open for changes is shown back beside it, never dropped.
+    unsaved = content if not editable and content not in (None, response.content) else None
+    if content is None or not editable:
+        content = response.content
     return render_template(
         template,
         partner=g.partner,
@@ -44,6 +47,7 @@ def _page(response, *, content=None, errors=None, conflict=None, status=200):
         assignment=response.assignment,
         kind=kind,
         content=content,
+        unsaved=unsaved,
         errors=errors or {},
         conflict=conflict,
         findings=kind.coach(content),
