@@ -47,7 +47,9 @@ def send_mail(to: str, subject: str, text: str) -> None:
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
     message["To"] = to
-    message["Subject"] = subject
+    # A header is one line. Forms refuse line breaks in names now, but a practice name stored
+    # with one before would make every email naming it fail.
+    message["Subject"] = " ".join(subject.split())
     message["Message-ID"] = make_msgid(domain="practice.invalid")
     message.set_content(text)
 

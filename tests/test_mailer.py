@@ -117,3 +117,19 @@ def test_smtp_backend_does_not_fill_the_capture_outbox(app, inbox):
         send_mail("grace@example.com", "Real", "Text")
     assert sent == []
     assert len(inbox.messages) == 1
+
+
+def test_a_subject_with_line_breaks_is_sent_on_one_line(app, inbox):
+    """A practice name stored with a line break (before forms refused one) stopped every
+    email naming it: a mail header cannot hold one. It is sent, on one line, and adds no
+    header of its own."""
+    send_mail(
+        "ann@example.com",
+        "Your personal link from Harbour\r\nBcc: everyone@example.com\n",
+        "Text",
+    )
+
+    (message,) = inbox.messages
+    assert message["Subject"] == "Your personal link from Harbour Bcc: everyone@example.com"
+    assert message["Bcc"] is None
+    assert message["To"] == "ann@example.com"

@@ -1,7 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from practice.blueprints.forms import Form
 from practice.local_time import time_zone_choices
 from practice.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
@@ -12,7 +12,7 @@ _password_length = Length(
 )
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(Form):
     practice_name = StringField(
         "Practice name", validators=[DataRequired("Name your practice."), Length(max=200)]
     )
@@ -33,14 +33,14 @@ class SignUpForm(FlaskForm):
     time_zone = SelectField("Time zone", choices=time_zone_choices, default="UTC")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = StringField("Email", validators=[DataRequired("Enter your email."), Length(max=254)])
     password = PasswordField(
         "Password", validators=[DataRequired("Enter your password."), Length(max=1024)]
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(
         "Email",
         validators=[
@@ -51,7 +51,7 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(
         "New password", validators=[DataRequired("Choose a password."), _password_length]
     )
@@ -61,7 +61,7 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(Form):
     name = StringField(
         "Your name", validators=[DataRequired("Tell us your name."), Length(max=120)]
     )
@@ -70,7 +70,7 @@ class AcceptInvitationForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password.")]
     )
@@ -79,5 +79,5 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes something: CSRF only."""

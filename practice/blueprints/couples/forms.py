@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -10,10 +9,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms import Form as SubForm
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from practice.blueprints.forms import Form, SubForm
 from practice.local_time import time_zone_choices
 from practice.models.couple import PRESENTING_CONCERNS, REPAIR_ROLES
 from practice.services.couples import SORTS, STATUS_FILTERS
@@ -48,7 +47,7 @@ class PartnerForm(SubForm):
     time_zone = SelectField("Time zone", choices=time_zone_choices)
 
 
-class CoupleForm(FlaskForm):
+class CoupleForm(Form):
     label = StringField(
         "Label",
         validators=[DataRequired("Give the couple a label."), Length(max=120)],
@@ -75,15 +74,15 @@ class EditCoupleForm(CoupleForm):
     status = SelectField("Status", choices=[("active", "Active"), ("paused", "Paused")])
 
 
-class AssignTherapistsForm(FlaskForm):
+class AssignTherapistsForm(Form):
     therapist_ids = CheckboxListField("Therapists", coerce=int, validate_choice=False)
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email_it = BooleanField("Also email the link to this partner")
 
 
-class CaseloadFilterForm(FlaskForm):
+class CaseloadFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
 

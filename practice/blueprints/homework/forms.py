@@ -1,12 +1,12 @@
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from practice.blueprints.forms import Form
 from practice.homework.boundaries import DOMAINS
 from practice.models.homework import MODES
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     kind = SelectField("Kind")
     mode = RadioField("Who writes it", choices=list(MODES.items()))
     partner_id = RadioField("For", coerce=int, validate_choice=False)
@@ -17,7 +17,7 @@ class AssignForm(FlaskForm):
     due_date = DateField("Due date (optional)", validators=[Optional()])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     comment = TextAreaField(
         "What to revise",
         validators=[
@@ -27,7 +27,7 @@ class CommentForm(FlaskForm):
     )
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(Form):
     domain = SelectField("Domain", choices=list(DOMAINS.items()))
     text = TextAreaField(
         "Agreement",
@@ -37,5 +37,5 @@ class AgreementForm(FlaskForm):
     review_date = DateField("Review date", validators=[Optional()])
 
 
-class InstructionsForm(FlaskForm):
+class InstructionsForm(Form):
     instructions = TextAreaField("Default instructions", validators=[Length(max=5000)])

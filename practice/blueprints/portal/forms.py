@@ -1,20 +1,21 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
+from practice.blueprints.forms import Form
 
-class ContinueForm(FlaskForm):
+
+class ContinueForm(Form):
     """The button behind a link: a GET never changes anything, the POST does."""
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(Form):
     understood = BooleanField(
         "I have read this and understand who sees what I write.",
         validators=[DataRequired("Please tick the box to continue.")],
     )
 
 
-class NewLinkForm(FlaskForm):
+class NewLinkForm(Form):
     email = EmailField(
         "Your email",
         validators=[
@@ -25,7 +26,7 @@ class NewLinkForm(FlaskForm):
     )
 
 
-class SignForm(FlaskForm):
+class SignForm(Form):
     typed_name = StringField(
         "Type your full name to sign",
         validators=[DataRequired("Type your name to sign."), Length(max=120)],
@@ -41,15 +42,15 @@ def _pin_field(label: str) -> PasswordField:
     )
 
 
-class UnlockForm(FlaskForm):
+class UnlockForm(Form):
     pin = _pin_field("Your PIN")
 
 
-class SetPinForm(FlaskForm):
+class SetPinForm(Form):
     current_pin = _pin_field("Your current PIN")
     new_pin = _pin_field("New PIN (4 to 8 digits)")
     confirm_pin = _pin_field("The new PIN again")
 
 
-class RemovePinForm(FlaskForm):
+class RemovePinForm(Form):
     current_pin = _pin_field("Your current PIN")

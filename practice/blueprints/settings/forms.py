@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     IntegerField,
@@ -9,11 +8,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from practice.blueprints.forms import Form
 from practice.local_time import time_zone_choices
 from practice.models.practice import SECRETS_POLICIES
 
 
-class PracticeSettingsForm(FlaskForm):
+class PracticeSettingsForm(Form):
     name = StringField(
         "Practice name", validators=[DataRequired("Name your practice."), Length(max=200)]
     )
@@ -42,7 +42,7 @@ class PracticeSettingsForm(FlaskForm):
     )
 
 
-class InviteTherapistForm(FlaskForm):
+class InviteTherapistForm(Form):
     name = StringField("Name", validators=[DataRequired("Enter their name."), Length(max=120)])
     email = EmailField(
         "Email",
