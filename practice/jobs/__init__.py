@@ -9,11 +9,12 @@ per job, and the database always knows a job's state, even when Redis is down.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import event, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from practice.extensions import db
 from practice.models import JobRun
@@ -72,6 +73,36 @@ def enqueue(
     db.session.add(run)
     db.session.info.setdefault("practice_jobs", []).append(run)
     return run
+
+
+def failed_runs(
+    function: Callable[..., object], argument: str, ids: Iterable[int]
+) -> dict[int, datetime]:
+    """When the last run of `function` for each of `ids` (the value of its `argument`) failed:
+    {id: when}, for the page that started it to say so. A later run (a resend) that is pending,
+    running or done means the failure is no longer the news, and the id is left out.
+
+    One query, whatever the number of ids; failed runs are few and `status` leads an index.
+    """
+    ids = list(ids)
+    if not ids:
+        return {}
+    name = f"{function.__module__}.{function.__qualname__}"
+    key = JobRun.arguments[argument].as_integer()
+    later = aliased(JobRun)
+    rows = db.session.execute(
+        select(key, JobRun.finished_at).where(
+            JobRun.status == "failed",
+            JobRun.function == name,
+            key.in_(ids),
+            ~exists().where(
+                later.function == name,
+                later.id > JobRun.id,
+                later.arguments[argument].as_integer() == key,
+            ),
+        )
+    ).all()
+    return {job_id: finished_at for job_id, finished_at in rows}
 
 
 def _after_flush(session: Session, flush_context) -> None:

@@ -16,6 +16,8 @@ from practice.blueprints.couples.forms import (
 )
 from practice.blueprints.forms import show_error
 from practice.extensions import db
+from practice.jobs import failed_runs
+from practice.jobs.email import send_partner_invite
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models.base import utcnow
 from practice.services import DomainError, NotFound, audit, portal_access, portal_pin
@@ -146,6 +148,7 @@ def show(couple):
         couple=couple,
         partners=partners,
         sessions={p.id: portal_access.live_sessions(p) for p in partners},
+        failed_emails=_failed_invite_emails(partners),
         notice_digest=portal_access.privacy_notice_digest(current_user.practice),
         invite_state=portal_access.invite_state,
         audit_events=couple_service.recent_audit(couple) if current_user.is_owner else None,
@@ -161,6 +164,18 @@ def show(couple):
         is_overdue=homework_service.is_overdue,
         get_kind=homework_service.get_kind,
     )
+
+
+def _failed_invite_emails(partners) -> dict:
+    """{partner id: when} for each partner whose current link could not be emailed: the page
+    that started the email says so, since the link itself was shown only once."""
+    waiting = {
+        partner.current_invite.id: partner.id
+        for partner in partners
+        if partner.current_invite is not None and partner.current_invite.pending_email is not None
+    }
+    failed = failed_runs(send_partner_invite, "invite_id", waiting)
+    return {waiting[invite_id]: when for invite_id, when in failed.items()}
 
 
 def _assign_form(couple) -> AssignTherapistsForm | None:
@@ -276,6 +291,10 @@ def invite(couple, partner_id: int):
         flash(error.message, "error")
         return redirect(url_for("couples.show", couple_id=couple.id))
     flash_dev_links(sent)
+    # With no Redis the email job has run by now: if it failed, this page must say so.
+    email_failed = form.email_it.data and bool(
+        failed_runs(send_partner_invite, "invite_id", [invite.id])
+    )
     # Shown once: only its digest is stored, so this page is the only place it appears.
     return render_template(
         "couples/invite_created.html",
@@ -284,6 +303,7 @@ def invite(couple, partner_id: int):
         link=link,
         invite=invite,
         emailed=form.email_it.data,
+        email_failed=email_failed,
     )
 
 

@@ -13,6 +13,8 @@ from practice.blueprints.loading import get_or_404
 from practice.blueprints.settings import bp
 from practice.blueprints.settings.forms import InviteTherapistForm, PracticeSettingsForm
 from practice.extensions import db
+from practice.jobs import failed_runs
+from practice.jobs.email import send_therapist_invitation
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models import TherapistInvitation, User
 from practice.services import DomainError, accounts
@@ -70,9 +72,25 @@ def _team_page(form: InviteTherapistForm, status: int = 200):
         "settings/team.html",
         members=members,
         invitations=invitations,
+        failed_emails=failed_runs(
+            send_therapist_invitation, "invitation_id", [i.id for i in invitations]
+        ),
         form=form,
         action_form=ConfirmForm(),
     ), status
+
+
+def _flash_invitation_email(invitation: TherapistInvitation, sent: str) -> None:
+    """`sent` once the email is on its way; with no Redis the job has run by now, and if it
+    failed the owner is told so here, not told it was sent."""
+    if failed_runs(send_therapist_invitation, "invitation_id", [invitation.id]):
+        flash(
+            f"The invitation email to {invitation.email} could not be sent. "
+            "Resend it from the list below in a little while.",
+            "error",
+        )
+    else:
+        flash(sent, "success")
 
 
 @bp.route("/team")
@@ -97,7 +115,7 @@ def invite():
             show_error(form, error)
         else:
             flash_dev_links(sent)
-            flash(f"Invitation sent to {invitation.email}.", "success")
+            _flash_invitation_email(invitation, f"Invitation sent to {invitation.email}.")
             return redirect(url_for("settings.team"))
     return _team_page(form, 422)
 
@@ -121,7 +139,9 @@ def resend_invitation(invitation_id: int):
         flash(error.message, "error")
     else:
         flash_dev_links(sent)
-        flash("A fresh link is on its way; the earlier one no longer works.", "success")
+        _flash_invitation_email(
+            invitation, "A fresh link is on its way; the earlier one no longer works."
+        )
     return redirect(url_for("settings.team"))
 
 
