@@ -37,7 +37,10 @@ def sign_up_at_once(make_client, forms: list[dict]) -> list:
     """Post each form from its own browser and thread; every thread holds its first write
     until all have passed the checks. Returns the responses, in the order of `forms`."""
     clients = [make_client() for _ in forms]
-    posts = [{**form, "csrf_token": client.csrf_token()} for client, form in zip(clients, forms)]
+    posts = [
+        {**form, "csrf_token": client.csrf_token()}
+        for client, form in zip(clients, forms, strict=True)
+    ]
     db.session.remove()  # the test's own session holds no connection during the race
 
     barrier = threading.Barrier(len(forms), timeout=10)
@@ -47,11 +50,11 @@ def sign_up_at_once(make_client, forms: list[dict]) -> list:
 
     def before_first_write(session, flush_context, instances) -> None:
         me = threading.get_ident()
-        if me in racers and me not in reached_write:
-            if any(isinstance(row, Practice) for row in session.new):
-                reached_write.append(me)
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    barrier.wait()  # if another never gets here, reached_write says so below
+        first_write = any(isinstance(row, Practice) for row in session.new)
+        if me in racers and me not in reached_write and first_write:
+            reached_write.append(me)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()  # if another never gets here, reached_write says so below
 
     def post(index: int) -> None:
         racers.add(threading.get_ident())
