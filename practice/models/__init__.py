@@ -25,7 +25,7 @@ from practice.models.homework import (
 from practice.models.job import JobRun
 from practice.models.practice import Practice
 from practice.models.token import PasswordReset, TherapistInvitation
-from practice.models.user import User
+from practice.models.user import User, UserSession
 
 __all__ = [
     "Agreement",
@@ -51,4 +51,5 @@ __all__ = [
     "PrivacyAcknowledgement",
     "TherapistInvitation",
     "User",
+    "UserSession",
 ]

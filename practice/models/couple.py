@@ -147,6 +147,9 @@ class Partner(PracticeScoped, db.Model):
     time_zone: Mapped[str] = mapped_column(String(64))
     # Part of the portal cookie: bumping it ends every portal session of this partner.
     session_version: Mapped[int] = mapped_column(default=1)
+    # Set by "Revoke all access": no link, email sign-in, session or calendar feed lets the
+    # partner in until the therapist creates a new personal link, which clears it.
+    access_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

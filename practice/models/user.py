@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.extensions import db
-from practice.models.base import UTCDateTime, utcnow
+from practice.models.base import UTCDateTime, practice_fk, utcnow
 from practice.models.practice import Practice
 from practice.tenancy import PracticeScoped
 
@@ -56,3 +56,21 @@ class User(PracticeScoped, UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class UserSession(PracticeScoped, db.Model):
+    """One signed-in browser of a therapist: signing out there ends it on the server."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        practice_fk("user_id", "users", cascade=True),
+        Index("ix_user_sessions_practice_id_user_id", "practice_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column()
+    device: Mapped[str | None] = mapped_column(String(120))  # "Phone · Safari", never the header
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
