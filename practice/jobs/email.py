@@ -78,7 +78,8 @@ def send_partner_invite(invite_id: int) -> None:
 def send_partner_sign_in_link(partner_id: int) -> None:
     """Email a partner a single-use, 30-minute sign-in link."""
     partner = db.session.get(Partner, partner_id)
-    if partner is None or not partner.email or partner.couple.is_closed:
+    # Asked for before a revoke, run after it: nothing is sent.
+    if partner is None or not partner.email or not portal_access.may_enter(partner):
         return
     token = portal_access.create_sign_in_link(partner)
     db.session.flush()

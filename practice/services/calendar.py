@@ -91,6 +91,19 @@ def revoke_feed(partner: Partner) -> None:
         audit.record("calendar.feed_revoked", actor=partner, target=partner)
 
 
+def stop_feeds(partner: Partner) -> int:
+    """Stop every live feed of the partner, for a revoke (which records it); how many."""
+    now = utcnow()
+    feeds = db.session.scalars(
+        select(CalendarFeed).where(
+            CalendarFeed.partner_id == partner.id, CalendarFeed.revoked_at.is_(None)
+        )
+    ).all()
+    for feed in feeds:
+        feed.revoked_at = now
+    return len(feeds)
+
+
 def has_feed(partner: Partner) -> bool:
     return (
         db.session.scalar(
@@ -111,6 +124,7 @@ def feed_partner(token: str) -> Partner:
         if feed is None or feed.revoked_at is not None:
             raise NotFound()
         partner = db.session.scalar(select(Partner).where(Partner.id == feed.partner_id))
-        if partner is None or partner.couple.is_closed:
+        # Answered exactly as an unknown token: a revoked partner's feed says nothing.
+        if partner is None or partner.couple.is_closed or partner.access_revoked_at is not None:
             raise NotFound()
     return partner

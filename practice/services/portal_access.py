@@ -3,6 +3,9 @@
 A personal link is the partner's key until it expires, is revoked or is replaced: it can be
 used on a phone and on a laptop, and each use starts a separate, revocable portal session.
 Only the SHA-256 of any token is stored. The emailed sign-in link is single-use.
+
+"Revoke all access" closes every way in at once (the link, portal sessions, emailed sign-in
+links, calendar feeds) and keeps it closed until the therapist creates a new personal link.
 """
 
 from __future__ import annotations
@@ -45,12 +48,14 @@ class LinkNotUsable(NotFound):
 class InviteState:
     """What the therapist sees about a partner's access, in a word and a sentence."""
 
-    key: str  # none, invited, joined, expired
+    key: str  # none, invited, joined, expired, revoked
     label: str
 
 
 def invite_state(partner: Partner, now: datetime | None = None) -> InviteState:
     now = now or utcnow()
+    if partner.access_revoked_at is not None:
+        return InviteState("revoked", "Access revoked")
     invite = partner.current_invite
     if partner.joined_at is not None and invite is not None and invite.is_usable(now):
         return InviteState("joined", "Joined")
@@ -61,6 +66,11 @@ def invite_state(partner: Partner, now: datetime | None = None) -> InviteState:
     if not invite.is_usable(now):
         return InviteState("expired", "Link expired")
     return InviteState("invited", "Invited · not opened yet")
+
+
+def may_enter(partner: Partner) -> bool:
+    """Whether anything may let this partner into the portal: not closed, not revoked."""
+    return partner.access_revoked_at is None and not partner.couple.is_closed
 
 
 def _revoke_current_invite(partner: Partner, reason: str) -> PartnerInvite | None:
@@ -77,7 +87,12 @@ def _revoke_current_invite(partner: Partner, reason: str) -> PartnerInvite | Non
 
 
 def create_invite(actor: User, partner: Partner, *, email_it: bool) -> tuple[PartnerInvite, str]:
-    """Make a new personal link for a partner (voiding the previous one); return it once."""
+    """Make a new personal link for a partner (voiding the previous one); return it once.
+
+    It also lifts a revoke: the therapist letting the partner back in is this link. Calendar
+    feeds stopped by the revoke stay stopped (their URLs may be why access was revoked); the
+    partner subscribes afresh in the portal.
+    """
     from practice.jobs.email import send_partner_invite
 
     couple = partner.couple
@@ -86,6 +101,9 @@ def create_invite(actor: User, partner: Partner, *, email_it: bool) -> tuple[Par
     if email_it and not partner.email:
         raise DomainError(f"Add an email for {partner.display_name} first.", "email_it")
     replaced = _revoke_current_invite(partner, "replaced")
+    if partner.access_revoked_at is not None:
+        partner.access_revoked_at = None
+        audit.record("partner.access_restored", actor=actor, target=partner)
     token, digest = new_token()
     practice = db.session.get(Practice, partner.practice_id)
     invite = PartnerInvite(
@@ -120,17 +138,39 @@ def revoke_invite(actor: User, partner: Partner) -> None:
 
 
 def revoke_partner_access(actor: User, partner: Partner, *, reason: str = "access revoked") -> None:
-    """Void the link and end every portal session of this partner at their next request."""
+    """Close every way in until a new personal link: the link, every portal session (at its
+    next request), sign-in links already emailed or still queued, and calendar feeds."""
+    from practice.services import calendar
+
+    now = utcnow()
     _revoke_current_invite(partner, "revoked")
     db.session.expire(partner, ["current_invite"])
     partner.session_version += 1
+    partner.access_revoked_at = now
     db.session.execute(
         update(PortalSession)
         .where(PortalSession.partner_id == partner.id, PortalSession.ended_at.is_(None))
-        .values(ended_at=utcnow(), end_reason=reason)
+        .values(ended_at=now, end_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    audit.record("partner.access_revoked", actor=actor, target=partner, details={"reason": reason})
+    # Expired now, so they stay dead even after a new personal link lifts the revoke.
+    sign_in_links = db.session.execute(
+        update(PartnerSignInLink)
+        .where(
+            PartnerSignInLink.partner_id == partner.id,
+            PartnerSignInLink.used_at.is_(None),
+            PartnerSignInLink.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    feeds = calendar.stop_feeds(partner)
+    audit.record(
+        "partner.access_revoked",
+        actor=actor,
+        target=partner,
+        details={"reason": reason, "sign_in_links": sign_in_links, "calendar_feeds": feeds},
+    )
 
 
 def find_invite(token: str) -> PartnerInvite:
@@ -139,7 +179,7 @@ def find_invite(token: str) -> PartnerInvite:
         invite = db.session.scalar(
             select(PartnerInvite).where(PartnerInvite.token_hash == hash_token(token))
         )
-        if invite is None or not invite.is_usable(utcnow()) or invite.partner.couple.is_closed:
+        if invite is None or not invite.is_usable(utcnow()) or not may_enter(invite.partner):
             raise LinkNotUsable()
     return invite
 
@@ -176,7 +216,11 @@ def start_session_from_invite(token: str, *, device: str | None) -> PortalSessio
 
 
 def request_sign_in_link(email: str) -> None:
-    """Email a single-use sign-in link to each partner with this address; silent otherwise."""
+    """Email a single-use sign-in link to each partner with this address; silent otherwise.
+
+    A partner whose access is revoked is answered as an unknown address: nothing is sent, and
+    the couple's trail shows that someone asked.
+    """
     from practice.jobs.email import send_partner_sign_in_link
 
     email = normalise_email(email)
@@ -187,6 +231,11 @@ def request_sign_in_link(email: str) -> None:
             .where(Partner.email == email, Couple.status != "closed")
         ).all()
         for partner in partners:
+            if partner.access_revoked_at is not None:
+                audit.record(
+                    "partner.sign_in_link_refused", actor_label="anonymous", target=partner
+                )
+                continue
             enqueue(
                 send_partner_sign_in_link, practice_id=partner.practice_id, partner_id=partner.id
             )
@@ -207,12 +256,15 @@ def create_sign_in_link(partner: Partner) -> str:
 
 
 def find_sign_in_link(token: str) -> PartnerSignInLink:
+    """The unused, unexpired sign-in link for this token, of a partner who may enter."""
     with unscoped():
         link = db.session.scalar(
             select(PartnerSignInLink).where(PartnerSignInLink.token_hash == hash_token(token))
         )
-    if link is None or link.used_at is not None or link.expires_at <= utcnow():
-        raise LinkNotUsable()
+        if link is None or link.used_at is not None or link.expires_at <= utcnow():
+            raise LinkNotUsable()
+        if not may_enter(db.session.scalar(select(Partner).where(Partner.id == link.partner_id))):
+            raise LinkNotUsable()
     return link
 
 
@@ -229,7 +281,7 @@ def start_session_from_sign_in_link(token: str, *, device: str | None) -> Portal
         if claimed != 1:
             raise LinkNotUsable()
         partner = db.session.scalar(select(Partner).where(Partner.id == link.partner_id))
-        if partner.couple.is_closed:
+        if not may_enter(partner):
             raise LinkNotUsable()
         return _start_session(partner, via="email link", device=device)
 
@@ -247,7 +299,7 @@ def load_portal_session(session_id: int, partner_id: int, version: int) -> Porta
         partner = portal_session.partner
         practice = db.session.get(Practice, partner.practice_id)
         now = utcnow()
-        if partner.session_version != version or partner.couple.is_closed:
+        if partner.session_version != version or not may_enter(partner):
             return None
         if now - portal_session.last_seen_at > timedelta(days=practice.portal_idle_days):
             portal_session.ended_at = now

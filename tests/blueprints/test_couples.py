@@ -1062,12 +1062,43 @@ def test_revoking_all_access_signs_the_partner_out_everywhere(
         f"/couples/{couple.id}/partners/{couple.partner_ids[0]}/access/revoke"
     )
     assert response.status_code == 302
-    assert "Kim is signed out everywhere" in page(therapist_client.get(location(response))).text
+    assert "Kim's access is revoked" in page(therapist_client.get(location(response))).text
     assert not in_portal(phone)
     assert not in_portal(laptop)
     assert not link_works(token, make_client)
     assert in_portal(other)  # the other partner is not touched
     assert live_sessions(couple.partner_ids[0]) == []
+
+
+def confirm_text(html: str, action: str) -> str:
+    """The words of the confirm dialog of the form that posts to `action`."""
+    match = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*data-confirm="([^"]*)"', html)
+    assert match, f"no confirmed form posts to {action}"
+    return unescape(match.group(1))
+
+
+def test_the_revoke_confirm_says_every_way_in_closes_until_a_new_link(
+    therapist_client, make_client, couple
+):
+    token = personal_link(couple)
+    enter_portal(make_client(), token)
+    action = f"/couples/{couple.id}/partners/{couple.partner_ids[0]}/access/revoke"
+
+    words = confirm_text(therapist_client.get(f"/couples/{couple.id}").get_data(True), action)
+
+    assert words == (
+        "Revoke all of Kim's access? Their personal link stops working, every device is "
+        "signed out, sign-in links sent by email stop working and new ones are not sent, "
+        "and their calendar feed stops. Nothing lets Kim back in until you create a new link."
+    )
+    response = therapist_client.post_form(action)
+    text = page(therapist_client.get(location(response))).text
+    assert (
+        "Kim's access is revoked: signed out everywhere, link, email sign-in and calendar feed "
+        "stopped. A new link lets them back in." in text
+    )
+    assert "Access revoked" in text
+    assert "partner.access_revoked" in audit_actions(couple.id)
 
 
 def test_ending_one_device_signs_out_that_device_only(therapist_client, make_client, couple):

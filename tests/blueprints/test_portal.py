@@ -24,6 +24,7 @@ from practice.models import (
     PortalSession,
     Practice,
     PrivacyAcknowledgement,
+    User,
 )
 from practice.models.base import utcnow
 from practice.services import portal_access
@@ -35,6 +36,7 @@ from tests.blueprints.test_couples import (
     add_couple,
     enter_portal,
     in_portal,
+    link_works,
     live_sessions,
     location,
     personal_link,
@@ -578,6 +580,59 @@ def test_revoking_the_partners_access_ends_the_session_at_the_next_request(
     assert "portal" not in session_keys(phone)  # the dead session is dropped from the cookie
 
 
+def subscribe_to_calendar(client) -> str:
+    """Subscribe in the portal; return the path of the private feed URL it shows."""
+    html = client.post_form("/portal/calendar/subscribe").get_data(as_text=True)
+    start = html.index(f"{BASE_URL}/calendar/")
+    return urlsplit(html[start : html.index('"', start)]).path
+
+
+def test_revoked_means_out_by_every_way_in_until_a_new_link(
+    therapist_client, make_client, inbox, couple, token
+):
+    kim = make_client()
+    enter_portal(kim, token)
+    feed = subscribe_to_calendar(kim)
+    assert make_client().get(feed).status_code == 200
+    ask_for_a_link(make_client, "kim@example.com")  # a sign-in link already in a mailbox
+    (emailed,) = inbox.links()
+    inbox.clear()
+    unknown_feed = make_client().get(f"/calendar/{secrets.token_urlsafe(32)}.ics")
+
+    response = therapist_client.post_form(
+        f"/couples/{couple.id}/partners/{couple.partner_ids[0]}/access/revoke"
+    )
+    assert response.status_code == 302
+
+    assert not in_portal(kim)
+    assert not link_works(token, make_client)
+    # Someone who knows Kim's address asks for a link: told what anyone is told, sent nothing.
+    asked = ask_for_a_link(make_client, "kim@example.com")
+    assert "Check your email" in page(asked).text
+    assert inbox.messages == []
+    # The link emailed before the revoke is dead, like any dead link.
+    for dead in (
+        make_client().get(link_path(emailed)),
+        make_client().post_form(link_path(emailed)),
+    ):
+        assert dead.status_code == 404
+        assert DEAD_LINK in page(dead).text
+    # The calendar feed answers exactly as a token that never existed.
+    revoked_feed = make_client().get(feed)
+    assert revoked_feed.status_code == unknown_feed.status_code == 404
+    assert revoked_feed.get_data() == unknown_feed.get_data()
+    assert [s.end_reason for s in portal_sessions()] == ["access revoked"]
+    text = page(therapist_client.get(f"/couples/{couple.id}")).text
+    assert "Access revoked" in text
+
+    # A new personal link lets Kim back in; the old feed stays dead, a new one works.
+    enter_portal(kim, personal_link(couple, 1))
+    assert make_client().get(feed).status_code == 404
+    assert make_client().get(subscribe_to_calendar(kim)).status_code == 200
+    assert ask_for_a_link(make_client, "kim@example.com").status_code == 200
+    assert len(inbox.messages) == 1
+
+
 def test_a_therapist_ending_one_device_leaves_the_other_signed_in(
     therapist_client, make_client, couple, token
 ):
@@ -706,7 +761,7 @@ def ask_for_a_link(make_client, email: str):
 
 @pytest.mark.parametrize(
     "other",
-    ["nobody@example.com", "therapist", "closed-couple"],
+    ["nobody@example.com", "therapist", "closed-couple", "revoked-partner"],
 )
 def test_asking_for_a_sign_in_link_answers_alike_for_known_and_unknown_emails(
     make_client, practice_a, couple, inbox, other
@@ -716,6 +771,14 @@ def test_asking_for_a_sign_in_link_answers_alike_for_known_and_unknown_emails(
     elif other == "closed-couple":
         add_couple(practice_a, partner1_email="gone@example.com", status="closed")
         other = "gone@example.com"
+    elif other == "revoked-partner":
+        revoked = add_couple(practice_a, partner1_email="revoked@example.com")
+        with practice_context(practice_a.practice_id):
+            therapist = db.session.get(User, practice_a.therapist_id)
+            partner = db.session.get(Partner, revoked.partner_ids[0])
+            portal_access.revoke_partner_access(therapist, partner)
+            db.session.commit()
+        other = "revoked@example.com"
 
     known = ask_for_a_link(make_client, "Kim@Example.com")
     assert len(inbox.messages) == 1

@@ -338,7 +338,11 @@ def revoke_access(couple, partner_id: int):
     partner = _partner_or_404(couple, partner_id)
     portal_access.revoke_partner_access(current_user, partner)
     db.session.commit()
-    flash(f"{partner.display_name} is signed out everywhere and their link is void.", "success")
+    flash(
+        f"{partner.display_name}'s access is revoked: signed out everywhere, link, email sign-in "
+        "and calendar feed stopped. A new link lets them back in.",
+        "success",
+    )
     return redirect(url_for("couples.show", couple_id=couple.id))
 
 
