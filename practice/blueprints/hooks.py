@@ -7,6 +7,8 @@ import time
 from flask import Flask, flash, request, session
 from flask_login import current_user, logout_user
 
+from practice.extensions import db
+from practice.services import accounts
 from practice.tenancy import set_current_practice
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -38,12 +40,17 @@ def set_request_practice() -> None:
     now = time.time()
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
     absolute = current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
+    user_session = current_user.current_session
     if now - session.get("seen_at", 0) > idle or now - session.get("auth_at", 0) > absolute:
+        accounts.end_user_session(user_session, reason="timed out")  # copies of it too
+        db.session.commit()
         logout_user()
         session.clear()
         flash("You were signed out after a period of inactivity. Please sign in again.", "info")
         return
     session["seen_at"] = now
+    if accounts.touch_user_session(user_session):
+        db.session.commit()  # "last active" on the account page's list of devices
     set_current_practice(current_user.practice_id)
 
 

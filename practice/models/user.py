@@ -39,6 +39,9 @@ class User(PracticeScoped, UserMixin, db.Model):
 
     practice: Mapped[Practice] = relationship()
 
+    # The sign-in this request runs under (set by the login loader; never stored on the row).
+    current_session = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
@@ -52,7 +55,9 @@ class User(PracticeScoped, UserMixin, db.Model):
         return ROLES[self.role]
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What the login cookie names: the user, their session version, this sign-in."""
+        session_id = self.current_session.id if self.current_session is not None else 0
+        return f"{self.id}:{self.session_version}:{session_id}"
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from practice.extensions import db
 from practice.jobs import enqueue
 from practice.local_time import known_time_zones
-from practice.models import PasswordReset, Practice, TherapistInvitation, User
+from practice.models import PasswordReset, Practice, TherapistInvitation, User, UserSession
 from practice.models.base import utcnow
 from practice.models.practice import DEFAULT_SECRETS_POLICY_TEXT, SECRETS_POLICIES
 from practice.security import (
@@ -25,11 +25,13 @@ from practice.security import (
     password_needs_rehash,
     verify_password,
 )
-from practice.services import Conflict, DomainError, NotFound, audit, check_single_line
-from practice.tenancy import unscoped
+from practice.services import MAX_ID, Conflict, DomainError, NotFound, audit, check_single_line
+from practice.tenancy import practice_context, unscoped
 
 PASSWORD_RESET_LIFETIME = timedelta(hours=1)
 INVITATION_LIFETIME = timedelta(days=7)
+# Writing "last seen" on every request would turn reads into writes; a few minutes is enough.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
 class InvalidCredentials(DomainError):
@@ -168,14 +170,103 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         raise DomainError("Your current password is not right.", "current_password")
     check_password_rules(new_password, email=user.email, field="new_password")
     user.password_hash = hash_password(new_password)
-    user.session_version += 1
+    _end_every_session(user, "password changed")
     audit.record("auth.password_changed", actor=user, target=user)
 
 
 def sign_out_everywhere(user: User) -> None:
     """End every session of this user, this one included."""
-    user.session_version += 1
+    _end_every_session(user, "signed out everywhere")
     audit.record("auth.signed_out_everywhere", actor=user, target=user)
+
+
+# --- signed-in browsers: one UserSession each ---------------------------------------------------
+
+
+def start_user_session(user: User, *, device: str | None) -> UserSession:
+    """Record a newly signed-in browser of this user; its id goes into the login cookie."""
+    now = utcnow()
+    user_session = UserSession(
+        practice_id=user.practice_id,
+        user_id=user.id,
+        device=(device or "")[:120] or None,
+        created_at=now,
+        last_seen_at=now,
+    )
+    db.session.add(user_session)
+    db.session.flush()
+    return user_session
+
+
+def end_user_session(user_session: UserSession, *, reason: str) -> None:
+    """End one signed-in browser on the server: its cookie, and any copy of it, stop working."""
+    if user_session.ended_at is None:
+        user_session.ended_at = utcnow()
+        user_session.end_reason = reason
+
+
+def sign_out(user: User) -> None:
+    """Sign out the browser this request came from; the user's other devices stay signed in."""
+    if user.current_session is not None:
+        end_user_session(user.current_session, reason="signed out")
+    audit.record("auth.logout", actor=user, target=user)
+
+
+def sign_out_device(user: User, user_session_id: int) -> None:
+    """Sign out one of the user's browsers from another (a lost laptop); NotFound if not theirs."""
+    user_session = None
+    if 0 < user_session_id <= MAX_ID:
+        user_session = db.session.scalar(
+            select(UserSession).where(
+                UserSession.id == user_session_id, UserSession.user_id == user.id
+            )
+        )
+    if user_session is None:
+        raise NotFound()
+    if user_session.ended_at is None:
+        end_user_session(user_session, reason="signed out from another device")
+        audit.record(
+            "auth.session_ended", actor=user, target=user, details={"device": user_session.device}
+        )
+
+
+def touch_user_session(user_session: UserSession) -> bool:
+    """Record activity, at most every few minutes; True when there is something to commit."""
+    now = utcnow()
+    if now - user_session.last_seen_at < SESSION_TOUCH_INTERVAL:
+        return False
+    user_session.last_seen_at = now
+    return True
+
+
+def live_user_sessions(user: User, *, idle: timedelta, absolute: timedelta) -> list[UserSession]:
+    """The user's signed-in browsers, most recently used first: not ended, not timed out."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user.id,
+                UserSession.ended_at.is_(None),
+                UserSession.created_at > now - absolute,
+                # last_seen_at lags by up to the touch interval: allow for it.
+                UserSession.last_seen_at > now - idle - SESSION_TOUCH_INTERVAL,
+            )
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )
+
+
+def _end_every_session(user: User, reason: str) -> None:
+    """Sign the user out everywhere: the version in every cookie is stale, every record ends."""
+    user.session_version += 1
+    with practice_context(user.practice_id):  # a reset link is used with no practice set
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+            .values(ended_at=utcnow(), end_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def request_password_reset(email: str) -> None:
@@ -243,7 +334,7 @@ def reset_password(token: str, new_password: str) -> User:
     if claimed != 1:
         raise NotFound("This reset link has expired or was already used.")
     user.password_hash = hash_password(new_password)
-    user.session_version += 1
+    _end_every_session(user, "password reset")
     audit.record("auth.password_reset", actor_label="anonymous", target=user)
     return user
 
@@ -365,7 +456,7 @@ def set_user_active(owner: User, user: User, active: bool) -> None:
         return
     user.active = active
     if not active:
-        user.session_version += 1
+        _end_every_session(user, "deactivated")
     audit.record(
         "therapist.reactivated" if active else "therapist.deactivated", actor=owner, target=user
     )

@@ -87,6 +87,7 @@ ACTION_LABELS = {
     "auth.login_failed": "failed to sign in",
     "auth.login_refused_inactive": "was refused sign-in (deactivated)",
     "auth.logout": "signed out",
+    "auth.session_ended": "signed out one of their other devices",
     "auth.password_changed": "changed their password",
     "auth.password_reset": "reset their password",
     "auth.password_reset_requested": "asked for a password reset",

@@ -88,6 +88,13 @@ def a_portal_session(practice: PracticeSet, built: Built) -> int:
         return portal_session.id
 
 
+def a_signed_in_device(practice: PracticeSet, built: Built) -> int:
+    """Another browser the practice's owner is signed in on."""
+    with practice_context(practice.practice_id):
+        owner = db.session.get(User, practice.owner_id)
+        return accounts.start_user_session(owner, device="Phone · Safari").id
+
+
 def a_response(practice: PracticeSet, built: Built) -> int:
     """A private apology draft, written by the first partner of the couple in the URL."""
     couple_id = built.get("couple_id") or a_couple(practice, built)
@@ -131,6 +138,7 @@ ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int]] = {
     "couple_id": a_couple,
     "partner_id": a_partner,
     "session_id": a_portal_session,
+    "user_session_id": a_signed_in_device,
     "response_id": a_response,
     "agreement_id": an_agreement,
 }

@@ -5,15 +5,16 @@ Real database, real SMTP server (the inbox), the app's own CSRF, sessions and ra
 
 from __future__ import annotations
 
+import re
 import time
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from practice.extensions import db
-from practice.models import AuditEvent, Practice, User
+from practice.models import AuditEvent, Practice, User, UserSession
 from practice.services import DomainError, accounts
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import link_path, page
@@ -643,6 +644,96 @@ def test_signing_out_everywhere_kills_a_copied_cookie(client, make_client, ada):
     assert_sent_to_login(client.get("/dashboard"))
 
 
+def test_signing_out_kills_a_copied_cookie_but_not_the_other_devices(client, make_client, ada):
+    client.login("ada@example.com")
+    cookie = session_cookie(client)
+    phone = make_client()
+    phone.login("ada@example.com")
+    assert replay(make_client, cookie).status_code == 200  # the copy works until then
+
+    assert_sent_to_login(client.post_form("/logout"))
+
+    assert_sent_to_login(replay(make_client, cookie))  # over on the server, not just here
+    assert_sent_to_login(client.get("/dashboard"))
+    assert phone.get("/dashboard").status_code == 200  # the phone stays signed in
+    assert_sent_to_login(replay(make_client, cookie))  # and it stays that way
+
+
+LAPTOP = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Version/17.5 Mobile Safari/604.1"
+
+
+def sign_in_on(make_client, user_agent: str, email: str = "ada@example.com"):
+    browser = make_client()
+    response = browser.post_form(
+        "/login", {"email": email, "password": PASSWORD}, headers={"User-Agent": user_agent}
+    )
+    assert response.status_code == 302
+    return browser
+
+
+def device_sign_out_actions(html: str) -> list[str]:
+    return re.findall(r'action="(/account/devices/\d+/sign-out)"', html)
+
+
+def test_the_account_page_lists_signed_in_devices_and_signs_one_out(make_client, ada):
+    laptop = sign_in_on(make_client, LAPTOP)
+    phone = sign_in_on(make_client, PHONE)
+    copy_of_phone = session_cookie(phone)
+
+    shown = laptop.get("/account", headers={"User-Agent": LAPTOP})
+    text = page(shown).text
+    assert "Computer · Firefox (this device)" in text
+    assert "Phone · Safari" in text
+    (sign_out_phone,) = device_sign_out_actions(shown.get_data(as_text=True))  # not this one
+
+    assert laptop.post(sign_out_phone).status_code == 400  # no CSRF token: nothing ends
+    assert phone.get("/dashboard").status_code == 200
+    response = laptop.post_form(sign_out_phone)
+    assert response.status_code == 302
+    assert location(response) == "/account"
+
+    after = laptop.get("/account")
+    assert "That device is signed out." in page(after).text
+    assert "Phone · Safari" not in page(after).text
+    assert device_sign_out_actions(after.get_data(as_text=True)) == []
+    assert_sent_to_login(phone.get("/dashboard"))
+    assert_sent_to_login(replay(make_client, copy_of_phone))
+    assert laptop.get("/dashboard").status_code == 200
+    with unscoped():
+        assert "auth.session_ended" in db.session.scalars(select(AuditEvent.action)).all()
+
+
+def test_a_therapist_cannot_sign_out_someone_elses_device(make_client, ada, bob):
+    ada_phone = sign_in_on(make_client, PHONE)
+    bob_laptop = sign_in_on(make_client, LAPTOP, "bob@example.com")
+    ada_laptop = sign_in_on(make_client, LAPTOP)
+    (ada_phone_action,) = device_sign_out_actions(ada_laptop.get("/account").get_data(True))
+
+    response = bob_laptop.post_form(ada_phone_action)
+
+    assert response.status_code == 404
+    assert ada_phone.get("/dashboard").status_code == 200
+
+
+def test_the_session_check_rides_in_the_one_query_that_loads_the_therapist(client, ada):
+    client.login("ada@example.com")
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert client.get("/dashboard").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    with_sessions = [s for s in statements if "user_sessions" in s]
+    assert len(with_sessions) == 1, with_sessions
+    (loader,) = with_sessions
+    assert "from users" in loader and "join practices" in loader
+
+
 def test_changing_the_password_kills_other_cookies_but_keeps_this_one(client, make_client, ada):
     client.login("ada@example.com")
     cookie = session_cookie(client)
@@ -696,6 +787,9 @@ def test_idle_and_absolute_timeouts_sign_out(client, ada, clock, ago, signed_in)
     assert_sent_to_login(response)
     assert "period of inactivity" in page(client.get(location(response))).text
     assert_sent_to_login(client.get("/dashboard"))  # and it stays that way
+    with unscoped():
+        (timed_out,) = db.session.scalars(select(UserSession)).all()
+    assert (timed_out.end_reason, timed_out.ended_at is not None) == ("timed out", True)
 
 
 # --- rate limits ----------------------------------------------------------------------------

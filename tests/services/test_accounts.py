@@ -15,7 +15,15 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from practice.extensions import db
-from practice.models import AuditEvent, JobRun, PasswordReset, Practice, TherapistInvitation, User
+from practice.models import (
+    AuditEvent,
+    JobRun,
+    PasswordReset,
+    Practice,
+    TherapistInvitation,
+    User,
+    UserSession,
+)
 from practice.models.base import utcnow
 from practice.models.practice import DEFAULT_SECRETS_POLICY_TEXT
 from practice.security import hash_token, verify_password
@@ -339,6 +347,148 @@ def test_sign_out_everywhere_bumps_the_session_version(app):
         accounts.sign_out_everywhere(db.session.get(User, user_id))
         commit()
     assert fresh(User, user_id).session_version == 2
+
+
+# --- sessions: one record per signed-in device ----------------------------------------------
+
+
+def start_sessions(user_id: int, practice_id: int, *devices: str) -> list[int]:
+    """Sign a user in on each device (the records a sign-in makes); return their ids."""
+    with practice_context(practice_id):
+        user = db.session.get(User, user_id)
+        ids = [accounts.start_user_session(user, device=device).id for device in devices]
+        commit()
+    return ids
+
+
+def live(session_ids: list[int]) -> list[int]:
+    db.session.expire_all()
+    with unscoped():
+        return list(
+            db.session.scalars(
+                select(UserSession.id)
+                .where(UserSession.id.in_(session_ids), UserSession.ended_at.is_(None))
+                .order_by(UserSession.id)
+            )
+        )
+
+
+def test_signing_out_ends_only_this_devices_session(app):
+    user_id, practice_id = make_owner()
+    laptop, phone = start_sessions(user_id, practice_id, "Computer · Firefox", "Phone · Safari")
+
+    with practice_context(practice_id):
+        user = db.session.get(User, user_id)
+        user.current_session = db.session.get(UserSession, laptop)
+        accounts.sign_out(user)
+        commit()
+
+    assert live([laptop, phone]) == [phone]
+    ended = fresh(UserSession, laptop)
+    assert (ended.end_reason, ended.ended_at is not None) == ("signed out", True)
+    assert fresh(User, user_id).session_version == 1  # the other devices are not touched
+    assert [e.target_id for e in audit_events("auth.logout")] == [user_id]
+
+
+def test_a_device_is_signed_out_only_by_its_own_therapist(app):
+    user_id, practice_id = make_owner()
+    other_id = make_therapist(practice_id)
+    (phone,) = start_sessions(user_id, practice_id, "Phone · Safari")
+
+    with practice_context(practice_id):
+        with pytest.raises(NotFound):
+            accounts.sign_out_device(db.session.get(User, other_id), phone)
+        db.session.rollback()
+    assert live([phone]) == [phone]
+
+    with practice_context(practice_id):
+        accounts.sign_out_device(db.session.get(User, user_id), phone)
+        commit()
+    assert live([phone]) == []
+    assert fresh(UserSession, phone).end_reason == "signed out from another device"
+    assert [e.target_id for e in audit_events("auth.session_ended")] == [user_id]
+
+
+def test_a_session_records_activity_at_most_every_few_minutes(app):
+    user_id, practice_id = make_owner()
+    (laptop,) = start_sessions(user_id, practice_id, "Computer · Firefox")
+    first_seen = fresh(UserSession, laptop).last_seen_at
+
+    with practice_context(practice_id):
+        assert accounts.touch_user_session(db.session.get(UserSession, laptop)) is False
+        commit()
+    assert fresh(UserSession, laptop).last_seen_at == first_seen
+
+    earlier = utcnow() - accounts.SESSION_TOUCH_INTERVAL - timedelta(seconds=1)
+    with unscoped():
+        db.session.execute(update(UserSession).values(last_seen_at=earlier))
+    commit()
+    with practice_context(practice_id):
+        assert accounts.touch_user_session(db.session.get(UserSession, laptop)) is True
+        commit()
+    assert fresh(UserSession, laptop).last_seen_at > earlier
+
+
+def test_the_list_of_signed_in_devices_leaves_out_ended_and_timed_out_ones(app):
+    user_id, practice_id = make_owner()
+    other_id = make_therapist(practice_id)
+    live_one, ended, idle, too_old = start_sessions(
+        user_id, practice_id, "Phone · Safari", "Tablet", "Computer · Edge", "Computer"
+    )
+    start_sessions(other_id, practice_id, "Computer · Chrome")
+    now = utcnow()
+    with unscoped():
+        db.session.execute(update(UserSession).where(UserSession.id == ended).values(ended_at=now))
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.id == idle)
+            .values(last_seen_at=now - timedelta(minutes=66))
+        )
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.id == too_old)
+            .values(created_at=now - timedelta(hours=13))
+        )
+    commit()
+
+    with practice_context(practice_id):
+        listed = accounts.live_user_sessions(
+            db.session.get(User, user_id), idle=timedelta(hours=1), absolute=timedelta(hours=12)
+        )
+        assert [s.id for s in listed] == [live_one]
+
+
+@pytest.mark.parametrize("how", ["everywhere", "password", "deactivated"])
+def test_signing_out_everywhere_changing_the_password_or_deactivation_end_every_session(app, how):
+    owner_id, practice_id = make_owner(email="ada@example.com")
+    therapist_id = make_therapist(practice_id, email="bob@example.com")
+    user_id = therapist_id
+    mine = start_sessions(user_id, practice_id, "Computer · Firefox", "Phone · Safari")
+    (owners,) = start_sessions(owner_id, practice_id, "Computer · Chrome")
+
+    with practice_context(practice_id):
+        user = db.session.get(User, user_id)
+        if how == "everywhere":
+            accounts.sign_out_everywhere(user)
+        elif how == "password":
+            accounts.change_password(user, PASSWORD, NEW_PASSWORD)
+        else:
+            accounts.set_user_active(db.session.get(User, owner_id), user, False)
+        commit()
+
+    assert live([*mine, owners]) == [owners]
+    assert fresh(User, user_id).session_version == 2
+
+
+def test_a_password_reset_ends_every_session(app, inbox):
+    user_id, practice_id = make_owner(email="ada@example.com")
+    sessions = start_sessions(user_id, practice_id, "Phone · Safari")
+    token = request_reset_token(inbox, "ada@example.com")
+
+    accounts.reset_password(token, NEW_PASSWORD)  # no practice set: the link decides
+    commit()
+
+    assert live(sessions) == []
 
 
 def test_a_reset_request_for_a_known_email_sends_one_link(app, inbox):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -15,11 +16,11 @@ from practice.blueprints.auth.forms import (
     ResetPasswordForm,
     SignUpForm,
 )
-from practice.blueprints.auth.sessions import end_session, start_session
+from practice.blueprints.auth.sessions import end_session, start_session, this_device
 from practice.blueprints.forms import show_error
 from practice.extensions import db, limiter
 from practice.mailer import capture_outbox, flash_dev_links
-from practice.services import DomainError, NotFound, accounts, audit, retry_on_conflict
+from practice.services import DomainError, NotFound, accounts, retry_on_conflict
 from practice.tenancy import practice_context
 
 
@@ -57,8 +58,9 @@ def signup():
             db.session.rollback()
             show_error(form, error)
         else:
+            user_session = accounts.start_user_session(owner, device=this_device())
             db.session.commit()
-            start_session(owner)
+            start_session(owner, user_session)
             flash("Your practice is ready. Welcome.", "success")
             return redirect(url_for("dashboard.index"))
     return render_template("auth/signup.html", form=form), 422 if form.errors else 200
@@ -77,8 +79,9 @@ def login():
             db.session.commit()  # keep the failed-attempt audit row
             form.form_errors.append(error.message)
         else:
+            user_session = accounts.start_user_session(user, device=this_device())
             db.session.commit()
-            start_session(user)
+            start_session(user, user_session)
             return redirect(_safe_next(request.args.get("next")))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("auth/login.html", form=form), status
@@ -87,7 +90,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        audit.record("auth.logout", actor=current_user, target=current_user)
+        accounts.sign_out(current_user._get_current_object())  # ends it on the server too
         db.session.commit()
     end_session()
     flash("You are signed out.", "info")
@@ -162,8 +165,9 @@ def accept_invitation(token: str):
             db.session.rollback()
             show_error(form, error)
         else:
+            user_session = accounts.start_user_session(user, device=this_device())
             db.session.commit()
-            start_session(user)
+            start_session(user, user_session)
             flash("Welcome to the practice.", "success")
             return redirect(url_for("dashboard.index"))
     # Nobody is signed in (or someone of another practice is): read it in the inviting one.
@@ -180,22 +184,47 @@ def accept_invitation(token: str):
 def account():
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        user = current_user._get_current_object()
         try:
-            accounts.change_password(
-                current_user, form.current_password.data, form.new_password.data
-            )
+            accounts.change_password(user, form.current_password.data, form.new_password.data)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
         else:
+            # Every session ended with the old password; this device goes on in a new one.
+            user_session = accounts.start_user_session(user, device=this_device())
             db.session.commit()
-            start_session(current_user._get_current_object())  # this device stays signed in
+            start_session(user, user_session)
             flash("Your password is changed. Other devices are signed out.", "success")
             return redirect(url_for("auth.account"))
     status = 422 if form.errors else 200
+    devices = accounts.live_user_sessions(
+        current_user,
+        idle=timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]),
+        absolute=timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]),
+    )
     return render_template(
-        "auth/account.html", form=form, everywhere_form=ConfirmForm(prefix="everywhere")
+        "auth/account.html",
+        form=form,
+        everywhere_form=ConfirmForm(prefix="everywhere"),
+        device_form=ConfirmForm(prefix="device"),
+        devices=devices,
+        this_session_id=current_user.current_session.id,
     ), status
+
+
+@bp.route("/account/devices/<int:user_session_id>/sign-out", methods=["POST"])
+@login_required
+def sign_out_device(user_session_id: int):
+    if not ConfirmForm(prefix="device").validate_on_submit():
+        abort(400)
+    try:
+        accounts.sign_out_device(current_user, user_session_id)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    flash("That device is signed out.", "success")
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])

@@ -14,26 +14,6 @@ from practice.tenancy import set_current_practice
 SESSION_KEY = "portal"
 
 
-def describe_device(user_agent: str | None) -> str:
-    """A short, human label for a device: "Phone · Safari". Never the raw header."""
-    agent = user_agent or ""
-    if "iPad" in agent or "Tablet" in agent:
-        kind = "Tablet"
-    elif any(word in agent for word in ("Mobile", "iPhone", "Android")):
-        kind = "Phone"
-    else:
-        kind = "Computer"
-    for marker, name in (
-        ("Edg/", "Edge"),
-        ("Firefox/", "Firefox"),
-        ("Chrome/", "Chrome"),
-        ("Safari/", "Safari"),
-    ):
-        if marker in agent:
-            return f"{kind} · {name}"
-    return kind
-
-
 def begin(portal_session: PortalSession) -> None:
     """Put the portal session in this browser's cookie."""
     set_current_practice(portal_session.practice_id)

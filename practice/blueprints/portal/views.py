@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
+from practice.blueprints.devices import describe_device
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.forms import AcknowledgeForm, ContinueForm, NewLinkForm
 from practice.blueprints.portal.sessions import (
     begin,
-    describe_device,
     forget,
     load_partner,
     partner_required,
