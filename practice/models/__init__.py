@@ -17,9 +17,9 @@ from practice.models.homework import (
     CalendarFeed,
     ContractSignature,
     ContractVersion,
+    HomeworkResponse,
     InstructionTemplate,
     JointConfirmation,
-    Response,
     ResponseTransition,
 )
 from practice.models.job import JobRun
@@ -36,7 +36,7 @@ __all__ = [
     "ContractVersion",
     "InstructionTemplate",
     "JointConfirmation",
-    "Response",
+    "HomeworkResponse",
     "ResponseTransition",
     "AuditEvent",
     "Couple",

@@ -64,16 +64,16 @@ class Assignment(PracticeScoped, db.Model):
         "User.practice_id == foreign(Assignment.practice_id))",
         viewonly=True,
     )
-    responses: Mapped[list[Response]] = relationship(
+    responses: Mapped[list[HomeworkResponse]] = relationship(
         back_populates="assignment",
-        primaryjoin="and_(Assignment.id == foreign(Response.assignment_id), "
-        "Assignment.practice_id == foreign(Response.practice_id))",
-        order_by="Response.id",
+        primaryjoin="and_(Assignment.id == foreign(HomeworkResponse.assignment_id), "
+        "Assignment.practice_id == foreign(HomeworkResponse.practice_id))",
+        order_by="HomeworkResponse.id",
         cascade="all, delete-orphan",
     )
 
 
-class Response(PracticeScoped, db.Model):
+class HomeworkResponse(PracticeScoped, db.Model):
     """One piece of work: a partner's own answer, or the couple's joint document."""
 
     __tablename__ = "homework_responses"
@@ -120,12 +120,12 @@ class Response(PracticeScoped, db.Model):
 
     assignment: Mapped[Assignment] = relationship(
         back_populates="responses",
-        primaryjoin="and_(Assignment.id == foreign(Response.assignment_id), "
-        "Assignment.practice_id == foreign(Response.practice_id))",
+        primaryjoin="and_(Assignment.id == foreign(HomeworkResponse.assignment_id), "
+        "Assignment.practice_id == foreign(HomeworkResponse.practice_id))",
     )
     partner: Mapped[Partner | None] = relationship(
-        primaryjoin="and_(Partner.id == foreign(Response.partner_id), "
-        "Partner.practice_id == foreign(Response.practice_id))",
+        primaryjoin="and_(Partner.id == foreign(HomeworkResponse.partner_id), "
+        "Partner.practice_id == foreign(HomeworkResponse.practice_id))",
         viewonly=True,
     )
 

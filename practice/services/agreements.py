@@ -12,7 +12,7 @@ from practice.extensions import db
 from practice.homework.boundaries import DOMAINS
 from practice.models import Couple, Partner, User
 from practice.models.base import utcnow
-from practice.models.homework import Agreement, AgreementAcceptance, Response
+from practice.models.homework import Agreement, AgreementAcceptance, HomeworkResponse
 from practice.services import DomainError, NotFound, audit
 
 
@@ -20,7 +20,7 @@ from practice.services import DomainError, NotFound, audit
 class Proposal:
     """One proposal as it appears on the merge page: whose, and what."""
 
-    response: Response
+    response: HomeworkResponse
     index: int
     domain: str
     agreement: str
@@ -31,10 +31,10 @@ class Proposal:
 def proposals_for(couple: Couple) -> list[Proposal]:
     """Every submitted boundary proposal of the couple, by domain."""
     responses = db.session.scalars(
-        select(Response).where(
-            Response.couple_id == couple.id,
-            Response.kind == "boundaries",
-            Response.status.in_(("submitted", "reviewed", "completed")),
+        select(HomeworkResponse).where(
+            HomeworkResponse.couple_id == couple.id,
+            HomeworkResponse.kind == "boundaries",
+            HomeworkResponse.status.in_(("submitted", "reviewed", "completed")),
         )
     )
     result = []

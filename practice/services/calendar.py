@@ -11,7 +11,7 @@ from sqlalchemy import select
 from practice.extensions import db
 from practice.models import Couple, Partner
 from practice.models.base import utcnow
-from practice.models.homework import CalendarFeed, Response
+from practice.models.homework import CalendarFeed, HomeworkResponse
 from practice.security import hash_token, new_token
 from practice.services import NotFound, audit
 from practice.tenancy import unscoped
@@ -19,13 +19,16 @@ from practice.tenancy import unscoped
 DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
-def window_schedules(couple: Couple) -> list[Response]:
+def window_schedules(couple: Couple) -> list[HomeworkResponse]:
     """The couple's processing windows that both partners have confirmed (or still draft)."""
     return list(
         db.session.scalars(
-            select(Response)
-            .where(Response.couple_id == couple.id, Response.kind == "processing_window")
-            .order_by(Response.id)
+            select(HomeworkResponse)
+            .where(
+                HomeworkResponse.couple_id == couple.id,
+                HomeworkResponse.kind == "processing_window",
+            )
+            .order_by(HomeworkResponse.id)
         )
     )
 
@@ -37,7 +40,7 @@ def _first_occurrence(weekday: int, start: str, zone: ZoneInfo, today: date) -> 
 
 
 def build_calendar(
-    couple: Couple, responses: list[Response], *, today: date | None = None
+    couple: Couple, responses: list[HomeworkResponse], *, today: date | None = None
 ) -> bytes:
     """An iCalendar file with one weekly recurring event per window slot, in the couple's zone.
 

@@ -21,8 +21,8 @@ from practice.models.base import utcnow
 from practice.models.homework import (
     MODES,
     Assignment,
+    HomeworkResponse,
     InstructionTemplate,
-    Response,
     ResponseTransition,
 )
 from practice.services import DomainError, NotFound, audit
@@ -40,7 +40,7 @@ CLOSED_FOR_EDITING = (
 class EditConflict(DomainError):
     """Someone saved first: both versions go back to the person who saved second."""
 
-    def __init__(self, response: Response, attempted: dict):
+    def __init__(self, response: HomeworkResponse, attempted: dict):
         super().__init__("Your partner saved a newer version while you were writing.")
         self.current_content = response.content
         self.current_version = response.version
@@ -140,7 +140,7 @@ def assign(
     )
     for author in authors:
         assignment.responses.append(
-            Response(
+            HomeworkResponse(
                 couple_id=couple.id,
                 partner_id=author.id if author else None,
                 kind=kind.key,
@@ -166,7 +166,7 @@ def couple_today(couple: Couple) -> date:
     return datetime.now(ZoneInfo(couple.time_zone)).date()
 
 
-def is_overdue(response: Response, today: date) -> bool:
+def is_overdue(response: HomeworkResponse, today: date) -> bool:
     due = response.assignment.due_date
     return due is not None and due < today and response.status in ("assigned", "draft", "returned")
 
@@ -174,7 +174,7 @@ def is_overdue(response: Response, today: date) -> bool:
 # -- loading, with the audience rules ----------------------------------------------------------
 
 
-def _content_facts(response: Response, all_submitted: bool) -> Content:
+def _content_facts(response: HomeworkResponse, all_submitted: bool) -> Content:
     return Content(
         couple_id=response.couple_id,
         audience=Audience(response.audience),
@@ -188,12 +188,12 @@ def _all_submitted(assignment: Assignment) -> bool:
     return all(r.status not in EDITABLE_STATES for r in assignment.responses)
 
 
-def partner_can_see(partner: Partner, response: Response) -> bool:
+def partner_can_see(partner: Partner, response: HomeworkResponse) -> bool:
     viewer = Viewer(couple_id=partner.couple_id, partner_id=partner.id)
     return can_see(viewer, _content_facts(response, _all_submitted(response.assignment)))
 
 
-def partner_can_edit(partner: Partner, response: Response) -> bool:
+def partner_can_edit(partner: Partner, response: HomeworkResponse) -> bool:
     """The author (both partners, for a joint piece) may edit until it is handed in.
 
     A repair contract is handed in when the therapist marks it final: from then on it is
@@ -205,34 +205,38 @@ def partner_can_edit(partner: Partner, response: Response) -> bool:
     return mine and response.status in EDITABLE_STATES
 
 
-def partner_responses(partner: Partner) -> list[Response]:
+def partner_responses(partner: Partner) -> list[HomeworkResponse]:
     """Every piece of work this partner may see, newest assignment first."""
     responses = db.session.scalars(
-        select(Response)
-        .join(Response.assignment)
-        .where(Response.couple_id == partner.couple_id)
-        .order_by(Assignment.created_at.desc(), Response.id)
+        select(HomeworkResponse)
+        .join(HomeworkResponse.assignment)
+        .where(HomeworkResponse.couple_id == partner.couple_id)
+        .order_by(Assignment.created_at.desc(), HomeworkResponse.id)
         .options(
-            joinedload(Response.assignment).selectinload(Assignment.responses),
-            joinedload(Response.partner),
+            joinedload(HomeworkResponse.assignment).selectinload(Assignment.responses),
+            joinedload(HomeworkResponse.partner),
         )
     ).unique()
     return [r for r in responses if partner_can_see(partner, r)]
 
 
-def get_partner_response(partner: Partner, response_id: int) -> Response:
+def get_partner_response(partner: Partner, response_id: int) -> HomeworkResponse:
     """A piece of work the partner may see, or NotFound (existence included)."""
     response = db.session.scalar(
-        select(Response).where(Response.id == response_id, Response.couple_id == partner.couple_id)
+        select(HomeworkResponse).where(
+            HomeworkResponse.id == response_id, HomeworkResponse.couple_id == partner.couple_id
+        )
     )
     if response is None or not partner_can_see(partner, response):
         raise NotFound()
     return response
 
 
-def get_therapist_response(user: User, couple: Couple, response_id: int) -> Response:
+def get_therapist_response(user: User, couple: Couple, response_id: int) -> HomeworkResponse:
     response = db.session.scalar(
-        select(Response).where(Response.id == response_id, Response.couple_id == couple.id)
+        select(HomeworkResponse).where(
+            HomeworkResponse.id == response_id, HomeworkResponse.couple_id == couple.id
+        )
     )
     if response is None:
         raise NotFound()
@@ -245,22 +249,24 @@ def couple_assignments(couple: Couple) -> list[Assignment]:
             select(Assignment)
             .where(Assignment.couple_id == couple.id)
             .order_by(Assignment.created_at.desc())
-            .options(selectinload(Assignment.responses).joinedload(Response.partner))
+            .options(selectinload(Assignment.responses).joinedload(HomeworkResponse.partner))
         )
     )
 
 
-def review_queue(user: User) -> list[Response]:
+def review_queue(user: User) -> list[HomeworkResponse]:
     """Submitted work across the therapist's couples, oldest first."""
     couple_ids = visible_couples(user).with_only_columns(Couple.id).order_by(None)
     return list(
         db.session.scalars(
-            select(Response)
-            .where(Response.status == "submitted", Response.couple_id.in_(couple_ids))
-            .order_by(Response.submitted_at, Response.id)
+            select(HomeworkResponse)
+            .where(
+                HomeworkResponse.status == "submitted", HomeworkResponse.couple_id.in_(couple_ids)
+            )
+            .order_by(HomeworkResponse.submitted_at, HomeworkResponse.id)
             .options(
-                joinedload(Response.assignment).joinedload(Assignment.couple),
-                joinedload(Response.partner),
+                joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
+                joinedload(HomeworkResponse.partner),
             )
         )
     )
@@ -270,7 +276,7 @@ def review_queue(user: User) -> list[Response]:
 
 
 def _transition(
-    response: Response, to: str, *, user: User | None = None, partner: Partner | None = None
+    response: HomeworkResponse, to: str, *, user: User | None = None, partner: Partner | None = None
 ) -> None:
     db.session.add(
         ResponseTransition(
@@ -284,7 +290,7 @@ def _transition(
     response.status = to
 
 
-def clean_content(response: Response, content: object) -> dict:
+def clean_content(response: HomeworkResponse, content: object) -> dict:
     kind = get_kind(response.kind)
     try:
         return kind.clean(content)
@@ -293,8 +299,8 @@ def clean_content(response: Response, content: object) -> dict:
 
 
 def save_draft(
-    partner: Partner, response: Response, *, content: object, base_version: int
-) -> Response:
+    partner: Partner, response: HomeworkResponse, *, content: object, base_version: int
+) -> HomeworkResponse:
     """Save what the partner typed, if nobody saved since `base_version`."""
     if not partner_can_edit(partner, response):
         if response.partner_id not in (None, partner.id):
@@ -305,12 +311,12 @@ def save_draft(
         raise EditConflict(response, cleaned)
     now = utcnow()
     saved = db.session.execute(
-        update(Response)
+        update(HomeworkResponse)
         .where(
-            Response.id == response.id,
-            Response.version == base_version,
+            HomeworkResponse.id == response.id,
+            HomeworkResponse.version == base_version,
             # Handed in (a contract made final) between our read and our write: not saved.
-            Response.status.in_(EDITABLE_STATES),
+            HomeworkResponse.status.in_(EDITABLE_STATES),
         )
         .values(
             content=cleaned,
@@ -331,7 +337,9 @@ def save_draft(
     return response
 
 
-def submit(partner: Partner, response: Response, *, content: object, base_version: int) -> Response:
+def submit(
+    partner: Partner, response: HomeworkResponse, *, content: object, base_version: int
+) -> HomeworkResponse:
     """Save and hand in. Incomplete work is saved as a draft and the gaps are named."""
     save_draft(partner, response, content=content, base_version=base_version)
     missing = get_kind(response.kind).check_complete(response.content)
@@ -345,12 +353,12 @@ def submit(partner: Partner, response: Response, *, content: object, base_versio
     return response
 
 
-def _require(response: Response, *states: str) -> None:
+def _require(response: HomeworkResponse, *states: str) -> None:
     if response.status not in states:
         raise DomainError("This piece of work has moved on since you opened it. Reload the page.")
 
 
-def return_for_revision(user: User, response: Response, comment: str) -> None:
+def return_for_revision(user: User, response: HomeworkResponse, comment: str) -> None:
     """Send submitted work back to its author with the therapist's comments."""
     _require(response, "submitted", "reviewed")
     if not comment.strip():
@@ -360,21 +368,21 @@ def return_for_revision(user: User, response: Response, comment: str) -> None:
     audit.record("homework.returned", actor=user, target=response, details={"kind": response.kind})
 
 
-def mark_reviewed(user: User, response: Response) -> None:
+def mark_reviewed(user: User, response: HomeworkResponse) -> None:
     _require(response, "submitted")
     _transition(response, "reviewed", user=user)
     response.reviewed_at = utcnow()
     audit.record("homework.reviewed", actor=user, target=response, details={"kind": response.kind})
 
 
-def mark_completed(user: User, response: Response) -> None:
+def mark_completed(user: User, response: HomeworkResponse) -> None:
     _require(response, "reviewed", "submitted")
     _transition(response, "completed", user=user)
     response.completed_at = utcnow()
     audit.record("homework.completed", actor=user, target=response, details={"kind": response.kind})
 
 
-def release(user: User, response: Response) -> None:
+def release(user: User, response: HomeworkResponse) -> None:
     """Share a private piece of work with the couple: an explicit, audited act."""
     if response.audience == Audience.COUPLE.value:
         return
@@ -385,7 +393,7 @@ def release(user: User, response: Response) -> None:
     audit.record("homework.released", actor=user, target=response, details={"kind": response.kind})
 
 
-def transitions(response: Response) -> list[ResponseTransition]:
+def transitions(response: HomeworkResponse) -> list[ResponseTransition]:
     return list(
         db.session.scalars(
             select(ResponseTransition)
@@ -420,29 +428,29 @@ def needs_attention(user: User) -> dict:
     couple_ids = visible_couples(user).with_only_columns(Couple.id).order_by(None)
     overdue = list(
         db.session.scalars(
-            select(Response)
-            .join(Response.assignment)
-            .join(Couple, Couple.id == Response.couple_id)
+            select(HomeworkResponse)
+            .join(HomeworkResponse.assignment)
+            .join(Couple, Couple.id == HomeworkResponse.couple_id)
             .where(
-                Response.couple_id.in_(couple_ids),
-                Response.status.in_(EDITABLE_STATES),
+                HomeworkResponse.couple_id.in_(couple_ids),
+                HomeworkResponse.status.in_(EDITABLE_STATES),
                 _before_the_couples_today(Assignment.due_date, couple_ids),
             )
-            .order_by(Assignment.due_date, Response.id)
+            .order_by(Assignment.due_date, HomeworkResponse.id)
             .limit(30)
             .options(
-                joinedload(Response.assignment).joinedload(Assignment.couple),
-                joinedload(Response.partner),
+                joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
+                joinedload(HomeworkResponse.partner),
             )
         )
     )
     revisits = list(
         db.session.scalars(
             select(ContractVersion)
-            .join(Response, Response.id == ContractVersion.response_id)
-            .join(Couple, Couple.id == Response.couple_id)
+            .join(HomeworkResponse, HomeworkResponse.id == ContractVersion.response_id)
+            .join(Couple, Couple.id == HomeworkResponse.couple_id)
             .where(
-                Response.couple_id.in_(couple_ids),
+                HomeworkResponse.couple_id.in_(couple_ids),
                 ContractVersion.superseded_at.is_(None),
                 _before_the_couples_today(ContractVersion.revisit_date, couple_ids, or_on=True),
             )
@@ -453,9 +461,9 @@ def needs_attention(user: User) -> dict:
     revisit_responses = {
         r.id: r
         for r in db.session.scalars(
-            select(Response)
-            .where(Response.id.in_([v.response_id for v in revisits]))
-            .options(joinedload(Response.assignment).joinedload(Assignment.couple))
+            select(HomeworkResponse)
+            .where(HomeworkResponse.id.in_([v.response_id for v in revisits]))
+            .options(joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple))
         )
     }
     return {

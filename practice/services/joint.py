@@ -13,8 +13,8 @@ from practice.models.base import utcnow
 from practice.models.homework import (
     ContractSignature,
     ContractVersion,
+    HomeworkResponse,
     JointConfirmation,
-    Response,
 )
 from practice.services import DomainError, audit
 from practice.services.homework import _transition
@@ -22,7 +22,7 @@ from practice.services.homework import _transition
 DEFAULT_REVISIT = timedelta(days=30)
 
 
-def confirmations(response: Response) -> dict[int, JointConfirmation]:
+def confirmations(response: HomeworkResponse) -> dict[int, JointConfirmation]:
     """Confirmations of the current version, by partner id."""
     rows = db.session.scalars(
         select(JointConfirmation).where(JointConfirmation.response_id == response.id)
@@ -30,7 +30,7 @@ def confirmations(response: Response) -> dict[int, JointConfirmation]:
     return {row.partner_id: row for row in rows if row.version == response.version}
 
 
-def confirm(partner: Partner, response: Response) -> bool:
+def confirm(partner: Partner, response: HomeworkResponse) -> bool:
     """A partner agrees to the schedule as it stands; True once both have."""
     if response.kind != "processing_window" or response.couple_id != partner.couple_id:
         raise DomainError("Only a processing window is confirmed this way.")
@@ -61,7 +61,7 @@ def confirm(partner: Partner, response: Response) -> bool:
 # -- repair contract ----------------------------------------------------------------------
 
 
-def contract_versions(response: Response) -> list[ContractVersion]:
+def contract_versions(response: HomeworkResponse) -> list[ContractVersion]:
     return list(
         db.session.scalars(
             select(ContractVersion)
@@ -71,12 +71,12 @@ def contract_versions(response: Response) -> list[ContractVersion]:
     )
 
 
-def current_contract(response: Response) -> ContractVersion | None:
+def current_contract(response: HomeworkResponse) -> ContractVersion | None:
     versions = contract_versions(response)
     return versions[0] if versions and versions[0].superseded_at is None else None
 
 
-def finalize_contract(user: User, response: Response) -> ContractVersion:
+def finalize_contract(user: User, response: HomeworkResponse) -> ContractVersion:
     """The therapist marks the contract final: a new version, which both partners sign."""
     if response.kind != "repair_contract":
         raise DomainError("Only a repair contract is finalised.")
@@ -108,7 +108,7 @@ def finalize_contract(user: User, response: Response) -> ContractVersion:
     return version
 
 
-def sign_contract(partner: Partner, response: Response, typed_name: str) -> ContractVersion:
+def sign_contract(partner: Partner, response: HomeworkResponse, typed_name: str) -> ContractVersion:
     """A partner signs the current final version with their typed name."""
     version = current_contract(response)
     if version is None or response.couple_id != partner.couple_id:

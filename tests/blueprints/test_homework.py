@@ -21,8 +21,8 @@ from practice.models.homework import (
     Agreement,
     AgreementAcceptance,
     Assignment,
+    HomeworkResponse,
     InstructionTemplate,
-    Response,
     ResponseTransition,
 )
 from practice.tenancy import unscoped
@@ -52,20 +52,22 @@ def couple(practice_a) -> CoupleIds:
     return add_couple(practice_a, label="Kim & Lee", partner1_name="Kim", partner2_name="Lee")
 
 
-def responses_of(couple_id: int) -> list[Response]:
+def responses_of(couple_id: int) -> list[HomeworkResponse]:
     db.session.expire_all()
     with unscoped():
         return list(
             db.session.scalars(
-                select(Response).where(Response.couple_id == couple_id).order_by(Response.id)
+                select(HomeworkResponse)
+                .where(HomeworkResponse.couple_id == couple_id)
+                .order_by(HomeworkResponse.id)
             )
         )
 
 
-def response_row(response_id: int) -> Response:
+def response_row(response_id: int) -> HomeworkResponse:
     db.session.expire_all()
     with unscoped():
-        return db.session.get(Response, response_id)
+        return db.session.get(HomeworkResponse, response_id)
 
 
 def count(model) -> int:
@@ -101,7 +103,9 @@ def set_status(response_id: int, status: str, **values) -> None:
     """Move a piece of work on directly, for tests about a later stage."""
     with unscoped():
         db.session.execute(
-            update(Response).where(Response.id == response_id).values(status=status, **values)
+            update(HomeworkResponse)
+            .where(HomeworkResponse.id == response_id)
+            .values(status=status, **values)
         )
     db.session.commit()
 
@@ -109,8 +113,8 @@ def set_status(response_id: int, status: str, **values) -> None:
 def write_apology(response_id: int, content: dict | None = None, *, submitted=True) -> None:
     with unscoped():
         db.session.execute(
-            update(Response)
-            .where(Response.id == response_id)
+            update(HomeworkResponse)
+            .where(HomeworkResponse.id == response_id)
             .values(
                 content=dict(content or APOLOGY),
                 status="submitted" if submitted else "draft",
@@ -293,13 +297,13 @@ def test_the_review_queue_lists_submitted_work_oldest_first_and_only_the_therapi
     write_apology(first)
     with unscoped():
         db.session.execute(
-            update(Response)
-            .where(Response.id == first)
+            update(HomeworkResponse)
+            .where(HomeworkResponse.id == first)
             .values(submitted_at=utcnow() - timedelta(days=5))
         )
         db.session.execute(
-            update(Response)
-            .where(Response.id == boundaries[0])
+            update(HomeworkResponse)
+            .where(HomeworkResponse.id == boundaries[0])
             .values(submitted_at=utcnow() - timedelta(days=1))
         )
     db.session.commit()

@@ -18,8 +18,8 @@ from practice.models import Couple, Partner, Practice, User
 from practice.models.homework import (
     ContractSignature,
     ContractVersion,
+    HomeworkResponse,
     JointConfirmation,
-    Response,
     ResponseTransition,
 )
 from practice.services import homework as homework_service
@@ -149,7 +149,7 @@ def test_times_read_where_the_reader_lives(lee, apology, therapist_client, coupl
             .where(Practice.id == couple.practice_id)
             .values(time_zone="Pacific/Auckland")
         )
-        db.session.execute(update(Response).values(last_saved_at=moment))
+        db.session.execute(update(HomeworkResponse).values(last_saved_at=moment))
         db.session.execute(update(ResponseTransition).values(at=moment))
     db.session.commit()
 
@@ -581,7 +581,8 @@ def test_a_final_contract_is_read_only_for_both_partners_and_keeps_its_signature
     assert kim.post_form(url, contract_form(0, "Listening without fixing.")).status_code == 302
     with practice_context(couple.practice_id):
         joint.finalize_contract(
-            db.session.get(User, couple.therapist_ids[0]), db.session.get(Response, contract)
+            db.session.get(User, couple.therapist_ids[0]),
+            db.session.get(HomeworkResponse, contract),
         )
         db.session.commit()
 

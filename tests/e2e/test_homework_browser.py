@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from practice.extensions import db
-from practice.models.homework import Response
+from practice.models.homework import HomeworkResponse
 from practice.services import homework as homework_service
 from practice.tenancy import set_current_practice, unscoped
 from tests.couple_factories import CoupleFactory, PartnerInviteFactory
@@ -80,10 +80,10 @@ def _couple_with_homework() -> Homework:
     return homework
 
 
-def _stored(response_id: int) -> Response:
+def _stored(response_id: int) -> HomeworkResponse:
     db.session.expire_all()
     with unscoped():
-        response = db.session.get(Response, response_id)
+        response = db.session.get(HomeworkResponse, response_id)
         assert response is not None
         return response
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from practice.extensions import db
 from practice.homework import KINDS, get_kind
 from practice.models import AuditEvent, Couple, Partner, User
-from practice.models.homework import Assignment, Response, ResponseTransition
+from practice.models.homework import Assignment, HomeworkResponse, ResponseTransition
 from practice.services import DomainError, NotFound
 from practice.services import homework as hw
 from practice.services.homework import EditConflict, Incomplete, InvalidContent
@@ -116,12 +116,12 @@ def assign(w: World, kind: str, mode: str, *, partner: Partner | None = None, **
     )
 
 
-def apology_for(w: World, partner: Partner) -> Response:
+def apology_for(w: World, partner: Partner) -> HomeworkResponse:
     (response,) = assign(w, "apology", "one", partner=partner).responses
     return response
 
 
-def other_couples_apology(w: World) -> Response:
+def other_couples_apology(w: World) -> HomeworkResponse:
     """An apology for Cy, of the other couple, assigned by the other therapist."""
     (response,) = hw.assign(
         w.other_therapist,
@@ -135,14 +135,14 @@ def other_couples_apology(w: World) -> Response:
     return response
 
 
-def stored(response_id: int) -> Response:
+def stored(response_id: int) -> HomeworkResponse:
     """The response as the database holds it now (not what the session has in memory)."""
     db.session.flush()
     db.session.expire_all()
-    return db.session.get(Response, response_id)
+    return db.session.get(HomeworkResponse, response_id)
 
 
-def steps(response: Response) -> list[tuple[str, str, int | None, int | None]]:
+def steps(response: HomeworkResponse) -> list[tuple[str, str, int | None, int | None]]:
     return [
         (t.from_status, t.to_status, t.actor_user_id, t.actor_partner_id)
         for t in hw.transitions(response)
@@ -158,7 +158,7 @@ def audit_events(action: str) -> list[AuditEvent]:
     )
 
 
-def submitted_apology(w: World, partner: Partner) -> Response:
+def submitted_apology(w: World, partner: Partner) -> HomeworkResponse:
     response = apology_for(w, partner)
     hw.submit(partner, response, content=APOLOGY, base_version=response.version)
     return response
@@ -239,7 +239,7 @@ def test_one_partner_mode_needs_a_partner_of_this_couple(world):
     with pytest.raises(DomainError) as raised:
         assign(world, "apology", "one", partner=world.cy)
     assert raised.value.field == "partner_id"
-    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+    assert db.session.scalar(select(func.count()).select_from(HomeworkResponse)) == 0
 
 
 def test_a_due_date_in_the_past_is_refused_today_is_fine(world):
@@ -428,8 +428,8 @@ def test_a_save_that_loses_the_race_in_the_database_is_a_conflict(world):
     db.session.commit()
     # the other partner's save, written behind this session's back
     db.session.execute(
-        update(Response)
-        .where(Response.id == joint.id)
+        update(HomeworkResponse)
+        .where(HomeworkResponse.id == joint.id)
         .values(version=1, content=dict(get_kind("repair_contract").empty(), support="Ann"))
         .execution_options(synchronize_session=False)
     )

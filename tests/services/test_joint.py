@@ -18,8 +18,8 @@ from practice.models.homework import (
     AgreementAcceptance,
     ContractSignature,
     ContractVersion,
+    HomeworkResponse,
     JointConfirmation,
-    Response,
 )
 from practice.services import DomainError, NotFound, agreements, joint
 from practice.services import homework as hw
@@ -44,14 +44,14 @@ CONTRACT = {
 }
 
 
-def window_for(w: World, content: dict | None = None) -> Response:
+def window_for(w: World, content: dict | None = None) -> HomeworkResponse:
     (window,) = assign(w, "processing_window", "joint").responses
     if content is not None:
         hw.save_draft(w.ann, window, content=content, base_version=0)
     return window
 
 
-def contract_for(w: World, content: dict | None = None) -> Response:
+def contract_for(w: World, content: dict | None = None) -> HomeworkResponse:
     (contract,) = assign(w, "repair_contract", "joint").responses
     if content is not None:
         hw.save_draft(w.ann, contract, content=content, base_version=0)
@@ -321,7 +321,7 @@ def test_contract_content_is_validated(world):
 # --- agreements ---------------------------------------------------------------------------------
 
 
-def submitted_sheets(w: World) -> tuple[Response, Response]:
+def submitted_sheets(w: World) -> tuple[HomeworkResponse, HomeworkResponse]:
     ann_sheet, ben_sheet = assign(w, "boundaries", "each").responses
     ann_content = {
         "proposals": [
