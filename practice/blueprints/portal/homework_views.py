@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response as HttpResponse
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
 from practice.audience import AUDIENCE_LABELS, Audience
 from practice.blueprints.portal import bp
@@ -215,7 +214,7 @@ def accept_agreement(agreement_id: int):
 def calendar_file():
     couple = g.partner.couple
     body = calendar.build_calendar(couple, calendar.window_schedules(couple))
-    return HttpResponse(
+    return Response(
         body,
         mimetype="text/calendar",
         headers={"Content-Disposition": 'attachment; filename="processing-window.ics"'},
@@ -255,4 +254,4 @@ def calendar_feed(token: str):
     with practice_context(partner.practice_id):
         couple = partner.couple
         body = calendar.build_calendar(couple, calendar.window_schedules(couple))
-    return HttpResponse(body, mimetype="text/calendar")
+    return Response(body, mimetype="text/calendar")
