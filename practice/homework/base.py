@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from practice.audience import Audience
+from practice.homework.workflow import REVIEWED, Workflow
 
 Mode = Literal["one", "each", "joint"]
 
@@ -55,6 +56,8 @@ class HomeworkKind:
     summary: ClassVar[str]  # one line for the assign page
     schema_version: ClassVar[int] = 1
     default_audience: ClassVar[Audience] = Audience.PRIVATE
+    # The path through the statuses (practice.homework.workflow): reviewed, signed, confirmed.
+    workflow: ClassVar[Workflow] = REVIEWED
     default_mode: ClassVar[Mode] = "one"
     allowed_modes: ClassVar[tuple[Mode, ...]] = ("one", "each")
     # For mode "one": the repair role that gets it by default ("broke_trust", "hurt", None).

@@ -12,6 +12,7 @@ from typing import ClassVar
 from practice.audience import Audience
 from practice.homework import register
 from practice.homework.base import ContentError, Finding, HomeworkKind
+from practice.homework.workflow import CONFIRMED
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_SLOTS = 4
@@ -35,6 +36,7 @@ class ProcessingWindow(HomeworkKind):
     default_audience = Audience.COUPLE
     default_mode = "joint"
     allowed_modes = ("joint",)
+    workflow = CONFIRMED
     max_slots: ClassVar[int] = MAX_SLOTS
     min_minutes: ClassVar[int] = MIN_MINUTES
     max_minutes: ClassVar[int] = MAX_MINUTES

@@ -7,6 +7,7 @@ from datetime import date
 from practice.audience import Audience
 from practice.homework import register
 from practice.homework.base import ContentError, Finding, HomeworkKind
+from practice.homework.workflow import SIGNED
 
 COMMITMENTS_EACH = 3
 TEXT_LIMIT = 1000
@@ -19,6 +20,7 @@ class RepairContract(HomeworkKind):
     default_audience = Audience.COUPLE
     default_mode = "joint"
     allowed_modes = ("joint",)
+    workflow = SIGNED
     default_instructions = (
         "Write down, together and in everyday words, what each of you commits to: three "
         "things each. Add what support looks like for you both, what would break the "

@@ -16,19 +16,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.extensions import db
+from practice.homework import workflow
+from practice.homework.workflow import Status
 from practice.models.base import UTCDateTime, practice_fk, utcnow
 from practice.models.couple import Couple, Partner
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
 
-RESPONSE_STATES = {
-    "assigned": "Not started",
-    "draft": "Draft",
-    "submitted": "Submitted",
-    "returned": "Returned for revision",
-    "reviewed": "Reviewed",
-    "completed": "Completed",
-}
 MODES = {"one": "One partner", "each": "Each partner separately", "joint": "Both together"}
 AUDIENCES = ("private", "couple", "sealed")
 
@@ -84,8 +78,7 @@ class HomeworkResponse(PracticeScoped, db.Model):
         UniqueConstraint("practice_id", "id"),
         UniqueConstraint("assignment_id", "partner_id"),
         CheckConstraint(
-            "status IN ('assigned', 'draft', 'submitted', 'returned', 'reviewed', 'completed')",
-            name="status",
+            "status IN (" + ", ".join(f"'{status}'" for status in Status) + ")", name="status"
         ),
         CheckConstraint("audience IN ('private', 'couple', 'sealed')", name="audience"),
         Index("ix_homework_responses_couple_id_status", "couple_id", "status"),
@@ -103,7 +96,7 @@ class HomeworkResponse(PracticeScoped, db.Model):
     # The author; None for a joint document that both partners write.
     partner_id: Mapped[int | None] = mapped_column()
     kind: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(12), default="assigned")
+    status: Mapped[str] = mapped_column(String(12), default=Status.ASSIGNED.value)
     audience: Mapped[str] = mapped_column(String(8))
     content: Mapped[dict] = mapped_column(JSON)
     schema_version: Mapped[int] = mapped_column(default=1)
@@ -135,7 +128,7 @@ class HomeworkResponse(PracticeScoped, db.Model):
 
     @property
     def status_label(self) -> str:
-        return RESPONSE_STATES[self.status]
+        return workflow.label(self.status)
 
 
 class ResponseTransition(PracticeScoped, db.Model):

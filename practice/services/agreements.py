@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from practice.extensions import db
 from practice.homework.boundaries import DOMAINS
+from practice.homework.workflow import HANDED_IN
 from practice.models import Couple, Partner, User
 from practice.models.base import utcnow
 from practice.models.homework import Agreement, AgreementAcceptance, HomeworkResponse
@@ -34,7 +35,7 @@ def proposals_for(couple: Couple) -> list[Proposal]:
         select(HomeworkResponse).where(
             HomeworkResponse.couple_id == couple.id,
             HomeworkResponse.kind == "boundaries",
-            HomeworkResponse.status.in_(("submitted", "reviewed", "completed")),
+            HomeworkResponse.status.in_(HANDED_IN),
         )
     )
     result = []

@@ -15,7 +15,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from practice.audience import Audience, Content, Viewer, can_see
 from practice.extensions import db
-from practice.homework import ContentError, get_kind
+from practice.homework import ContentError, get_kind, workflow
+from practice.homework.workflow import AWAITING_THERAPIST, WRITABLE, Status
 from practice.models import Couple, Partner, User
 from practice.models.base import utcnow
 from practice.models.homework import (
@@ -28,9 +29,8 @@ from practice.models.homework import (
 from practice.services import DomainError, NotFound, audit
 from practice.services.couples import visible_couples
 
-EDITABLE_STATES = ("assigned", "draft", "returned")
-OPEN_STATES = ("assigned", "draft", "returned", "submitted")
 MAX_CONTENT_BYTES = 200_000
+MOVED_ON = "This piece of work has moved on since you opened it. Reload the page."
 CLOSED_FOR_EDITING = (
     "This is no longer open for changes, so what you typed was not saved. "
     "Talk to your therapist if something needs to change."
@@ -144,7 +144,7 @@ def assign(
                 couple_id=couple.id,
                 partner_id=author.id if author else None,
                 kind=kind.key,
-                status="assigned",
+                status=Status.ASSIGNED,
                 audience=(Audience.COUPLE if author is None else kind.default_audience).value,
                 content=kind.empty(),
                 schema_version=kind.schema_version,
@@ -168,7 +168,7 @@ def couple_today(couple: Couple) -> date:
 
 def is_overdue(response: HomeworkResponse, today: date) -> bool:
     due = response.assignment.due_date
-    return due is not None and due < today and response.status in ("assigned", "draft", "returned")
+    return due is not None and due < today and response.status in WRITABLE
 
 
 # -- loading, with the audience rules ----------------------------------------------------------
@@ -179,13 +179,13 @@ def _content_facts(response: HomeworkResponse, all_submitted: bool) -> Content:
         couple_id=response.couple_id,
         audience=Audience(response.audience),
         author_partner_id=response.partner_id,
-        submitted=response.status not in EDITABLE_STATES or response.partner_id is None,
+        submitted=response.status not in WRITABLE or response.partner_id is None,
         all_submitted=all_submitted,
     )
 
 
 def _all_submitted(assignment: Assignment) -> bool:
-    return all(r.status not in EDITABLE_STATES for r in assignment.responses)
+    return all(r.status not in WRITABLE for r in assignment.responses)
 
 
 def partner_can_see(partner: Partner, response: HomeworkResponse) -> bool:
@@ -202,7 +202,7 @@ def partner_can_edit(partner: Partner, response: HomeworkResponse) -> bool:
     mine = response.partner_id == partner.id or (
         response.partner_id is None and response.couple_id == partner.couple_id
     )
-    return mine and response.status in EDITABLE_STATES
+    return mine and response.status in WRITABLE
 
 
 def partner_responses(partner: Partner) -> list[HomeworkResponse]:
@@ -261,7 +261,8 @@ def review_queue(user: User) -> list[HomeworkResponse]:
         db.session.scalars(
             select(HomeworkResponse)
             .where(
-                HomeworkResponse.status == "submitted", HomeworkResponse.couple_id.in_(couple_ids)
+                HomeworkResponse.status.in_(AWAITING_THERAPIST),
+                HomeworkResponse.couple_id.in_(couple_ids),
             )
             .order_by(HomeworkResponse.submitted_at, HomeworkResponse.id)
             .options(
@@ -276,8 +277,16 @@ def review_queue(user: User) -> list[HomeworkResponse]:
 
 
 def _transition(
-    response: HomeworkResponse, to: str, *, user: User | None = None, partner: Partner | None = None
+    response: HomeworkResponse,
+    to: Status,
+    *,
+    user: User | None = None,
+    partner: Partner | None = None,
 ) -> None:
+    """Move the work to `to`, if its kind's path allows it from where it is now, and record
+    who moved it. A page opened before someone else moved it gets a plain message."""
+    if not get_kind(response.kind).workflow.allows(Status(response.status), to):
+        raise DomainError(MOVED_ON)
     db.session.add(
         ResponseTransition(
             response_id=response.id,
@@ -316,7 +325,7 @@ def save_draft(
             HomeworkResponse.id == response.id,
             HomeworkResponse.version == base_version,
             # Handed in (a contract made final) between our read and our write: not saved.
-            HomeworkResponse.status.in_(EDITABLE_STATES),
+            HomeworkResponse.status.in_(WRITABLE),
         )
         .values(
             content=cleaned,
@@ -328,12 +337,12 @@ def save_draft(
     ).rowcount
     if saved != 1:  # another save or a hand-in won the race between our read and our write
         db.session.refresh(response)
-        if response.status not in EDITABLE_STATES:
+        if response.status not in WRITABLE:
             raise DomainError(CLOSED_FOR_EDITING)
         raise EditConflict(response, cleaned)
     db.session.refresh(response)
-    if response.status == "assigned":
-        _transition(response, "draft", partner=partner)
+    if response.status == Status.ASSIGNED:
+        _transition(response, Status.DRAFT, partner=partner)
     return response
 
 
@@ -345,7 +354,7 @@ def submit(
     missing = get_kind(response.kind).check_complete(response.content)
     if missing:
         raise Incomplete(missing)
-    _transition(response, "submitted", partner=partner)
+    _transition(response, Status.SUBMITTED, partner=partner)
     response.submitted_at = utcnow()
     audit.record(
         "homework.submitted", actor=partner, target=response, details={"kind": response.kind}
@@ -353,31 +362,23 @@ def submit(
     return response
 
 
-def _require(response: HomeworkResponse, *states: str) -> None:
-    if response.status not in states:
-        raise DomainError("This piece of work has moved on since you opened it. Reload the page.")
-
-
 def return_for_revision(user: User, response: HomeworkResponse, comment: str) -> None:
     """Send submitted work back to its author with the therapist's comments."""
-    _require(response, "submitted", "reviewed")
     if not comment.strip():
         raise DomainError("Say what to revise: the partner sees this comment.", "comment")
     response.therapist_comment = comment.strip()
-    _transition(response, "returned", user=user)
+    _transition(response, Status.RETURNED, user=user)
     audit.record("homework.returned", actor=user, target=response, details={"kind": response.kind})
 
 
 def mark_reviewed(user: User, response: HomeworkResponse) -> None:
-    _require(response, "submitted")
-    _transition(response, "reviewed", user=user)
+    _transition(response, Status.REVIEWED, user=user)
     response.reviewed_at = utcnow()
     audit.record("homework.reviewed", actor=user, target=response, details={"kind": response.kind})
 
 
 def mark_completed(user: User, response: HomeworkResponse) -> None:
-    _require(response, "reviewed", "submitted")
-    _transition(response, "completed", user=user)
+    _transition(response, Status.COMPLETED, user=user)
     response.completed_at = utcnow()
     audit.record("homework.completed", actor=user, target=response, details={"kind": response.kind})
 
@@ -386,11 +387,16 @@ def release(user: User, response: HomeworkResponse) -> None:
     """Share a private piece of work with the couple: an explicit, audited act."""
     if response.audience == Audience.COUPLE.value:
         return
-    if response.status in EDITABLE_STATES:
+    if response.status in WRITABLE:
         raise DomainError("Release it once it has been submitted.")
     response.audience = Audience.COUPLE.value
     response.released_at = utcnow()
     audit.record("homework.released", actor=user, target=response, details={"kind": response.kind})
+
+
+def moves(response: HomeworkResponse) -> frozenset[Status]:
+    """The statuses this work can move to next, by its kind's path: what a page may offer."""
+    return workflow.next_statuses(get_kind(response.kind).workflow, response.status)
 
 
 def transitions(response: HomeworkResponse) -> list[ResponseTransition]:
@@ -433,7 +439,7 @@ def needs_attention(user: User) -> dict:
             .join(Couple, Couple.id == HomeworkResponse.couple_id)
             .where(
                 HomeworkResponse.couple_id.in_(couple_ids),
-                HomeworkResponse.status.in_(EDITABLE_STATES),
+                HomeworkResponse.status.in_(WRITABLE),
                 _before_the_couples_today(Assignment.due_date, couple_ids),
             )
             .order_by(Assignment.due_date, HomeworkResponse.id)

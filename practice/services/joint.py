@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from practice.extensions import db
 from practice.homework import get_kind
+from practice.homework.workflow import WRITABLE, Status
 from practice.models import Partner, User
 from practice.models.base import utcnow
 from practice.models.homework import (
@@ -34,7 +35,7 @@ def confirm(partner: Partner, response: HomeworkResponse) -> bool:
     """A partner agrees to the schedule as it stands; True once both have."""
     if response.kind != "processing_window" or response.couple_id != partner.couple_id:
         raise DomainError("Only a processing window is confirmed this way.")
-    if response.status not in ("draft", "returned", "assigned"):
+    if response.status not in WRITABLE:
         raise DomainError("This schedule is no longer open for changes.")
     missing = get_kind(response.kind).check_complete(response.content)
     if missing:
@@ -52,7 +53,7 @@ def confirm(partner: Partner, response: HomeworkResponse) -> bool:
     audit.record("homework.window_confirmed", actor=partner, target=response)
     confirmed = confirmations(response)
     if all(p.id in confirmed for p in partner.couple.partners):
-        _transition(response, "submitted", partner=partner)
+        _transition(response, Status.CONFIRMED, partner=partner)
         response.submitted_at = utcnow()
         return True
     return False
@@ -98,8 +99,8 @@ def finalize_contract(user: User, response: HomeworkResponse) -> ContractVersion
         finalized_by_id=user.id,
     )
     db.session.add(version)
-    if response.status in ("assigned", "draft", "returned"):
-        _transition(response, "submitted", user=user)
+    if response.status in WRITABLE:
+        _transition(response, Status.FINAL, user=user)
         response.submitted_at = utcnow()
     db.session.flush()
     audit.record(
@@ -130,6 +131,6 @@ def sign_contract(partner: Partner, response: HomeworkResponse, typed_name: str)
         target=response,
         details={"version": version.number},
     )
-    if len(version.signatures) == len(partner.couple.partners) and response.status == "submitted":
-        _transition(response, "reviewed", partner=partner)
+    if len(version.signatures) == len(partner.couple.partners) and response.status == Status.FINAL:
+        _transition(response, Status.SIGNED, partner=partner)
     return version

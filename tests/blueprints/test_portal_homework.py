@@ -457,7 +457,7 @@ def test_both_partners_confirm_the_processing_window_and_get_a_calendar(
     waiting = page(lee.get(f"/portal/homework/{window}")).text
     assert "not confirmed yet" in waiting
     assert lee.post_form(f"/portal/homework/{window}/confirm").status_code == 302
-    assert response_row(window).status == "submitted"
+    assert response_row(window).status == "confirmed"
     with unscoped():
         confirmed = set(db.session.scalars(select(JointConfirmation.partner_id)))
     assert confirmed == {response_row(window).couple_id and pid for pid in couple.partner_ids}
@@ -566,7 +566,7 @@ def test_the_therapist_finalizes_the_contract_and_both_sign_with_typed_names(
     with unscoped():
         names = {s.partner_id: s.typed_name for s in db.session.scalars(select(ContractSignature))}
     assert names == {couple.partner_ids[0]: "Kim Park", couple.partner_ids[1]: "Lee Chen"}
-    assert response_row(contract).status == "reviewed"
+    assert response_row(contract).status == "signed"
     shown = page(therapist_client.get(f"/couples/{couple.id}/homework/{contract}")).text
     assert "Kim Park" in shown and "Lee Chen" in shown
 
@@ -597,7 +597,7 @@ def test_a_final_contract_is_read_only_for_both_partners_and_keeps_its_signature
     assert kim.post_form(f"{url}/sign", {"typed_name": "Kim Park"}).status_code == 302
     assert lee.post_form(f"{url}/sign", {"typed_name": "Lee Chen"}).status_code == 302
     signed = response_row(contract)
-    assert signed.status == "reviewed"
+    assert signed.status == "signed"
     before = (signed.version, dict(signed.content), signed.status)
 
     def unchanged() -> None:

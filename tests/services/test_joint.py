@@ -96,9 +96,9 @@ def test_both_confirming_submits_the_window(world):
     assert joint.confirm(world.ben, window) is True
     assert set(joint.confirmations(window)) == {world.ann.id, world.ben.id}
     saved = stored(window.id)
-    assert saved.status == "submitted"
+    assert saved.status == "confirmed"
     assert saved.submitted_at is not None
-    assert [t.to_status for t in hw.transitions(saved)] == ["draft", "submitted"]
+    assert [t.to_status for t in hw.transitions(saved)] == ["draft", "confirmed"]
     assert hw.transitions(saved)[-1].actor_partner_id == world.ben.id
     assert len(audit_events("homework.window_confirmed")) == 2
     # once submitted the schedule is closed to changes and confirmations
@@ -127,7 +127,7 @@ def test_an_edit_after_one_confirmation_needs_confirming_again(world):
     assert window.status == "draft"
     assert set(joint.confirmations(window)) == {world.ben.id}
     assert joint.confirm(world.ann, window) is True
-    assert stored(window.id).status == "submitted"
+    assert stored(window.id).status == "confirmed"
 
 
 def test_a_partner_of_another_couple_cannot_confirm(world):
@@ -175,20 +175,20 @@ def test_finalizing_creates_version_one_which_both_partners_sign(world):
     assert version.revisit_date == date(2026, 12, 28)
     assert version.finalized_by_id == world.therapist.id
     assert version.superseded_at is None
-    assert contract.status == "submitted"
+    assert contract.status == "final"
     assert joint.current_contract(contract).id == version.id
     with pytest.raises(DomainError):  # nothing changed since: already final
         joint.finalize_contract(world.therapist, contract)
 
     joint.sign_contract(world.ann, contract, "  Ann Example  ")
     assert signatures(version) == [(world.ann.id, "Ann Example")]
-    assert stored(contract.id).status == "submitted"  # one signature is not enough
+    assert stored(contract.id).status == "final"  # one signature is not enough
 
     joint.sign_contract(world.ben, contract, "Ben Example")
     assert signatures(version) == [(world.ann.id, "Ann Example"), (world.ben.id, "Ben Example")]
     saved = stored(contract.id)
-    assert saved.status == "reviewed"
-    assert [t.to_status for t in hw.transitions(saved)] == ["draft", "submitted", "reviewed"]
+    assert saved.status == "signed"
+    assert [t.to_status for t in hw.transitions(saved)] == ["draft", "final", "signed"]
     assert len(audit_events("homework.contract_signed")) == 2
     (finalized,) = audit_events("homework.contract_finalized")
     assert finalized.details == {"version": 1}
@@ -201,7 +201,7 @@ def test_signing_twice_is_a_no_op(world):
     joint.sign_contract(world.ann, contract, "Ann again")
     assert signatures(version) == [(world.ann.id, "Ann")]
     assert len(audit_events("homework.contract_signed")) == 1
-    assert stored(contract.id).status == "submitted"
+    assert stored(contract.id).status == "final"
 
 
 def test_signing_needs_a_typed_name_and_a_final_version(world):
@@ -245,7 +245,7 @@ def test_a_contract_the_therapist_returns_becomes_a_new_version_both_sign_again(
     first = joint.finalize_contract(world.therapist, contract)
     joint.sign_contract(ann, contract, "Ann")
     joint.sign_contract(ben, contract, "Ben")
-    assert contract.status == "reviewed"
+    assert contract.status == "signed"
 
     hw.return_for_revision(world.therapist, contract, "Say what support looks like at work.")
     edited = dict(CONTRACT, support="A walk together after dinner.")
@@ -261,14 +261,14 @@ def test_a_contract_the_therapist_returns_becomes_a_new_version_both_sign_again(
     second = joint.finalize_contract(world.therapist, saved)
     assert second.number == 2
     assert second.content["support"] == "A walk together after dinner."
-    assert saved.status == "submitted"
+    assert saved.status == "final"
     assert signatures(second) == []
     assert db.session.get(ContractVersion, first.id).superseded_at is not None
 
     joint.sign_contract(ann, saved, "Ann")
-    assert stored(contract.id).status == "submitted"
+    assert stored(contract.id).status == "final"
     joint.sign_contract(ben, saved, "Ben")
-    assert stored(contract.id).status == "reviewed"
+    assert stored(contract.id).status == "signed"
 
     versions = joint.contract_versions(saved)
     assert [v.number for v in versions] == [2, 1]
@@ -281,11 +281,11 @@ def test_a_contract_the_therapist_returns_becomes_a_new_version_both_sign_again(
     assert versions[1].superseded_at is not None
     assert [t.to_status for t in hw.transitions(saved)] == [
         "draft",
-        "submitted",
-        "reviewed",
+        "final",
+        "signed",
         "returned",
-        "submitted",
-        "reviewed",
+        "final",
+        "signed",
     ]
 
 

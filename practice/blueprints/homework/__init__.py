@@ -10,5 +10,12 @@ def homework_vocabulary() -> dict:
     """Words the kinds' templates share, wherever they are included."""
     from practice.homework.boundaries import DOMAINS
     from practice.homework.processing_window import WEEKDAYS
+    from practice.homework.workflow import Status, is_writable, label
 
-    return {"domains": DOMAINS, "weekdays": WEEKDAYS}
+    return {
+        "domains": DOMAINS,
+        "weekdays": WEEKDAYS,
+        "Status": Status,
+        "is_writable": is_writable,
+        "status_label": label,
+    }

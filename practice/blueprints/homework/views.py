@@ -81,6 +81,7 @@ def review(couple, response_id: int):
         kind=kind,
         findings=kind.coach(response.content),
         transitions=homework_service.transitions(response),
+        moves=homework_service.moves(response),
         comment_form=CommentForm(),
         action_form=ConfirmForm(),
         contract_versions=joint.contract_versions(response)
@@ -158,6 +159,7 @@ def return_for_revision(couple, response_id: int):
         kind=kind,
         findings=kind.coach(response.content),
         transitions=homework_service.transitions(response),
+        moves=homework_service.moves(response),
         comment_form=form,
         action_form=ConfirmForm(),
         contract_versions=joint.contract_versions(response)
