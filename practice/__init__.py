@@ -41,7 +41,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from practice import models  # noqa: F401 - every table on the metadata
     from practice.extensions import csrf, db, limiter, login_manager, migrate
-    from practice.jobs import install_hooks
+    from practice.jobs.dispatch import install_hooks
     from practice.tenancy import install_guard, install_load_check
 
     db.init_app(app)

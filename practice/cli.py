@@ -82,6 +82,8 @@ def worker_command(queues: tuple[str, ...], with_scheduler: bool, burst: bool) -
 
     if not current_app.config["REDIS_URL"]:
         raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker is needed.")
+    # Each job runs in a work horse forked from this process: it finds the registry complete
+    # and runs in the app context this command holds (jobs build no app of their own).
     load_job_modules()
     worker = Worker(
         [get_queue(name) for name in (queues or QUEUES)],

@@ -1,4 +1,9 @@
-"""Handing a recorded run to RQ, or running it inline; and running it in a worker."""
+"""After a commit, handing the recorded runs to RQ or running them inline; and running one
+in a worker.
+
+This is the jobs' infrastructure, below the services: it finds a job by the name stored on
+its run (`practice.jobs.registered`) and imports no job module and no service.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,17 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
 
 from practice.config import REDIS_TIMEOUTS
 from practice.extensions import db
-from practice.jobs import REGISTRY, load_job_modules
+from practice.jobs import SESSION_KEY, registered
 from practice.models import JobRun
 from practice.models.base import utcnow
 from practice.tenancy import practice_context
 
 log = logging.getLogger(__name__)
-
-_process_app: Flask | None = None
 
 
 class JobFailed(Exception):
@@ -28,14 +32,38 @@ class JobFailed(Exception):
 
 
 def _app() -> Flask:
-    global _process_app
-    if has_app_context():
-        return current_app._get_current_object()  # type: ignore[attr-defined]
-    if _process_app is None:
-        from practice import create_app
+    # A worker runs jobs inside the app that `flask jobs worker` built and holds; building
+    # one here would put the whole app (blueprints and all) under the jobs' infrastructure.
+    if not has_app_context():
+        raise RuntimeError("Jobs run in an app context: start workers with `flask jobs worker`.")
+    return current_app._get_current_object()  # type: ignore[attr-defined]
 
-        _process_app = create_app()
-    return _process_app
+
+def _after_flush(session: Session, flush_context) -> None:
+    # Ids exist now; after the commit the objects are expired and must not be touched.
+    runs = session.info.pop(SESSION_KEY, None)
+    if runs:
+        ready = session.info.setdefault(f"{SESSION_KEY}_ready", [])
+        ready.extend((run.id, run.practice_id, run.function) for run in runs)
+
+
+def _after_commit(session: Session) -> None:
+    ready = session.info.pop(f"{SESSION_KEY}_ready", None)
+    for job_run_id, practice_id, function in ready or ():
+        dispatch(job_run_id, practice_id, function)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(SESSION_KEY, None)
+    session.info.pop(f"{SESSION_KEY}_ready", None)
+
+
+def install_hooks() -> None:
+    """Dispatch recorded runs after commit, forget them on rollback (idempotent)."""
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_flush_postexec", _after_flush)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
 
 
 def redis_connection(app: Flask | None = None) -> Redis:
@@ -64,8 +92,7 @@ def dispatch(job_run_id: int, practice_id: int, function: str) -> None:
     if app.config["JOBS_INLINE"]:
         run(job_run_id, practice_id)
         return
-    load_job_modules()
-    spec = REGISTRY[function]
+    spec = registered(function)
     with app.app_context():
         try:
             get_queue(spec.queue, app).enqueue(
@@ -93,7 +120,6 @@ def dispatch(job_run_id: int, practice_id: int, function: str) -> None:
 def run(job_run_id: int, practice_id: int) -> None:
     """Run one recorded job in its practice. Safe to call twice: a finished run is skipped."""
     app = _app()
-    load_job_modules()
     with app.app_context(), practice_context(practice_id):
         claimed = db.session.execute(
             update(JobRun)
@@ -105,9 +131,9 @@ def run(job_run_id: int, practice_id: int) -> None:
         if claimed != 1:
             return
         job_run = db.session.get(JobRun, job_run_id)
-        spec = REGISTRY[job_run.function]
         try:
-            spec.function(**job_run.arguments)
+            # A run stored under a name no job has any more fails like any other error.
+            registered(job_run.function).function(**job_run.arguments)
             job_run.status = "done"
             job_run.error = None
             job_run.finished_at = utcnow()
@@ -121,7 +147,7 @@ def run(job_run_id: int, practice_id: int) -> None:
             job_run.finished_at = utcnow()
             db.session.commit()
             log.error(
-                "job run %s (%s) failed: %s", job_run_id, spec.function.__name__, type(exc).__name__
+                "job run %s (%s) failed: %s", job_run_id, job_run.function, type(exc).__name__
             )
             if not app.config["JOBS_INLINE"]:
                 # Let RQ retry it, but never with the original exception: RQ logs its

@@ -271,14 +271,12 @@ def _end_every_session(user: User, reason: str) -> None:
 
 def request_password_reset(email: str) -> None:
     """Email a reset link if the address belongs to an active user; silent otherwise."""
-    from practice.jobs.email import send_password_reset
-
     email = normalise_email(email)
     with unscoped():
         user = db.session.scalar(select(User).where(User.email == email, User.active.is_(True)))
     if user is None:
         return
-    enqueue(send_password_reset, practice_id=user.practice_id, user_id=user.id)
+    enqueue("email.password_reset", practice_id=user.practice_id, user_id=user.id)
     audit.record("auth.password_reset_requested", actor_label="anonymous", target=user)
 
 
@@ -346,8 +344,6 @@ def _require_owner(actor: User) -> None:
 
 def invite_therapist(owner: User, *, email: str, name: str) -> TherapistInvitation:
     """Invite a therapist by email; a second invite to the same address resends the first."""
-    from practice.jobs.email import send_therapist_invitation
-
     _require_owner(owner)
     email = normalise_email(email)
     if _email_is_taken(email):
@@ -365,19 +361,17 @@ def invite_therapist(owner: User, *, email: str, name: str) -> TherapistInvitati
         db.session.flush()
     else:
         invitation.name = name.strip()
-    enqueue(send_therapist_invitation, invitation_id=invitation.id)
+    enqueue("email.therapist_invitation", invitation_id=invitation.id)
     audit.record("therapist.invited", actor=owner, target=invitation)
     return invitation
 
 
 def resend_invitation(owner: User, invitation: TherapistInvitation) -> None:
     """Email a fresh link; the previous one stops working."""
-    from practice.jobs.email import send_therapist_invitation
-
     _require_owner(owner)
     if not invitation.is_open:
         raise DomainError("This invitation is no longer open.")
-    enqueue(send_therapist_invitation, invitation_id=invitation.id)
+    enqueue("email.therapist_invitation", invitation_id=invitation.id)
     audit.record("therapist.invitation_resent", actor=owner, target=invitation)
 
 

@@ -93,8 +93,6 @@ def create_invite(actor: User, partner: Partner, *, email_it: bool) -> tuple[Par
     feeds stopped by the revoke stay stopped (their URLs may be why access was revoked); the
     partner subscribes afresh in the portal.
     """
-    from practice.jobs.email import send_partner_invite
-
     couple = partner.couple
     if couple.is_closed:
         raise DomainError("Reopen the couple before inviting its partners.")
@@ -126,7 +124,7 @@ def create_invite(actor: User, partner: Partner, *, email_it: bool) -> tuple[Par
         details={"replaced": replaced is not None, "emailed": email_it},
     )
     if email_it:
-        enqueue(send_partner_invite, invite_id=invite.id)
+        enqueue("email.partner_invite", invite_id=invite.id)
     return invite, token
 
 
@@ -221,8 +219,6 @@ def request_sign_in_link(email: str) -> None:
     A partner whose access is revoked is answered as an unknown address: nothing is sent, and
     the couple's trail shows that someone asked.
     """
-    from practice.jobs.email import send_partner_sign_in_link
-
     email = normalise_email(email)
     with unscoped():  # the address is all we have: it may belong to partners of any practice
         partners = db.session.scalars(
@@ -237,7 +233,7 @@ def request_sign_in_link(email: str) -> None:
                 )
                 continue
             enqueue(
-                send_partner_sign_in_link, practice_id=partner.practice_id, partner_id=partner.id
+                "email.partner_sign_in_link", practice_id=partner.practice_id, partner_id=partner.id
             )
             audit.record("partner.sign_in_link_requested", actor=partner, target=partner)
 

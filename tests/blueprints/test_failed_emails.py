@@ -54,7 +54,7 @@ def runs() -> list[tuple[str, str]]:
     db.session.expire_all()
     with unscoped():
         return [
-            (run.function.rsplit(".", 1)[1], run.status)
+            (run.function, run.status)
             for run in db.session.scalars(select(JobRun).order_by(JobRun.id))
         ]
 
@@ -74,7 +74,7 @@ def test_a_personal_link_whose_email_failed_says_so_where_it_was_made(
     assert f"The email to ann@x.org {NOT_SENT}" in shown
     assert "Copy the link above" in shown
     assert "We are also emailing it" not in shown
-    assert runs() == [("send_partner_invite", "failed")]
+    assert runs() == [("email.partner_invite", "failed")]
 
     couple_page = page(owner_client.get(f"/couples/{couple.id}")).text
     assert f"The email to ann@x.org {NOT_SENT}" in couple_page
@@ -102,7 +102,7 @@ def test_an_emailed_link_shows_no_failure_while_it_waits_for_redis(
 
     assert made.status_code == 200
     assert "We are also emailing it to ann@x.org" in page(made).text
-    assert runs() == [("send_partner_invite", "pending")]  # the requeue sweep sends it later
+    assert runs() == [("email.partner_invite", "pending")]  # the requeue sweep sends it later
     assert NOT_SENT not in page(owner_client.get(f"/couples/{couple.id}")).text
     assert inbox.messages == []
 
@@ -146,7 +146,7 @@ def test_a_practice_name_stored_with_a_line_break_no_longer_stops_its_emails(
     (message,) = inbox.messages
     assert message["Subject"] == "Your personal link from Harbour Bcc: everyone@example.com"
     assert message["Bcc"] is None
-    assert runs() == [("send_partner_invite", "done")]
+    assert runs() == [("email.partner_invite", "done")]
 
 
 def invite_bob(owner_client):
@@ -181,6 +181,6 @@ def test_an_invitation_whose_email_failed_says_so_on_the_team_page(
     (message,) = inbox.messages
     assert message["To"] == "bob@example.com"
     assert runs() == [
-        ("send_therapist_invitation", "failed"),
-        ("send_therapist_invitation", "done"),
+        ("email.therapist_invitation", "failed"),
+        ("email.therapist_invitation", "done"),
     ]

@@ -149,7 +149,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
         lambda c, w: c.post_form("/password/forgot", {"email": w.owner_email}),
         302,
         location="/login",
-        job="practice.jobs.email.send_password_reset",
+        job="email.password_reset",
     ),
     ("auth.reset_password", "POST"): Request(
         lambda c, w: c.post_form(
@@ -182,7 +182,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
         lambda c, w: c.post_form("/portal/new-link", {"email": w.partner_email}),
         200,
         text="a sign-in link is on its way",
-        job="practice.jobs.email.send_partner_sign_in_link",
+        job="email.partner_sign_in_link",
     ),
     ("portal.unlock", "POST"): Request(
         # No PIN is set, so the device is not locked: straight back to the portal.

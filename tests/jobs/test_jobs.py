@@ -21,7 +21,6 @@ from sqlalchemy import select
 import practice.jobs
 from practice.extensions import db
 from practice.jobs import enqueue
-from practice.jobs.email import send_password_reset
 from practice.models import PasswordReset, Practice
 from practice.services import accounts
 from practice.tenancy import TenancyError, practice_context, unscoped
@@ -32,14 +31,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_WORDS = "secret client words"
 
 
-@practice.jobs.job()
+@practice.jobs.job(name="tests.fail_with_client_words")
 def fail_with_client_words(note_id: int) -> None:
     """A test-only job whose exception message quotes what a client wrote."""
     raise ValueError(f"{SECRET_WORDS} (note {note_id})")
-
-
-def not_a_job(user_id: int) -> None:
-    """Never registered with @job."""
 
 
 @pytest.fixture
@@ -81,23 +76,30 @@ def assert_reset_email(message, owner) -> str:
 def test_enqueue_refuses_arguments_that_are_not_ids(app, owner, inbox, job_runs, arguments):
     arguments.setdefault("practice_id", owner.practice_id)
     with pytest.raises(TypeError, match="must be an id"):
-        enqueue(send_password_reset, **arguments)
+        enqueue("email.password_reset", **arguments)
     db.session.commit()
     assert job_runs() == []
     assert inbox.messages == []
 
 
-def test_enqueue_refuses_an_unregistered_function(app, owner, job_runs):
+def test_enqueue_refuses_an_unregistered_name(app, owner, job_runs):
     with pytest.raises(ValueError, match="not a registered job"):
-        enqueue(not_a_job, practice_id=owner.practice_id, user_id=owner.id)
+        enqueue("email.no_such_job", practice_id=owner.practice_id, user_id=owner.id)
     db.session.commit()
     assert job_runs() == []
 
 
-def test_a_registered_job_is_named_by_module_and_function():
-    name = f"{__name__}.fail_with_client_words"
-    assert practice.jobs.REGISTRY[name].function is fail_with_client_words
-    assert practice.jobs.REGISTRY[name].queue == practice.jobs.DEFAULT_QUEUE
+def test_enqueue_takes_a_name_not_a_function(app, owner, job_runs):
+    with pytest.raises(TypeError, match="named by a string"):
+        enqueue(fail_with_client_words, practice_id=owner.practice_id, note_id=7)
+    db.session.commit()
+    assert job_runs() == []
+
+
+def test_a_registered_job_is_found_by_its_name():
+    spec = practice.jobs.registered("tests.fail_with_client_words")
+    assert spec.function is fail_with_client_words
+    assert spec.queue == practice.jobs.DEFAULT_QUEUE
 
 
 # --- inline mode (no REDIS_URL) -----------------------------------------------------------
@@ -118,7 +120,7 @@ def test_inline_password_reset_runs_after_the_commit(app, owner, inbox, job_runs
     assert run.attempts == 1
     assert run.error is None
     assert run.practice_id == owner.practice_id
-    assert run.function == "practice.jobs.email.send_password_reset"
+    assert run.function == "email.password_reset"
     assert run.arguments == {"user_id": owner.id}
     assert run.started_at is not None and run.finished_at is not None
     assert len(inbox.messages) == 1
@@ -152,7 +154,7 @@ def test_a_rolled_back_transaction_dispatches_nothing(
     request, app, owner, inbox, job_runs, flushed, mode
 ):
     redis = request.getfixturevalue("redis_jobs") if mode == "redis" else None
-    enqueue(send_password_reset, practice_id=owner.practice_id, user_id=owner.id)
+    enqueue("email.password_reset", practice_id=owner.practice_id, user_id=owner.id)
     if flushed:
         db.session.flush()
     db.session.rollback()
@@ -294,7 +296,7 @@ def _assert_secret_not_logged(caplog) -> None:
 def test_a_failing_inline_job_records_only_the_exception_type(app, owner, job_runs, caplog):
     caplog.set_level(logging.DEBUG)
     with practice_context(owner.practice_id):
-        enqueue(fail_with_client_words, note_id=7)
+        enqueue("tests.fail_with_client_words", note_id=7)
         db.session.commit()  # inline: the job runs (and fails) here, the commit succeeds
 
     (run,) = job_runs()
@@ -314,7 +316,7 @@ def test_a_failing_rq_job_keeps_client_words_out_of_logs_and_redis(
 ):
     caplog.set_level(logging.DEBUG)
     with practice_context(owner.practice_id):
-        enqueue(fail_with_client_words, note_id=7)
+        enqueue("tests.fail_with_client_words", note_id=7)
         db.session.commit()
     assert job_runs()[0].status == "queued"
 
@@ -377,7 +379,7 @@ def test_the_worker_command_refuses_to_start_without_redis(app):
 
 def test_a_run_belongs_to_the_current_practice(app, owner, job_runs):
     with practice_context(owner.practice_id):
-        enqueue(send_password_reset, user_id=owner.id)
+        enqueue("email.password_reset", user_id=owner.id)
         db.session.flush()
     (run,) = job_runs()
     assert run.practice_id == owner.practice_id
@@ -388,7 +390,7 @@ def test_a_run_cannot_be_made_for_another_practice_inside_one(app, owner, job_ru
     other = PracticeFactory()
     db.session.commit()
     with practice_context(owner.practice_id):
-        enqueue(send_password_reset, practice_id=other.id, user_id=owner.id)
+        enqueue("email.password_reset", practice_id=other.id, user_id=owner.id)
         with pytest.raises(TenancyError):
             db.session.flush()
     db.session.rollback()

@@ -410,7 +410,7 @@ def test_the_invite_email_job_is_given_only_the_invite_id(case, inbox):
     invite_id, _ = invite(case, case.ann_id, email_it=True)
     with unscoped():
         (run,) = db.session.scalars(select(JobRun)).all()
-    assert run.function == "practice.jobs.email.send_partner_invite"
+    assert run.function == "email.partner_invite"
     assert run.arguments == {"invite_id": invite_id}
     assert (run.status, run.practice_id) == ("done", case.practice_id)
     (emailed,) = audit_events("partner.invite_emailed")

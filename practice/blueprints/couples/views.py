@@ -17,7 +17,6 @@ from practice.blueprints.couples.forms import (
 from practice.blueprints.forms import show_error
 from practice.extensions import db
 from practice.jobs import failed_runs
-from practice.jobs.email import send_partner_invite
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models.base import utcnow
 from practice.services import DomainError, NotFound, audit, portal_access, portal_pin
@@ -174,7 +173,7 @@ def _failed_invite_emails(partners) -> dict:
         for partner in partners
         if partner.current_invite is not None and partner.current_invite.pending_email is not None
     }
-    failed = failed_runs(send_partner_invite, "invite_id", waiting)
+    failed = failed_runs("email.partner_invite", "invite_id", waiting)
     return {waiting[invite_id]: when for invite_id, when in failed.items()}
 
 
@@ -293,7 +292,7 @@ def invite(couple, partner_id: int):
     flash_dev_links(sent)
     # With no Redis the email job has run by now: if it failed, this page must say so.
     email_failed = form.email_it.data and bool(
-        failed_runs(send_partner_invite, "invite_id", [invite.id])
+        failed_runs("email.partner_invite", "invite_id", [invite.id])
     )
     # Shown once: only its digest is stored, so this page is the only place it appears.
     return render_template(

@@ -14,7 +14,6 @@ from practice.blueprints.settings import bp
 from practice.blueprints.settings.forms import InviteTherapistForm, PracticeSettingsForm
 from practice.extensions import db
 from practice.jobs import failed_runs
-from practice.jobs.email import send_therapist_invitation
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models import TherapistInvitation, User
 from practice.services import DomainError, accounts
@@ -73,7 +72,7 @@ def _team_page(form: InviteTherapistForm, status: int = 200):
         members=members,
         invitations=invitations,
         failed_emails=failed_runs(
-            send_therapist_invitation, "invitation_id", [i.id for i in invitations]
+            "email.therapist_invitation", "invitation_id", [i.id for i in invitations]
         ),
         form=form,
         action_form=ConfirmForm(),
@@ -83,7 +82,7 @@ def _team_page(form: InviteTherapistForm, status: int = 200):
 def _flash_invitation_email(invitation: TherapistInvitation, sent: str) -> None:
     """`sent` once the email is on its way; with no Redis the job has run by now, and if it
     failed the owner is told so here, not told it was sent."""
-    if failed_runs(send_therapist_invitation, "invitation_id", [invitation.id]):
+    if failed_runs("email.therapist_invitation", "invitation_id", [invitation.id]):
         flash(
             f"The invitation email to {invitation.email} could not be sent. "
             "Resend it from the list below in a little while.",

@@ -1,4 +1,9 @@
-"""Jobs that send email. Each takes ids, makes its own token, and sends one message."""
+"""Jobs that send email. Each takes ids, makes its own token, and sends one message.
+
+Before jobs had names of their own, runs were stored under the function's dotted path, when
+this module was `practice.jobs.email`: `formerly` keeps such runs (a pending one, a failure a
+page still shows) working.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,12 @@ from practice.services import accounts, audit, portal_access
 from practice.urls import external_url
 
 
-@job(queue=DEFAULT_QUEUE, timeout=60)
+@job(
+    name="email.password_reset",
+    queue=DEFAULT_QUEUE,
+    timeout=60,
+    formerly=["practice.jobs.email.send_password_reset"],
+)
 def send_password_reset(user_id: int) -> None:
     """Email a one-hour, single-use password reset link to an active user."""
     user = db.session.get(User, user_id)
@@ -30,7 +40,12 @@ def send_password_reset(user_id: int) -> None:
     )
 
 
-@job(queue=DEFAULT_QUEUE, timeout=60)
+@job(
+    name="email.therapist_invitation",
+    queue=DEFAULT_QUEUE,
+    timeout=60,
+    formerly=["practice.jobs.email.send_therapist_invitation"],
+)
 def send_therapist_invitation(invitation_id: int) -> None:
     """Email an invitation link to join the practice; it voids any earlier link."""
     invitation = db.session.get(TherapistInvitation, invitation_id)
@@ -46,7 +61,12 @@ def send_therapist_invitation(invitation_id: int) -> None:
     )
 
 
-@job(queue=DEFAULT_QUEUE, timeout=60)
+@job(
+    name="email.partner_invite",
+    queue=DEFAULT_QUEUE,
+    timeout=60,
+    formerly=["practice.jobs.email.send_partner_invite"],
+)
 def send_partner_invite(invite_id: int) -> None:
     """Email a partner their personal link, then erase the encrypted copy it was kept in."""
     invite = db.session.get(PartnerInvite, invite_id)
@@ -74,7 +94,12 @@ def send_partner_invite(invite_id: int) -> None:
     audit.record("partner.invite_emailed", actor_label="system", target=partner)
 
 
-@job(queue=DEFAULT_QUEUE, timeout=60)
+@job(
+    name="email.partner_sign_in_link",
+    queue=DEFAULT_QUEUE,
+    timeout=60,
+    formerly=["practice.jobs.email.send_partner_sign_in_link"],
+)
 def send_partner_sign_in_link(partner_id: int) -> None:
     """Email a partner a single-use, 30-minute sign-in link."""
     partner = db.session.get(Partner, partner_id)
