@@ -49,7 +49,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    install_guard()
+    install_guard(models.Practice)
     # db.Model, not extensions.Base: Flask-SQLAlchemy copies Base into a new class, so
     # the models are subclasses of db.Model only and a listener on Base never fires.
     install_load_check(db.Model)

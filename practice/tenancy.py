@@ -25,6 +25,9 @@ from sqlalchemy.orm import (
 
 _current_practice_id: ContextVar[int | None] = ContextVar("current_practice_id", default=None)
 _unscoped_depth: ContextVar[int] = ContextVar("unscoped_depth", default=0)
+# The tenant's own model (Practice), given by install_guard: the models build on this module,
+# so it does not import them.
+_tenant_model: type | None = None
 
 
 class TenancyError(RuntimeError):
@@ -97,15 +100,16 @@ def _scope_statement(state: ORMExecuteState) -> None:
         )
     if state.is_insert:
         return  # new rows are stamped and checked in before_flush
-    from practice.models.practice import Practice  # the tenant itself: only the current one
-
     state.statement = state.statement.options(
         with_loader_criteria(
             PracticeScoped,
             lambda cls: cls.practice_id == practice_id,
             include_aliases=True,
         ),
-        with_loader_criteria(Practice, lambda cls: cls.id == practice_id, include_aliases=True),
+        # The tenant itself: only the current one.
+        with_loader_criteria(
+            _tenant_model, lambda cls: cls.id == practice_id, include_aliases=True
+        ),
     )
 
 
@@ -151,8 +155,10 @@ def _check_loaded_row(target, context) -> None:
         raise TenancyError(f"Loaded a {type(target).__name__} of another practice.")
 
 
-def install_guard(session_class: type[Session] = Session) -> None:
-    """Attach the guard to every session (idempotent)."""
+def install_guard(tenant_model: type, session_class: type[Session] = Session) -> None:
+    """Attach the guard to every session (idempotent); `tenant_model` is Practice."""
+    global _tenant_model
+    _tenant_model = tenant_model
     if not event.contains(session_class, "do_orm_execute", _scope_statement):
         event.listen(session_class, "do_orm_execute", _scope_statement)
         event.listen(session_class, "before_flush", _stamp_new_rows)

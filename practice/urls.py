@@ -7,7 +7,7 @@ from flask import current_app
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from practice.services import MAX_ID
+from practice.models.base import MAX_ID
 
 
 class IdConverter(IntegerConverter):

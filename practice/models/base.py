@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, ForeignKeyConstraint
 from sqlalchemy.types import TypeDecorator
 
+# The largest id a row can have (PostgreSQL's integer).
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""

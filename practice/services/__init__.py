@@ -5,6 +5,10 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
+# A number past MAX_ID, typed into a form, names nothing: services check it before it reaches
+# a driver that cannot even bind it (SQLite). Defined with the models, which routes check too.
+from practice.models.base import MAX_ID as MAX_ID
+
 T = TypeVar("T")
 
 
@@ -39,11 +43,6 @@ def check_single_line(value: str, field: str) -> str:
     if SINGLE_LINE_REFUSED.search(value):
         raise DomainError(SINGLE_LINE_MESSAGE, field)
     return value
-
-
-# The largest id a row can have (PostgreSQL's integer). A number past it, typed into a form,
-# names nothing: checked before it reaches a driver that cannot even bind it (SQLite).
-MAX_ID = 2**31 - 1
 
 
 class Conflict(DomainError):
