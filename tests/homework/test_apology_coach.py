@@ -7,6 +7,7 @@ import pytest
 from practice.audience import Audience
 from practice.homework import ContentError, get_kind
 from practice.homework.apology import PARTS, ApologyDraft
+from tests.homework import tables
 
 KIND = get_kind("apology")
 
@@ -357,3 +358,218 @@ def test_check_complete_needs_all_four_parts():
     missing = KIND.check_complete(dict(GOOD, how_it_hurt="  ", amends=""))
     assert set(missing) == {"how_it_hurt", "amends"}
     assert set(KIND.check_complete(KIND.empty())) == set(PARTS)
+
+
+# -- rules added for hedges, false symmetry, pressure to forgive, excuses --------------------
+# Each rule: (part, text, the phrase as typed) it must flag, and at least as many (part, text)
+# it must leave alone. Every text draws no other finding, so each case checks one rule.
+
+HEDGED = [
+    ("what_i_did", "I guess I'm sorry for how things went with the money.", "I guess I'm"),
+    ("responsibility", "I suppose I was wrong to keep it from you.", "I suppose I was"),
+    ("responsibility", "I'm sorry, I guess, for lying about the trips.", "sorry, I guess"),
+    ("how_it_hurt", "I might have hurt you more than I knew at the time.", "I might have hurt"),
+    ("responsibility", "I may have been unfair to you about the money.", "I may have been unfair"),
+    ("responsibility", "I'm kind of sorry about how I handled the messages.", "kind of sorry"),
+    ("responsibility", "Maybe I was wrong to hide the second phone from you.", "Maybe I was"),
+    (
+        "responsibility",
+        "I feel like I should apologise for the weekend away.",
+        "I feel like I should apologise",
+    ),
+]
+HEDGED_NOT = [
+    ("how_it_hurt", "I can only guess how lonely those nights were for you."),
+    ("how_it_hurt", "I guess you wanted to know why, and I never told you."),
+    ("what_i_did", "I thought maybe I was in love, so I kept seeing her for months."),
+    ("how_it_hurt", "You may never trust me again, and that is your right."),
+    ("how_it_hurt", "That is the kind of hurt that does not go away in a month."),
+    ("how_it_hurt", "I might have lost you for good, and I know that now."),
+    ("how_it_hurt", "Perhaps the worst part for you was the lying, more than the affair."),
+    ("responsibility", "I hurt you, I was wrong, and I am sorry, full stop."),
+    ("amends", "Maybe we can walk together every Sunday morning, if you would like that."),
+]
+
+SYMMETRY = [
+    (
+        "what_i_did",
+        "We both made mistakes, and I hid the messages from you.",
+        "We both made mistakes",
+    ),
+    ("responsibility", "It takes two, and I know I played my own part in it.", "It takes two"),
+    (
+        "responsibility",
+        "It wasn't all my fault, though I own the lies I told.",
+        "wasn't all my fault",
+    ),
+    ("responsibility", "You're not perfect either, and I have to say that.", "You're not perfect"),
+    (
+        "how_it_hurt",
+        "You hurt me too, when you stopped talking to me for weeks.",
+        "You hurt me too",
+    ),
+    (
+        "responsibility",
+        "What about when you went through my phone without asking?",
+        "What about when you",
+    ),
+    ("responsibility", "You have your part in this too, and I have mine.", "You have your part"),
+    ("responsibility", "I lied, and you did the same thing to me last year.", "you did the same"),
+]
+SYMMETRY_NOT = [
+    ("what_i_did", "We both know that what I did was wrong, and it was all mine."),
+    ("how_it_hurt", "Both of us cried the night you found the messages on my phone."),
+    ("responsibility", "It is not that we were both to blame; the lying was mine alone."),
+    ("how_it_hurt", "I hurt you too many times to count, and I see that now."),
+    ("responsibility", "You had no part in what I chose to do, none at all."),
+    ("how_it_hurt", "You also lost friends because of what I did, and I am sorry."),
+    ("how_it_hurt", "It wasn't just me who lost sleep; you stopped sleeping for weeks."),
+    ("responsibility", "I don't think we both made mistakes; I made them, all of them."),
+]
+
+FORGIVE = [
+    ("amends", "I will answer every question you have, so we can move on.", "so we can move on"),
+    (
+        "responsibility",
+        "You need to forgive me at some point, or we will never heal.",
+        "You need to forgive",
+    ),
+    ("amends", "Let's put this behind us and start again from Monday.", "Let's put this behind us"),
+    (
+        "responsibility",
+        "I have already apologised, and I meant it every single time.",
+        "I have already apologised",
+    ),
+    ("how_it_hurt", "It's in the past now, and I want you to see that.", "It's in the past"),
+    ("amends", "Can we please just move on after this week?", "Can we please just move on"),
+    (
+        "how_it_hurt",
+        "You keep bringing it up, and I understand why you do.",
+        "You keep bringing it up",
+    ),
+    (
+        "responsibility",
+        "If you really loved me, you would give me another chance.",
+        "If you really loved me",
+    ),
+]
+FORGIVE_NOT = [
+    ("responsibility", "I don't expect you to forgive me, now or ever."),
+    ("responsibility", "You don't have to forgive me, and I will not ask you to."),
+    ("amends", "I will not ask you to move on until you tell me you are ready, every week."),
+    ("how_it_hurt", "It will take you a long time to get over it, and I will wait."),
+    ("how_it_hurt", "I know we can't put this behind us yet, maybe not for years."),
+    ("amends", "I hope that one day you can forgive me; until then I will call each night."),
+    ("amends", "You can keep bringing it up whenever you need to, every time."),
+    ("amends", "I will never tell you it's in the past, and I will check in each Sunday."),
+    ("how_it_hurt", "Forgiveness is yours to give, if and when you want to give it."),
+]
+
+EXCUSE = [
+    (
+        "what_i_did",
+        "I kissed him because I was drunk at the Christmas party.",
+        "because I was drunk",
+    ),
+    (
+        "what_i_did",
+        "I lied about the money, but I had been drinking all day.",
+        "but I had been drinking",
+    ),
+    ("responsibility", "The alcohol made me say things I did not mean.", "The alcohol made me"),
+    (
+        "responsibility",
+        "I was not thinking straight that whole month at work.",
+        "was not thinking straight",
+    ),
+    (
+        "responsibility",
+        "Anyone would have done the same in my position, honestly.",
+        "Anyone would have done",
+    ),
+    (
+        "responsibility",
+        "Everyone does it these days, even if they never say so.",
+        "Everyone does it",
+    ),
+    (
+        "responsibility",
+        "But you have to understand how lonely I was back then.",
+        "But you have to understand",
+    ),
+    (
+        "responsibility",
+        "Please try to understand that I was under pressure.",
+        "Please try to understand",
+    ),
+]
+EXCUSE_NOT = [
+    ("what_i_did", "I hid how much I was drinking from you for a whole year."),
+    ("what_i_did", "I got drunk at your sister's wedding and humiliated you."),
+    ("what_i_did", "I drove home drunk with the children in the car."),
+    ("how_it_hurt", "Anyone would have been hurt by finding those messages."),
+    ("how_it_hurt", "Anyone would feel unsafe after what I did to you."),
+    ("how_it_hurt", "I need to understand what this did to you, all of it."),
+    ("how_it_hurt", "I don't expect you to understand, and you don't have to."),
+    ("how_it_hurt", "Help me understand how those nights felt for you, please."),
+    ("amends", "I will stop drinking, and I will go to a meeting every week."),
+    ("how_it_hurt", "Not everyone would give me a second chance after this."),
+]
+
+# "Just" and "only" that do not make it smaller: no longer flagged. Real minimisers still are
+# (see FLAGGED above: "only a few messages", "only once", "We just talked").
+SINCERE = [
+    ("how_it_hurt", "I just want you to know that I see how it broke your trust."),
+    ("what_i_did", "I only realised last week how long I had been lying to you."),
+    ("how_it_hurt", "I only now see how alone you were, and how long it lasted."),
+    ("what_i_did", "I've only just started to tell you the whole truth about it."),
+    ("how_it_hurt", "It hurt you just when you needed me the most, after your dad died."),
+    ("responsibility", "I am sorry I lied. I just hope you can see that it is mine."),
+    ("what_i_did", "I only stopped when you found the second phone in my bag."),
+]
+MINIMISERS = [
+    ("what_i_did", "It was just a few messages with someone from work.", "just"),
+    ("what_i_did", "We were just friends who talked late at night.", "just"),
+    ("what_i_did", "It was only physical, and it meant nothing to me.", "only"),
+    ("what_i_did", "I had just a couple of drinks with her after work.", "just"),
+    ("what_i_did", "I kissed her only once, at the leaving party.", "only once"),
+]
+
+RULE_TABLES = {
+    "hedged-apology": (HEDGED, HEDGED_NOT),
+    "false-symmetry": (SYMMETRY, SYMMETRY_NOT),
+    "rushing-forgiveness": (FORGIVE, FORGIVE_NOT),
+    "excuse": (EXCUSE, EXCUSE_NOT),
+    "minimiser": (MINIMISERS, SINCERE),
+}
+
+
+def test_every_rule_has_as_many_cases_left_alone_as_flagged():
+    assert tables.unbalanced(RULE_TABLES) == []
+
+
+@pytest.mark.parametrize(("code", "part", "text", "phrase"), tables.flagged(RULE_TABLES))
+def test_each_rule_flags_the_exact_phrase(code, part, text, phrase):
+    assert findings_for(part, text) == [(code, phrase)]
+
+
+@pytest.mark.parametrize(("code", "part", "text"), tables.left_alone(RULE_TABLES))
+def test_each_rule_leaves_these_alone(code, part, text):
+    assert findings_for(part, text) == []
+
+
+def test_an_excuse_after_but_is_one_finding():
+    assert findings_for("what_i_did", "I lied to you, but I was drunk every time I did.") == [
+        ("excuse", "but I was drunk")
+    ]
+
+
+def test_i_am_is_not_a_time():
+    codes = [code for code, _ in findings_for("amends", "I am going to be a better partner.")]
+    assert codes == ["amends-not-concrete"]
+
+
+def test_the_clean_result_says_what_was_checked_and_claims_nothing_more():
+    assert KIND.coach(GOOD) == []
+    assert "non-apology phrases" in KIND.coach_checked
+    assert "cannot judge what is meant" in KIND.coach_checked
