@@ -5,7 +5,8 @@ with the domains of the method (communication; privacy; social media; substances
 spending) and "other". The therapist merges both partners' proposals into the couple's
 agreements (`practice.services.agreements`).
 
-The coach (a pure function of the content) looks at each proposal with an agreement:
+The coach (a pure function of the content) looks at each proposal with an agreement. The
+wording rules live in `practice.homework.text`, shared with the other coaches:
 
 - "vague-agreement": an agreement is specific when it names a behaviour and says when: a
   time, a number, or a trigger ("when", "whenever", "within", "before", "after", "any",
@@ -14,16 +15,38 @@ The coach (a pure function of the content) looks at each proposal with an agreem
   phrase is reported) or is three words or fewer ("Honesty", "Tell the truth"). Only the
   agreement text counts: a time frame says how long the agreement lasts, not when the
   behaviour happens. A concrete rule without a "when" ("No alcohol at home") is left alone.
+- "hedged-agreement": "try to", "do my best", "if possible", "when we can", "usually",
+  wherever they are, as they leave room for not doing it. Someone else's attempt ("if you
+  try to call me") and a refusal ("never try to contact her") are not hedges.
+- "vague-amount": "more", "less" or "fewer" with no number, frequency or limit in the
+  sentence ("drink less at weekends"); "no more than two", "more than 15 minutes", "no more
+  contact" are measures or refusals. A proposal gets one of these three at most, in the
+  order hedge, vague phrase, amount, too short.
 - "transparency-no-end": password or passcode sharing, location sharing, phone checks,
   reading each other's messages and shared accounts are meant to be temporary, so they need
   an end: a review date, or a time frame with an end ("3 months", "until June", "review in
   4 weeks"). "ongoing", "for now" or "always" are not an end. An end written in the
   agreement itself ("for the next 3 months", "until we review it") counts too. The phrase
   found is reported; the finding's part is the review date, where the fix goes.
+- Surveillance, with or without a review date (transparency is offered, limited in time,
+  and agreed by both; checking up does not repair trust by itself):
+  - "checking-one-sided": the writer checks the other's phone, messages, passwords,
+    accounts or location ("I check your phone", "give me your passwords"), with nothing
+    going the other way ("and you mine", "each other's") and not offered ("when you
+    offer it"). Offering one's own ("you can check my phone") is what transparency is.
+  - "checking-open-ended": a tracking app or device (Life360, spyware, an AirTag); or a
+    transparency measure open at will ("whenever I want", "at any time"), at all hours
+    ("every hour", "24/7", "at all times"), without notice ("random", "spot checks",
+    "without asking") or to everything ("all passwords", "full access"); or a report asked
+    for every hour or so ("text me where you are every hour"). On request ("any day you
+    ask") and "whenever you feel anxious" are not at will; a way out ("either of us can
+    pause it at any time") is not open-ended.
 - "agreement-missing": a proposal with a time frame or a review date but no agreement yet.
 - "no-proposals": nothing proposed yet.
 
-A proposal gets at most one finding per issue.
+A proposal gets at most one finding per issue. `coach_agreement(text, time_frame,
+review_date)` gives an agreement the therapist writes the same checks, with the form's field
+names as parts ("text", "review_date").
 
 `clean` checks shape only and keeps the text as typed. A proposal with no domain (or an
 empty one) is filed under "other" rather than refused, so an autosave never fails for it;
@@ -40,6 +63,15 @@ from typing import ClassVar
 from practice.audience import Audience
 from practice.homework import register
 from practice.homework.base import ContentError, Finding, HomeworkKind
+from practice.homework.text import APOSTROPHE as _A
+from practice.homework.text import (
+    LOOK,
+    NEGATION,
+    Matcher,
+    compile_pattern,
+    in_negated_sentence,
+    vague_promise_finding,
+)
 
 DOMAINS = {
     "communication": "Communication",
@@ -53,47 +85,14 @@ TEXT_LIMIT = 1000
 PROPOSAL_KEYS = ("domain", "agreement", "time_frame", "review_date")
 VAGUE_MAX_WORDS = 3
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_WORD = re.compile(r"[\w'’]+")
 
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-# A "when" for the behaviour: a time, a number, a frequency or a trigger.
-_WHEN = _compile(
-    r"\d"
-    r"|\b(?:once|twice|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
-    r"twenty|thirty|forty|fifty|sixty|ninety|hundred|half)\b"
-    r"|\b(?:every|each|daily|nightly|weekly|fortnightly|monthly|hourly)\b"
-    r"|\b(?:minutes?|hours?|days?|nights?|weeks?|weekends?|months?|mornings?|evenings?|"
-    r"afternoons?|bedtime|noon|midnight|o[’']clock)\b"
-    r"|\b(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|"
-    r"today|tonight|tomorrow)\b"
-    r"|\b(?:when|whenever|within|before|after|any|anytime|if|until|as\s+soon\s+as|"
-    r"immediately|right\s+away|straight\s+away)\b"
+# What one partner may see of the other's: phones, messages, passwords, accounts, location.
+_PRIVATE = (
+    r"(?:phones?|messages|texts|emails|e-mails|dms|chats|inbox|whatsapps?|locations?|"
+    r"passwords?|passcodes?|pin\s+codes?|log-?ins?|accounts?|laptops?|computers?|devices?|"
+    r"social\s+media|browsing\s+history|search\s+history|call\s+logs?|bank\s+statements?)"
 )
-_VAGUE_WHEN = _compile(r"\b(?:one|some)\s+day\b|\bsomeday\b|\beach\s+other\b|\bone\s+another\b")
-
-_VAGUE = _compile(
-    r"\b(?:be|being|to\s+be)\s+(?:more\s+|a\s+lot\s+more\s+|completely\s+|totally\s+)?"
-    r"(?:honest|open|transparent|truthful|faithful|loyal|respectful|considerate|supportive|"
-    r"careful|present|available|trustworthy|understanding|patient|better|nicer|kinder)\b"
-    r"|\bcommunicate(?:\s+(?:more|better|openly|honestly))?\b"
-    r"|\b(?:trust|respect|support|love)\s+(?:each\s+other|one\s+another)\b"
-    r"|\b(?:try|work)\s+harder\b"
-    r"|\bwork\s+on\s+(?:it|us|things|ourselves|our\s+relationship|trust|communication)\b"
-    r"|\bdo\s+better\b|\bmake\s+(?:an|more\s+of\s+an|more)\s+effort\b"
-    r"|\bspend\s+more\s+time(?:\s+together)?\b"
-    r"|\bno\s+(?:more\s+)?secrets\b|\bopen\s+and\s+honest\b"
-    r"|\bbe\s+there\s+for\s+(?:each\s+other|one\s+another|you|me)\b"
-    r"|\brebuild\s+trust\b|\brespect\s+(?:my|your|our)\s+(?:privacy|boundaries|space)\b"
-)
-
-_A = "['’]"
-_NEGATION = _compile(rf"\b(?:not|never|no|stop|stops|stopped|without)\b|n{_A}t\b")
-_SENTENCE_END = re.compile(r"[.!?;\n]")
-_TRANSPARENCY = _compile(
+_TRANSPARENCY = compile_pattern(
     # passwords and passcodes
     r"\b(?:share|sharing|shared|give|giving|know|knowing|swap|swapping|exchange)\s+"
     r"(?:\w+\s+){0,3}?(?:passwords?|passcodes?|pass\s+codes?|pin\s+codes?|log-?ins?)\b"
@@ -106,12 +105,98 @@ _TRANSPARENCY = _compile(
     rf"hand\s+over|unlock)\s+(?:my|your|our|his|her|the\s+other{_A}s|each\s+other{_A}s|"
     rf"their)\s+phones?\b"
     r"|\bphone\s+checks?\b|\bopen\s+phones?\b"
+    r"|\bchecks?\s+(?:of|on)\s+(?:my|your|our|his|her|their|each\s+other.s)\s+phones?\b"
     # messages
     rf"|\b(?:read|reading|see|seeing|access\s+to|look\s+at|looking\s+at|check|checking)\s+"
     rf"(?:my|your|our|his|her|the\s+other{_A}s|each\s+other{_A}s|their|all)\s+(?:\w+\s+)?"
     rf"(?:messages|texts|emails|e-mails|dms|chats|inbox|whatsapps?)\b"
     # shared accounts
     r"|\b(?:shared|joint)\s+(?:\w+\s+)?accounts?\b|\bshare\s+(?:\w+\s+)?accounts?\b"
+)
+_PROPOSED_TRANSPARENCY = Matcher(_TRANSPARENCY, skip=in_negated_sentence)
+# Apps and devices that watch without anyone choosing to share each time.
+_TRACKING = Matcher(
+    compile_pattern(
+        r"\b(?:life360|mspy|flexispy|eyezy|spy\s*(?:apps?|ware|software)|stalkerware|"
+        r"keyloggers?|tracking\s+(?:apps?|software|devices?)|tracker\s+apps?|"
+        r"(?:gps|location|phone|car)\s+trackers?|air\s*tags?|"
+        r"monitoring\s+(?:apps?|software)|hidden\s+cameras?|screen\s+recording|"
+        r"record(?:ing)?\s+(?:\w+\s+)?(?:calls|phone\s+calls|conversations))\b"
+    ),
+    # a budgeting or habit app tracks money or habits, not a person
+    not_before=compile_pattern(
+        r"\b(?:spending|budget(?:ing)?|money|expenses?|habit|fitness|sleep|mood|drinks?|"
+        r"drinking|sobriety)\s+$"
+    ),
+)
+_NEGATED_JUST_BEFORE = compile_pattern(rf"{NEGATION}(?:\s+\w+){{0,4}}\s+$")
+_NEGATION = compile_pattern(NEGATION)
+
+
+def _refused(text: str, match: re.Match[str]) -> bool:
+    """A negation just before or within the match: "I will not check your phone"."""
+    before = text[max(0, match.start() - LOOK) : match.start()]
+    return bool(_NEGATED_JUST_BEFORE.search(before) or _NEGATION.search(match[0]))
+
+
+# One partner checking the other's phone, messages or accounts, rather than being shown.
+_ONE_SIDED = Matcher(
+    compile_pattern(
+        rf"\b(?:I|I{_A}ll|I{_A}d|me)\s+(?:\w+\s+){{0,3}}?(?:check|checks|checking|read|reading|"
+        r"go\s+through|going\s+through|look\s+(?:at|through)|looking\s+(?:at|through)|see|"
+        r"track|tracking|monitor|monitoring|know|have|get|access|search|inspect)\s+"
+        rf"(?:\w+\s+){{0,2}}?your\s+(?:\w+\s+)?{_PRIVATE}\b"
+        rf"|\b(?:give|show|hand|send|forward|tell)\s+me\s+(?:\w+\s+){{0,2}}?your\s+(?:\w+\s+)?"
+        rf"{_PRIVATE}\b"
+        rf"|\bshare\s+your\s+(?:\w+\s+)?{_PRIVATE}\s+with\s+me\b"
+    ),
+    skip=_refused,
+)
+# Both ways, or offered: "and you mine", "each other's", "when you offer".
+_MUTUAL_OR_OFFERED = compile_pattern(
+    r"\beach\s+other|\bone\s+another|\bboth\s+(?:of\s+us|ways|directions)|\bmutual(?:ly)?\b"
+    r"|\bin\s+return\b|\bvice\s+versa\b|\bmine\b|\bthe\s+same\s+for\s+(?:me|you)\b|\bwe\s+both\b"
+    r"|\byou\s+offer|\boffered\b|\bwith\s+your\s+(?:ok|okay|permission|consent|agreement)\b"
+)
+# Asking to hear from the other, rather than to see into their things.
+_REPORTING = compile_pattern(
+    r"\b(?:text|call|ring|phone|message|facetime|video\s+call|update|send)\s+me\b|\bcheck\s+in\b"
+    rf"|\bwhere\s+(?:you\s+are|you{_A}re|I\s+am|I{_A}m)\b|\bwhereabouts\b"
+)
+# Checking or reporting that never lets up.
+_CONSTANT = Matcher(
+    compile_pattern(
+        r"\bevery\s+(?:hour|half[-\s]hour|\d+\s+min(?:ute)?s?|(?:1|2|3|one|two|three|few|"
+        r"couple\s+of)\s+hours|(?:few|couple\s+of|five|ten|fifteen|twenty|thirty)\s+minutes)\b"
+        r"|\bhourly\b|\b(?:once|twice)\s+an\s+hour\b|\bon\s+the\s+hour\b|\beach\s+hour\b"
+        r"|\b24/7\b|\b(?:round|around)\s+the\s+clock\b|\bconstantly\b|\bcontinuously\b"
+        r"|\bnon-?stop\b|\bday\s+and\s+night\b"
+    ),
+    not_before=_NEGATED_JUST_BEFORE,
+)
+# Access at the checker's will, without notice, or to everything.
+_OPEN_ENDED = Matcher(
+    compile_pattern(
+        r"\b(?:whenever|any\s*time|at\s+any\s+time|every\s+time)\s+(?:I|you|he|she|they|we|"
+        r"either\s+of\s+us|one\s+of\s+us)\s+(?:\w+\s+)?(?:want|wants|wanted|like|likes|"
+        r"choose|chooses|wish|wishes|please|pleases|feel\s+like|feels\s+like|decide|decides|"
+        r"demand|demands)\b"
+        r"|\b(?:at\s+any\s+time|any\s*time)\b(?!\s+(?:you|either\s+of\s+us|one\s+of\s+us)\s+"
+        r"(?:\w+\s+)?(?:ask|asks|request|requests|need|needs)\b)"
+        r"|\ball\s+the\s+time\b|\bat\s+all\s+times\b|\ball\s+day(?:\s+long)?\b"
+        r"|\bwithout\s+(?:asking|warning|notice|telling|permission|(?:you|me|him|her)\s+knowing)\b"
+        r"|\bunannounced\b|\bby\s+surprise\b|\bsurprise\s+checks?\b|\brandom(?:ly)?\b"
+        r"|\bspot[-\s]checks?\b"
+        rf"|\ball\s+(?:of\s+)?(?:(?:my|your|our|his|her|their|each\s+other{_A}s|the)\s+)?"
+        rf"{_PRIVATE}\b"
+        r"|\beverything\s+on\s+(?:my|your|the|our)\s+(?:phones?|laptops?|computers?)\b"
+        r"|\b(?:full|complete|total|unlimited|unrestricted)\s+access\b|\bread\s+everything\b"
+    ),
+    # "either of us can pause it at any time" is a way out, not more checking
+    not_before=compile_pattern(
+        rf"{NEGATION}(?:\s+\w+){{0,4}}\s+$"
+        r"|\b(?:stop|pause|end|cancel|withdraw|turn|switch|opt)\b(?:\s+\w+){0,3}\s+$"
+    ),
 )
 
 # An end to a time frame or an agreement: until, review, or a limited length.
@@ -120,26 +205,30 @@ _NUMBER = (
     r"couple\s+of)"
 )
 _UNITS = r"(?:days?|weeks?|months?|years?)"
-_END_IN_AGREEMENT = _compile(
+_END_IN_AGREEMENT = compile_pattern(
     r"\b(?:until|till|review(?:ed)?|revisit(?:ed)?|reassess(?:ed)?|re-?evaluate[ds]?|"
     r"phased?\s+out|phase\s+it\s+out|taper(?:ed)?\s+off|expires?|ends?\s+on)\b"
     rf"|\b(?:for|over|during)\s+(?:the\s+)?(?:next\s+|first\s+|coming\s+)?{_NUMBER}\s+{_UNITS}\b"
     r"|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b"
 )
-_END_IN_TIME_FRAME = _compile(
+_END_IN_TIME_FRAME = compile_pattern(
     _END_IN_AGREEMENT.pattern
     + rf"|\b{_NUMBER}\s+{_UNITS}\b|\bthrough\b|\bthe\s+end\s+of\b"
     + r"|\b(?:january|february|march|april|june|july|august|september|october|november|"
     + r"december)\b"
 )
 
-MSG_VAGUE = (
-    "This is hard to keep or check as it stands. Name what each of you will do, and when: "
-    "for example “within a day” or “whenever …”."
-)
 MSG_TRANSPARENCY = (
     "Sharing passwords, locations or phones works best as a temporary step. Add a review "
     "date or an end to the time frame, so you both know when you will look at it again."
+)
+MSG_ONE_SIDED = (
+    "Here one of you would look into the other’s phone, messages or accounts. Openness helps "
+    "most when it is offered and agreed by both."
+)
+MSG_OPEN_ENDED = (
+    "Open-ended checking (any time, everything, every hour, a tracking app) keeps you both on "
+    "watch. Limit what is shared and how often, so it can wind down."
 )
 MSG_AGREEMENT_MISSING = "Write the agreement you propose here."
 MSG_NO_PROPOSALS = "Propose at least one agreement."
@@ -156,42 +245,71 @@ def _proposals(content: object) -> list[dict]:
     return [item if isinstance(item, dict) else {} for item in proposals]
 
 
-def _negated(text: str, start: int) -> bool:
-    """Is there a "not", "never", "no" or "stop" earlier in the same sentence?"""
-    return bool(_NEGATION.search(_SENTENCE_END.split(text[:start])[-1]))
-
-
-def has_when(text: str) -> bool:
-    return bool(_WHEN.search(_VAGUE_WHEN.sub(" ", text)))
+def _transparency(agreement: str) -> re.Match[str] | None:
+    """The first transparency measure or tracking app the agreement proposes (not refuses)."""
+    return _PROPOSED_TRANSPARENCY.first(agreement) or _TRACKING.first(agreement)
 
 
 def vague_finding(agreement: str, part: str) -> Finding | None:
-    """A finding when the agreement is vague, else None."""
-    if has_when(agreement):
-        return None
-    match = _VAGUE.search(agreement)
-    if match:
-        return Finding("vague-agreement", MSG_VAGUE, part=part, phrase=match.group(0))
-    if len(_WORD.findall(agreement)) <= VAGUE_MAX_WORDS and not _TRANSPARENCY.search(agreement):
-        return Finding("vague-agreement", MSG_VAGUE, part=part)
-    return None
+    """A finding when the agreement is vague, hedged or has an amount with no measure."""
+    # "Share passwords" is short, but says what; whether it has an end is checked apart.
+    short_words = 0 if _TRANSPARENCY.search(agreement) else VAGUE_MAX_WORDS
+    return vague_promise_finding(agreement, part, "agreement", short_words)
 
 
-def transparency_finding(proposal: dict, prefix: str) -> Finding | None:
+def transparency_finding(
+    agreement: str, time_frame: str, has_review: bool, part: str
+) -> Finding | None:
     """A finding when a transparency measure has no end or review date, else None."""
-    agreement = _text(proposal.get("agreement"))
-    match = next(
-        (m for m in _TRANSPARENCY.finditer(agreement) if not _negated(agreement, m.start())), None
+    match = _transparency(agreement)
+    if not match or has_review:
+        return None
+    if _END_IN_TIME_FRAME.search(time_frame) or _END_IN_AGREEMENT.search(agreement):
+        return None
+    return Finding("transparency-no-end", MSG_TRANSPARENCY, part=part, phrase=match[0])
+
+
+def surveillance_findings(agreement: str, part: str) -> list[Finding]:
+    """Checking that is one-sided, or open-ended in what, when or how often; review or not."""
+    findings = []
+    measure = _transparency(agreement)
+    one_sided = _ONE_SIDED.first(agreement)
+    if one_sided and not _MUTUAL_OR_OFFERED.search(agreement):
+        findings.append(
+            Finding("checking-one-sided", MSG_ONE_SIDED, part=part, phrase=one_sided[0])
+        )
+    open_ended = _TRACKING.first(agreement)
+    if not open_ended and (measure or one_sided):
+        open_ended = _OPEN_ENDED.first(agreement) or _CONSTANT.first(agreement)
+    if not open_ended and _REPORTING.search(agreement):
+        open_ended = _CONSTANT.first(agreement)
+    if open_ended:
+        findings.append(
+            Finding("checking-open-ended", MSG_OPEN_ENDED, part=part, phrase=open_ended[0])
+        )
+    return findings
+
+
+def agreement_findings(
+    agreement: str, time_frame: str, review_date: object, *, prefix: str = "", text_key: str
+) -> list[Finding]:
+    """The coach's findings on one agreement; parts are `prefix` + the field's key."""
+    has_review = review_date is not None and bool(str(review_date).strip())
+    findings = [
+        vague_finding(agreement, prefix + text_key),
+        transparency_finding(agreement, time_frame, has_review, prefix + "review_date"),
+    ]
+    return [f for f in findings if f is not None] + surveillance_findings(
+        agreement, prefix + text_key
     )
-    if not match or _text(proposal.get("review_date")).strip():
-        return None
-    if _END_IN_TIME_FRAME.search(_text(proposal.get("time_frame"))):
-        return None
-    if _END_IN_AGREEMENT.search(agreement):
-        return None
-    return Finding(
-        "transparency-no-end", MSG_TRANSPARENCY, part=f"{prefix}.review_date", phrase=match[0]
-    )
+
+
+def coach_agreement(text: str, time_frame: str = "", review_date: object = None) -> list[Finding]:
+    """The worksheet's coach on an agreement the therapist writes (parts: the form's fields).
+
+    `review_date` is a date, its ISO text, or None/"" for none.
+    """
+    return agreement_findings(text, time_frame or "", review_date, text_key="text")
 
 
 def coach_boundaries(content: dict) -> list[Finding]:
@@ -202,7 +320,7 @@ def coach_boundaries(content: dict) -> list[Finding]:
             Finding("no-proposals", MSG_NO_PROPOSALS, part="proposals", level="missing")
         )
     for index, proposal in enumerate(proposals):
-        prefix = f"proposals.{index}"
+        prefix = f"proposals.{index}."
         agreement = _text(proposal.get("agreement"))
         if not agreement.strip():
             others = (_text(proposal.get(key)).strip() for key in ("time_frame", "review_date"))
@@ -211,17 +329,20 @@ def coach_boundaries(content: dict) -> list[Finding]:
                     Finding(
                         "agreement-missing",
                         MSG_AGREEMENT_MISSING,
-                        part=f"{prefix}.agreement",
+                        part=f"{prefix}agreement",
                         level="missing",
                     )
                 )
             continue
-        for finding in (
-            vague_finding(agreement, f"{prefix}.agreement"),
-            transparency_finding(proposal, prefix),
-        ):
-            if finding is not None:
-                findings.append(finding)
+        findings.extend(
+            agreement_findings(
+                agreement,
+                _text(proposal.get("time_frame")),
+                _text(proposal.get("review_date")),
+                prefix=prefix,
+                text_key="agreement",
+            )
+        )
     return findings
 
 
@@ -270,6 +391,10 @@ class BoundaryWorksheet(HomeworkKind):
     label = "Boundary worksheet"
     summary = (
         "Proposed agreements on communication, privacy, social media, substances and spending."
+    )
+    coach_checked = (
+        "No vague agreements found, and no checking that is one-sided, open-ended or without an "
+        "end. This is a pattern check: it cannot judge what is meant."
     )
     default_audience = Audience.PRIVATE
     default_mode = "each"

@@ -7,6 +7,7 @@ import pytest
 from practice.audience import Audience
 from practice.homework import ContentError, get_kind
 from practice.homework.boundaries import DOMAINS, MAX_PROPOSALS, BoundaryWorksheet
+from tests.homework import tables
 
 KIND = get_kind("boundaries")
 
@@ -272,3 +273,167 @@ def test_check_complete_needs_one_agreement():
         "proposals"
     }
     assert KIND.check_complete({"proposals": [proposal(), proposal("Call at 6 each day")]}) == {}
+
+
+# -- rules added for hedges, amounts and surveillance ---------------------------------------
+# Each rule: (agreement, the phrase as typed) it must flag, and at least as many agreements it
+# must leave alone. A review date is set, so "transparency-no-end" stays out of the way: the
+# surveillance rules hold even when there is one.
+
+REVIEW = "2026-06-01"
+
+
+def coded(code, agreement, time_frame="3 months", review_date=REVIEW):
+    return [
+        f.phrase
+        for f in KIND.coach({"proposals": [proposal(agreement, time_frame, review_date)]})
+        if f.code == code
+    ]
+
+
+HEDGED = [
+    ("Try to text more when I'm out late", "Try to"),
+    ("I'll do my best to be home by 7 on weeknights", "do my best"),
+    ("Call each other at lunch if possible", "if possible"),
+    ("Hopefully check in every evening after work", "Hopefully"),
+    ("Tell each other about messages from exes when we can", "when we can"),
+    ("We usually eat dinner together on weekdays", "usually"),
+]
+HEDGED_NOT = [
+    "Try the new café together every Friday",
+    "If you try to call me at work, I call back within the hour",
+    "I will never try to contact her again, in any way",
+    "I won't even try to guess your passcode",
+    "Tell each other when an ex tries to get in touch, the same day",
+    "Call me when I can't make it home by 7",
+    "Text as soon as possible when plans change",
+]
+
+AMOUNT = [
+    ("Drink less", "less"),
+    ("Drink less at weekends", "less"),
+    ("Text me more often when I'm away", "more often"),
+    ("Use social media less in the evenings", "less"),
+    ("Spend less time on my phone at home", "less time"),
+]
+AMOUNT_NOT = [
+    "No more than two drinks on a night out",
+    "Text when running more than 15 minutes late",
+    "Spend less than £50 without telling each other",
+    "No more contact with her, in any way",
+    "Be more honest about money: show each other the statements every month",
+    "Spend more time together every Sunday afternoon",
+    "Don't drink any more at home after 9 pm",
+]
+
+ONE_SIDED = [
+    ("I check your phone every evening", "I check your phone"),
+    ("You give me your passwords for email and bank", "give me your passwords"),
+    ("I get to read your texts on Sundays", "I get to read your texts"),
+    ("Share your location with me on nights out", "Share your location with me"),
+    ("I will have access to your email account", "I will have access to your email account"),
+]
+ONE_SIDED_NOT = [
+    "You can check my phone on Sunday evenings",
+    "Read each other's messages on Sundays",
+    "I will read your messages every night, and you can read mine",
+    "I will not check your phone, and I will ask you instead",
+    "I'll stop going through your phone at night",
+    "I may look at your phone when you offer it",
+    "I will text you my location when I leave work",
+]
+
+OPEN_ENDED = [
+    ("I check your phone whenever I want", "whenever I want"),
+    ("Share passwords and check each other's phones at any time", "at any time"),
+    ("Install Life360 on both phones", "Life360"),
+    ("Keep location sharing on at all times", "at all times"),
+    ("Text me where you are every hour on nights out", "every hour"),
+    ("Random phone checks", "Random"),
+    ("Share all passwords", "all passwords"),
+    ("Put an AirTag in your car", "AirTag"),
+]
+OPEN_ENDED_NOT = [
+    "You can check my phone whenever you feel anxious",
+    "Give you my email password on any day you ask",
+    "Share our locations on weekends",
+    "Use a budgeting app to track our spending together every Sunday",
+    "Check in with each other every evening for 20 minutes",
+    "Call me whenever you want, day or night",
+    "Share locations on nights out; either of us can pause it at any time",
+    "Spend an hour together every Sunday",
+    "Tell each other about every message from an ex within a day",
+]
+
+RULE_TABLES = {
+    "hedged-agreement": (HEDGED, HEDGED_NOT),
+    "vague-amount": (AMOUNT, AMOUNT_NOT),
+    "checking-one-sided": (ONE_SIDED, ONE_SIDED_NOT),
+    "checking-open-ended": (OPEN_ENDED, OPEN_ENDED_NOT),
+}
+
+
+def test_every_rule_has_as_many_cases_left_alone_as_flagged():
+    assert tables.unbalanced(RULE_TABLES) == []
+
+
+@pytest.mark.parametrize(("code", "agreement", "phrase"), tables.flagged(RULE_TABLES))
+def test_each_rule_flags_the_exact_phrase(code, agreement, phrase):
+    assert coded(code, agreement) == [phrase]
+
+
+@pytest.mark.parametrize(("code", "agreement"), tables.left_alone(RULE_TABLES))
+def test_each_rule_leaves_these_alone(code, agreement):
+    assert coded(code, agreement) == []
+
+
+def test_surveillance_is_flagged_with_an_end_and_without():
+    for time_frame, review_date in (("", ""), ("3 months", ""), ("", REVIEW)):
+        codes = [
+            f.code
+            for f in KIND.coach(
+                {
+                    "proposals": [
+                        proposal("I check your phone whenever I want", time_frame, review_date)
+                    ]
+                }
+            )
+        ]
+        assert "checking-one-sided" in codes and "checking-open-ended" in codes
+        assert ("transparency-no-end" in codes) == (not time_frame and not review_date)
+
+
+def test_a_proposal_gets_one_vagueness_finding():
+    assert [
+        (f.code, f.phrase) for f in KIND.coach({"proposals": [proposal("Try to drink less")]})
+    ] == [("hedged-agreement", "Try to")]
+
+
+# -- the therapist's agreements ---------------------------------------------------------------
+
+
+def test_the_therapist_s_agreements_get_the_same_coach():
+    from datetime import date
+
+    from practice.homework.boundaries import coach_agreement
+
+    assert coach_agreement("Tell each other about any message from an ex within 24 hours") == []
+    assert [(f.code, f.part) for f in coach_agreement("Be more honest")] == [
+        ("vague-agreement", "text")
+    ]
+    assert [(f.code, f.part) for f in coach_agreement("Share phone passwords", "", None)] == [
+        ("transparency-no-end", "review_date")
+    ]
+    assert coach_agreement("Share phone passwords", "", date(2026, 6, 1)) == []
+    assert coach_agreement("Share phone passwords", "until June") == []
+    assert [
+        f.code for f in coach_agreement("I check your phone whenever I want", "", date(2026, 6, 1))
+    ] == [
+        "checking-one-sided",
+        "checking-open-ended",
+    ]
+
+
+def test_the_clean_result_says_what_was_checked():
+    assert "No vague agreements" in KIND.coach_checked
+    assert "cannot judge what is meant" in KIND.coach_checked
