@@ -1,4 +1,20 @@
-"""Repair contract: a short shared document both partners sign, and revisit after a month."""
+"""Repair contract: a short shared document both partners sign, and revisit after a month.
+
+The coach (a pure function of the content) reports what is missing, then:
+
+- each commitment that is hard to keep or check: a hedge ("try to", "if possible";
+  "hedged-commitment"), a vague promise with no "when" ("be more honest";
+  "vague-commitment"), an amount with no measure ("drink less"; "vague-amount"), or a
+  single word ("Honesty"). The exact phrase is reported; the part is the commitment
+  (`commitments_1.0` is the first partner's first). Ordinary rules ("Stop drinking") and
+  refusals ("never try to contact her") are left alone;
+- an ultimatum in "what breaks it" ("I'm leaving", "it's over", "last chance", "one more
+  lie", "means divorce"), as a gentle tip: naming what would end things is fair, and the
+  tip only suggests saying what would happen first. "I will leave the room", "when I'm out
+  with friends", "it's over the limit" and negated wording ("this is not a last chance")
+  are not ultimatums;
+- a first revisit more than three months away.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +23,76 @@ from datetime import date
 from practice.audience import Audience
 from practice.homework import register
 from practice.homework.base import ContentError, Finding, HomeworkKind
+from practice.homework.text import APOSTROPHE as _A
+from practice.homework.text import NEGATION, Matcher, compile_pattern, vague_promise_finding
 from practice.homework.workflow import SIGNED
 
 COMMITMENTS_EACH = 3
 TEXT_LIMIT = 1000
+COMMITMENT_KEYS = ("commitments_1", "commitments_2")
+SHORT_WORDS = 1  # a commitment of one word ("Honesty") says neither what nor when
+
+# Followed by the end of its clause: "I'm out." but not "when I'm out with friends".
+_CLAUSE_END = r"(?=\s*(?:[.!?,;:)]|$|\band\b|\bfor\s+good\b))"
+_ULTIMATUM = Matcher(
+    compile_pattern(
+        # "I will leave", "I'll file for divorce", "I'm leaving you"
+        rf"\bI(?:{_A}ll|\s+will|\s+am\s+going\s+to|{_A}m\s+going\s+to|\s+would|{_A}d)\s+"
+        r"(?:leave|walk\s+(?:out|away)|file\s+for\s+(?:a\s+)?divorce|divorce\s+you|move\s+out|"
+        r"end\s+(?:it|this|things|us|the\s+marriage|our\s+marriage|the\s+relationship)|"
+        r"kick\s+you\s+out|throw\s+you\s+out|take\s+the\s+(?:kids|children)|be\s+gone|be\s+done)"
+        r"(?:\s+(?:you|this\s+marriage|the\s+marriage|this\s+relationship|immediately|"
+        rf"straight\s+away))?{_CLAUSE_END}"
+        rf"|\bI(?:{_A}m|\s+am)\s+(?:leaving(?:\s+you)?|gone|done|out|finished|through){_CLAUSE_END}"
+        # "it's over", "we're done", "that's it"
+        rf"|\b(?:it{_A}s|it\s+is|it\s+will\s+be|we{_A}re|we\s+are|we{_A}ll\s+be|we\s+will\s+be|"
+        r"that\s+will\s+be|the\s+marriage\s+is|the\s+relationship\s+is)\s+(?:over|done|"
+        r"finished|through|the\s+end(?:\s+of\s+(?:us|the\s+marriage|our\s+marriage|"
+        rf"everything))?){_CLAUSE_END}"
+        rf"|\bthat(?:{_A}s|\s+is)\s+it{_CLAUSE_END}"
+        # "last chance", "no second chances", "one more lie"
+        r"|\b(?:last|final)\s+(?:chance|warning|straw)\b"
+        r"|\bno\s+(?:more\s+|second\s+|further\s+)?chances\b|\bzero\s+tolerance\b"
+        r"|\b(?:one|three)\s+strikes?\b|\bone\s+more\s+(?:lie|time|slip|mistake|chance)\b"
+        # "you'll never see the kids again", "means divorce"
+        rf"|\byou(?:{_A}ll|\s+will)\s+(?:never\s+see\s+(?:me|us|the\s+(?:kids|children))"
+        r"(?:\s+again)?|lose\s+(?:me|us|everything|the\s+(?:kids|children)))\b"
+        r"|\b(?:means|mean|then|equals)\s+(?:a\s+)?(?:divorce|separation|the\s+end)\b"
+    ),
+    # "this is not a last chance"; "when I'm out", "once we're done"
+    not_before=compile_pattern(
+        rf"{NEGATION}(?:\s+\w+){{0,3}}\s+$|\b(?:when|while|if|once|after|until|whenever)\s+$"
+    ),
+)
+
+MSG_ULTIMATUM = (
+    "This reads as an ultimatum. Naming what would end things is fair; you might also say "
+    "what you would do first, such as bring it to a session."
+)
+MSG_REVISIT_FAR = "A first revisit within a month or so lets you adjust before small problems grow."
+
+
+def ultimatum_finding(breaks: str) -> Finding | None:
+    """A gentle tip when "what breaks it" reads as an ultimatum, else None."""
+    match = _ULTIMATUM.first(breaks)
+    if match is None:
+        return None
+    return Finding("ultimatum", MSG_ULTIMATUM, part="breaks", phrase=match[0], level="tip")
+
+
+def _texts(value: object) -> list[str]:
+    items = value if isinstance(value, list) else []
+    return [item if isinstance(item, str) else "" for item in items]
 
 
 class RepairContract(HomeworkKind):
     key = "repair_contract"
     label = "Repair contract"
     summary = "Three commitments from each of you, what support looks like, and a revisit date."
+    coach_checked = (
+        "Nothing missing, and no vague commitments or ultimatums found. This is a pattern check: "
+        "it cannot judge what is meant."
+    )
     default_audience = Audience.COUPLE
     default_mode = "joint"
     allowed_modes = ("joint",)
@@ -117,6 +193,13 @@ class RepairContract(HomeworkKind):
             Finding(key, message, part=key, level="missing")
             for key, message in self.check_complete(content).items()
         ]
+        for key in COMMITMENT_KEYS:
+            for index, text in enumerate(_texts(content.get(key))):
+                findings.append(
+                    vague_promise_finding(text, f"{key}.{index}", "commitment", SHORT_WORDS)
+                )
+        breaks = content.get("breaks")
+        findings.append(ultimatum_finding(breaks if isinstance(breaks, str) else ""))
         revisit = content.get("revisit_date", "")
         if revisit:
             try:
@@ -125,15 +208,9 @@ class RepairContract(HomeworkKind):
                 months = 0
             if months > 3:
                 findings.append(
-                    Finding(
-                        "revisit-far",
-                        "A first revisit within a month or so lets you adjust before "
-                        "small problems grow.",
-                        part="revisit_date",
-                        level="tip",
-                    )
+                    Finding("revisit-far", MSG_REVISIT_FAR, part="revisit_date", level="tip")
                 )
-        return findings
+        return [finding for finding in findings if finding is not None]
 
 
 register(RepairContract())
