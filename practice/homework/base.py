@@ -54,6 +54,10 @@ class HomeworkKind:
     key: ClassVar[str]
     label: ClassVar[str]
     summary: ClassVar[str]  # one line for the assign page
+    # Shown where the coach finds nothing: what it looked for, never a verdict on sincerity.
+    coach_checked: ClassVar[str] = (
+        "Nothing found by this kind's checks. They look at the wording only, not at what is meant."
+    )
     schema_version: ClassVar[int] = 1
     default_audience: ClassVar[Audience] = Audience.PRIVATE
     # The path through the statuses (practice.homework.workflow): reviewed, signed, confirmed.

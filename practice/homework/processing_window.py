@@ -33,6 +33,10 @@ class ProcessingWindow(HomeworkKind):
     key = "processing_window"
     label = "Processing window"
     summary = "One or two set times a week to talk it through, and a code word for the rest."
+    coach_checked = (
+        "Checked: two windows a week at most, none over an hour, none on the same day, and a "
+        "code word once a time is set."
+    )
     default_audience = Audience.COUPLE
     default_mode = "joint"
     allowed_modes = ("joint",)

@@ -103,7 +103,9 @@
     var list = document.querySelector("[data-coach-list]");
     if (!list || !findings) return;
     list.textContent = "";
-    if (!findings.length) findings = [{ level: "ok", message: "Nothing to flag. Take your time." }];
+    // What the coach looked for, from the page: finding nothing is not a verdict.
+    var clean = list.getAttribute("data-coach-clean");
+    if (!findings.length && clean) findings = [{ level: "ok", message: clean }];
     findings.forEach(function (finding) {
       var item = document.createElement("li");
       item.className = "coach__item coach__item--" + finding.level;
