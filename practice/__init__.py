@@ -42,9 +42,11 @@ def register_extensions(app: Flask) -> None:
     from practice import models  # noqa: F401 - every table on the metadata
     from practice.extensions import csrf, db, limiter, login_manager, migrate
     from practice.jobs.dispatch import install_hooks
+    from practice.security import init_app as init_password_hashing
     from practice.tenancy import install_guard, install_load_check
 
     db.init_app(app)
+    init_password_hashing(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

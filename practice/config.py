@@ -6,15 +6,27 @@ start without the keys it cannot safely invent.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from argon2 import Parameters, profiles
+
 ENVIRONMENTS = ("development", "production", "testing")
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "BASE_URL")
 # Seconds to wait for Redis: a request must not hang on a Redis that is down or unreachable.
 REDIS_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+
+
+# argon2 cost profiles by name. argon2-cffi's default (RFC 9106's low-memory choice: 64 MiB,
+# 3 passes, 4 lanes) protects real passwords; the cheapest exists so tests do not pay for it.
+PASSWORD_HASH_PROFILES = {
+    "rfc_9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
+    "rfc_9106_high_memory": profiles.RFC_9106_HIGH_MEMORY,
+    "cheapest": profiles.CHEAPEST,
+}
 
 
 class ConfigError(RuntimeError):
@@ -53,6 +65,34 @@ def _secret_key(environ: dict[str, str], env: str, instance_path: Path) -> str:
     key_file.write_text(key)
     key_file.chmod(0o600)
     return key
+
+
+def _password_hash_parameters(environ: dict[str, str], env: str) -> Parameters:
+    """argon2 parameters: a named profile, each cost optionally raised or lowered on its own."""
+    default = "cheapest" if env == "testing" else "rfc_9106_low_memory"
+    name = (environ.get("PASSWORD_HASH_PROFILE") or default).strip().lower()
+    if name not in PASSWORD_HASH_PROFILES:
+        raise ConfigError(
+            f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}; "
+            f"got {name!r}."
+        )
+    if name == "cheapest" and env == "production":
+        raise ConfigError("PASSWORD_HASH_PROFILE=cheapest is for tests; production refuses it.")
+    profile = PASSWORD_HASH_PROFILES[name]
+    parameters = dataclasses.replace(
+        profile,
+        time_cost=_int(environ, "ARGON2_TIME_COST", profile.time_cost),
+        memory_cost=_int(environ, "ARGON2_MEMORY_COST", profile.memory_cost),
+        parallelism=_int(environ, "ARGON2_PARALLELISM", profile.parallelism),
+    )
+    if parameters.time_cost < 1 or parameters.parallelism < 1:
+        raise ConfigError("ARGON2_TIME_COST and ARGON2_PARALLELISM must be at least 1.")
+    if parameters.memory_cost < 8 * parameters.parallelism:
+        raise ConfigError(
+            "ARGON2_MEMORY_COST (KiB) must be at least 8 times ARGON2_PARALLELISM; "
+            f"got {parameters.memory_cost} for {parameters.parallelism}."
+        )
+    return parameters
 
 
 def normalise_database_url(url: str) -> str:
@@ -133,6 +173,8 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         ),
         # The portal cookie outlives a browser restart; the practice's idle limit ends it.
         "PERMANENT_SESSION_LIFETIME": timedelta(days=365),
+        # Passwords and PINs. A sign-in rehashes a password stored with other parameters.
+        "PASSWORD_HASH_PARAMETERS": _password_hash_parameters(environ, env),
         # Jobs
         "JOBS_INLINE": redis_url is None,
         "SQLALCHEMY_RECORD_QUERIES": False,

@@ -6,31 +6,68 @@ import base64
 import hashlib
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-
-_hasher = PasswordHasher()
-# Verifying against this when no account matches keeps the timing of "unknown email" and
-# "wrong password" alike.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing-only")
+from flask import Flask, current_app, has_app_context
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 256
 
+_HASHER_KEY = "practice_password_hasher"
+_default_hasher: PasswordHasher | None = None
+# Verifying against one of these when no account matches keeps the timing of "unknown email"
+# and "wrong password" alike: one per set of parameters, so that it costs what a real one does.
+_dummy_hashes: dict[tuple, str] = {}
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its password hasher, built from PASSWORD_HASH_PARAMETERS."""
+    parameters: Parameters = app.config["PASSWORD_HASH_PARAMETERS"]
+    app.extensions[_HASHER_KEY] = PasswordHasher.from_parameters(parameters)
+
+
+def password_hasher() -> PasswordHasher:
+    """The current app's hasher; outside an app, argon2-cffi's default (RFC 9106 low memory)."""
+    if has_app_context():
+        hasher = current_app.extensions.get(_HASHER_KEY)
+        if hasher is not None:
+            return hasher
+    global _default_hasher
+    if _default_hasher is None:
+        _default_hasher = PasswordHasher()
+    return _default_hasher
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = (
+        hasher.type,
+        hasher.time_cost,
+        hasher.memory_cost,
+        hasher.parallelism,
+        hasher.hash_len,
+        hasher.salt_len,
+    )
+    dummy = _dummy_hashes.get(key)
+    if dummy is None:
+        dummy = _dummy_hashes[key] = hasher.hash("not-a-real-password-used-for-timing-only")
+    return dummy
+
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return password_hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    hasher = password_hasher()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return hasher.verify(password_hash or _dummy_hash(hasher), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def password_needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    """True when the hash was made with parameters other than the app's (raised since, say)."""
+    return password_hasher().check_needs_rehash(password_hash)
 
 
 def new_token() -> tuple[str, str]:
@@ -45,7 +82,6 @@ def hash_token(token: str) -> str:
 
 def _fernet():
     from cryptography.fernet import Fernet
-    from flask import current_app
 
     key = hashlib.sha256(b"practice-sealed-v1:" + current_app.secret_key.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(key))

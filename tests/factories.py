@@ -11,7 +11,6 @@ from practice.security import hash_password
 from practice.tenancy import unscoped
 
 PASSWORD = "correct horse battery"
-PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
 
 
 class BaseFactory(SQLAlchemyModelFactory):
@@ -47,7 +46,9 @@ class UserFactory(BaseFactory):
     email = factory.Sequence(lambda n: f"therapist{n}@example.com")
     role = "therapist"
     active = True
-    password_hash = PASSWORD_HASH
+    # With the app's parameters (the cheapest argon2 profile under testing): a hash made
+    # with others would be rehashed, at full cost, on every sign-in.
+    password_hash = factory.LazyFunction(lambda: hash_password(PASSWORD))
 
 
 class OwnerFactory(UserFactory):

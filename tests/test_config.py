@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import argon2
 import pytest
 
 from practice.config import ConfigError, load_config, normalise_database_url
@@ -152,6 +153,60 @@ def test_with_redis_jobs_are_queued_and_limits_live_in_redis(tmp_path):
     assert config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
     assert config["RATELIMIT_STORAGE_OPTIONS"]["socket_connect_timeout"] <= 2
     assert config["RATELIMIT_STORAGE_OPTIONS"]["socket_timeout"] <= 5
+
+
+# --- password hashing: argon2's cost, by environment and by setting ------------------------
+
+
+def test_argon2_keeps_its_rfc_default_in_production_and_development(tmp_path):
+    for environ in (PRODUCTION, {"SECRET_KEY": "k"}):
+        parameters = load_config(tmp_path, environ)["PASSWORD_HASH_PARAMETERS"]
+        assert parameters == argon2.profiles.RFC_9106_LOW_MEMORY
+        default = argon2.PasswordHasher()  # argon2-cffi's own default
+        assert (parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (
+            default.time_cost,
+            default.memory_cost,
+            default.parallelism,
+        )
+
+
+def test_tests_hash_with_the_cheapest_argon2_profile(tmp_path):
+    config = load_config(tmp_path, {"PRACTICE_ENV": "testing"})
+    assert config["PASSWORD_HASH_PARAMETERS"] == argon2.profiles.CHEAPEST
+
+
+def test_argon2_costs_can_be_set_one_by_one_over_a_profile(tmp_path):
+    environ = {
+        **PRODUCTION,
+        "PASSWORD_HASH_PROFILE": "RFC_9106_high_memory",
+        "ARGON2_TIME_COST": "2",
+        "ARGON2_MEMORY_COST": "262144",
+    }
+    parameters = load_config(tmp_path, environ)["PASSWORD_HASH_PARAMETERS"]
+    high = argon2.profiles.RFC_9106_HIGH_MEMORY
+    assert (parameters.time_cost, parameters.memory_cost) == (2, 262144)
+    assert (parameters.parallelism, parameters.hash_len) == (high.parallelism, high.hash_len)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"PASSWORD_HASH_PROFILE": "fast"}, "PASSWORD_HASH_PROFILE"),
+        ({"ARGON2_TIME_COST": "0"}, "ARGON2_TIME_COST"),
+        ({"ARGON2_TIME_COST": "three"}, "ARGON2_TIME_COST"),
+        ({"ARGON2_PARALLELISM": "0"}, "ARGON2_PARALLELISM"),
+        ({"ARGON2_MEMORY_COST": "16", "ARGON2_PARALLELISM": "4"}, "ARGON2_MEMORY_COST"),
+    ],
+    ids=["unknown-profile", "no-passes", "words", "no-lanes", "too-little-memory"],
+)
+def test_bad_argon2_settings_stop_the_start(tmp_path, environ, named):
+    with pytest.raises(ConfigError, match=named):
+        load_config(tmp_path, {"SECRET_KEY": "k", **environ})
+
+
+def test_production_refuses_the_cheapest_argon2_profile(tmp_path):
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_PROFILE"):
+        load_config(tmp_path, {**PRODUCTION, "PASSWORD_HASH_PROFILE": "cheapest"})
 
 
 # A fresh interpreter: importing practice and building the app must open no connection.

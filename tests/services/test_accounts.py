@@ -7,13 +7,16 @@ ours is mocked.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from datetime import timedelta
 
+import argon2
 import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
+from practice import security
 from practice.extensions import db
 from practice.models import (
     AuditEvent,
@@ -302,6 +305,49 @@ def test_a_deactivated_account_is_refused_even_with_the_right_password(app):
     # Without the right password, nothing about the account's state is given away.
     with pytest.raises(accounts.InvalidCredentials):
         accounts.authenticate("bob@example.com", "not the password")
+
+
+@pytest.fixture
+def raise_hash_costs(app):
+    """Raise the app's argon2 costs a step above the testing profile; put back afterwards."""
+    saved = app.config["PASSWORD_HASH_PARAMETERS"]
+
+    def raise_them():
+        raised = dataclasses.replace(saved, time_cost=saved.time_cost + 1, memory_cost=64)
+        app.config["PASSWORD_HASH_PARAMETERS"] = raised
+        security.init_app(app)
+        return raised
+
+    yield raise_them
+    app.config["PASSWORD_HASH_PARAMETERS"] = saved
+    security.init_app(app)
+
+
+def test_signing_in_rehashes_a_password_stored_with_lower_costs(app, raise_hash_costs):
+    user_id, _ = make_owner(email="ada@example.com")
+    old_hash = fresh(User, user_id).password_hash
+    raised = raise_hash_costs()
+    assert argon2.extract_parameters(old_hash) != raised
+    assert security.password_needs_rehash(old_hash)
+
+    accounts.authenticate("ada@example.com", PASSWORD)
+    commit()
+
+    new_hash = fresh(User, user_id).password_hash
+    assert new_hash != old_hash
+    assert argon2.extract_parameters(new_hash) == raised
+    assert not security.password_needs_rehash(new_hash)
+    assert verify_password(new_hash, PASSWORD)
+
+
+def test_a_wrong_password_leaves_a_hash_with_lower_costs_alone(app, raise_hash_costs):
+    user_id, _ = make_owner(email="ada@example.com")
+    old_hash = fresh(User, user_id).password_hash
+    raise_hash_costs()
+    with pytest.raises(accounts.InvalidCredentials):
+        accounts.authenticate("ada@example.com", "not the password")
+    commit()
+    assert fresh(User, user_id).password_hash == old_hash
 
 
 # --- passwords ------------------------------------------------------------------------------
