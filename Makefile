@@ -27,15 +27,18 @@ demo: $(VENV)/.installed
 	@echo "Open http://$(HOST):$(PORT)/ and sign in with a login above."
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## test: set up, lint, and run the whole suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
+## test: set up, lint, check the import layering, and run the whole suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## lint: ruff, and the import contracts in pyproject.toml (layers, no cycles)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## worker: an RQ worker for every queue (needs REDIS_URL)
 worker: $(VENV)/.installed
