@@ -108,6 +108,7 @@ from practice.homework.text import (
     compile_pattern,
     has_time,
     in_negated_sentence,
+    negation_before,
     phrase_key,
     sentence_before,
     word_count,
@@ -150,7 +151,7 @@ THIN = {
 MIN_WORDS = {WHAT: 6, HURT: 8, RESPONSIBILITY: 5, AMENDS: 8}
 
 # A negation a few words before a match: "I won't ask you to", "I don't think we both".
-_NEGATED_JUST_BEFORE = compile_pattern(rf"{NEGATION}(?:\s+\w+){{0,4}}\s+$")
+_NEGATED_JUST_BEFORE = compile_pattern(negation_before(4))
 
 
 @dataclass(frozen=True)
@@ -367,8 +368,7 @@ RULES: tuple[Rule, ...] = (
         MSG_FORGIVE,
         # "I won't ask you to let it go"; "it will take time to get over it".
         not_before=compile_pattern(
-            rf"{NEGATION}(?:\s+\w+){{0,4}}\s+$"
-            r"|\b(?:time|long|while|months|years|help\s+you)\s+to\s+$"
+            negation_before(4) + r"|\b(?:time|long|while|months|years|help\s+you)\s+to\s+$"
         ),
     ),
     Rule(

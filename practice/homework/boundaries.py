@@ -70,6 +70,7 @@ from practice.homework.text import (
     Matcher,
     compile_pattern,
     in_negated_sentence,
+    negation_before,
     vague_promise_finding,
 )
 
@@ -129,7 +130,7 @@ _TRACKING = Matcher(
         r"drinking|sobriety)\s+$"
     ),
 )
-_NEGATED_JUST_BEFORE = compile_pattern(rf"{NEGATION}(?:\s+\w+){{0,4}}\s+$")
+_NEGATED_JUST_BEFORE = compile_pattern(negation_before(4))
 _NEGATION = compile_pattern(NEGATION)
 
 
@@ -194,8 +195,8 @@ _OPEN_ENDED = Matcher(
     ),
     # "either of us can pause it at any time" is a way out, not more checking
     not_before=compile_pattern(
-        rf"{NEGATION}(?:\s+\w+){{0,4}}\s+$"
-        r"|\b(?:stop|pause|end|cancel|withdraw|turn|switch|opt)\b(?:\s+\w+){0,3}\s+$"
+        negation_before(4)
+        + r"|\b(?:stop|pause|end|cancel|withdraw|turn|switch|opt)\b(?:\s+\w+){0,3}\s+$"
     ),
 )
 

@@ -24,7 +24,12 @@ from practice.audience import Audience
 from practice.homework import register
 from practice.homework.base import ContentError, Finding, HomeworkKind
 from practice.homework.text import APOSTROPHE as _A
-from practice.homework.text import NEGATION, Matcher, compile_pattern, vague_promise_finding
+from practice.homework.text import (
+    Matcher,
+    compile_pattern,
+    negation_before,
+    vague_promise_finding,
+)
 from practice.homework.workflow import SIGNED
 
 COMMITMENTS_EACH = 3
@@ -61,7 +66,7 @@ _ULTIMATUM = Matcher(
     ),
     # "this is not a last chance"; "when I'm out", "once we're done"
     not_before=compile_pattern(
-        rf"{NEGATION}(?:\s+\w+){{0,3}}\s+$|\b(?:when|while|if|once|after|until|whenever)\s+$"
+        negation_before(3) + r"|\b(?:when|while|if|once|after|until|whenever)\s+$"
     ),
 )
 

@@ -7,7 +7,7 @@ once, so that "is this negated?" or "does this say when?" has one answer across 
   straight and the curly apostrophe (phones type "I’m").
 - `sentence_before`, `sentence_around`: sentences end at ". ! ? ;" or a line break.
 - `negated`: a "not", "never", "no", "nothing", "n't", "stop" or "without" earlier in the
-  same sentence.
+  same sentence; `negation_before`: one a few words before a match.
 - `has_time`, `has_when`: a time, a number, a frequency or a trigger ("whenever", "within").
   Vague time words ("one day", "each other", "than before") never count.
 - `Matcher`: a pattern and the exceptions where its words mean something else; `first`
@@ -65,6 +65,15 @@ def sentence_around(text: str, start: int, end: int) -> str:
 def negated(text: str, start: int) -> bool:
     """Is there a negating word earlier in the sentence that holds `start`?"""
     return bool(_NEGATED.search(sentence_before(text, start)))
+
+
+def negation_before(words: int) -> str:
+    """A pattern for `Matcher.not_before`: a negation at most `words` words before the match.
+
+    Narrower than `negated`: "I won't ask you to move on" is turned around, "I can't undo
+    it, but we both made mistakes" is not.
+    """
+    return rf"{NEGATION}(?:\s+\w+){{0,{words}}}\s+$"
 
 
 def in_negated_sentence(text: str, match: re.Match[str]) -> bool:
@@ -161,7 +170,7 @@ HEDGE = Matcher(
     # "if you try to call me": someone else's attempt, not a hedge; "never try to contact
     # her", "won't even try to": a firm promise.
     not_before=compile_pattern(
-        rf"(?:\b(?:you|he|she|they|someone|anyone|anybody|people)|{NEGATION}(?:\s+\w+){{0,2}})\s+$"
+        r"\b(?:you|he|she|they|someone|anyone|anybody|people)\s+$|" + negation_before(2)
     ),
 )
 
