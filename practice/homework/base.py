@@ -115,6 +115,14 @@ class HomeworkKind:
         """Plain feedback on the content; a pure function."""
         return []
 
+    # -- workflow hooks --------------------------------------------------------------------
+    # The portal fragment below the writing form or the read view (confirming, signing):
+    # included with `response`, `partner`, `kind`, `form`, `standing` in the context.
+    portal_actions_template: ClassVar[str | None] = None
+    # The review page's kind-specific card (signed versions, merging into agreements):
+    # included with `response`, `couple`, `kind`, `action_form` in the context.
+    review_actions_template: ClassVar[str | None] = None
+
     # -- templates -----------------------------------------------------------------------
     @property
     def edit_template(self) -> str:

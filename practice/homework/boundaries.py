@@ -399,6 +399,7 @@ class BoundaryWorksheet(HomeworkKind):
     )
     default_audience = Audience.PRIVATE
     default_mode = "each"
+    review_actions_template = "homework/_boundaries_merge.html"
     default_instructions = (
         "Write down the agreements you would like the two of you to make, one at a time: "
         "about how you stay in touch, what stays private, social media, and alcohol, other "

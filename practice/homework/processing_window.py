@@ -41,6 +41,7 @@ class ProcessingWindow(HomeworkKind):
     default_mode = "joint"
     allowed_modes = ("joint",)
     workflow = CONFIRMED
+    portal_actions_template = "portal/_window_actions.html"
     max_slots: ClassVar[int] = MAX_SLOTS
     min_minutes: ClassVar[int] = MIN_MINUTES
     max_minutes: ClassVar[int] = MAX_MINUTES

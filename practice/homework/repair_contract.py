@@ -102,6 +102,8 @@ class RepairContract(HomeworkKind):
     default_mode = "joint"
     allowed_modes = ("joint",)
     workflow = SIGNED
+    portal_actions_template = "portal/_contract_actions.html"
+    review_actions_template = "homework/_contract_versions.html"
     default_instructions = (
         "Write down, together and in everyday words, what each of you commits to: three "
         "things each. Add what support looks like for you both, what would break the "

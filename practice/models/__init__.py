@@ -17,12 +17,14 @@ from practice.models.homework import (
     CalendarFeed,
     ContractSignature,
     ContractVersion,
+    HomeworkComment,
     HomeworkResponse,
     InstructionTemplate,
     JointConfirmation,
     ResponseTransition,
 )
 from practice.models.job import JobRun
+from practice.models.notice import Notice
 from practice.models.practice import Practice
 from practice.models.token import PasswordReset, TherapistInvitation
 from practice.models.user import User, UserSession
@@ -36,12 +38,14 @@ __all__ = [
     "ContractVersion",
     "InstructionTemplate",
     "JointConfirmation",
+    "HomeworkComment",
     "HomeworkResponse",
     "ResponseTransition",
     "AuditEvent",
     "Couple",
     "CoupleTherapist",
     "JobRun",
+    "Notice",
     "Partner",
     "PartnerInvite",
     "PartnerSignInLink",

@@ -159,6 +159,9 @@ class Partner(PracticeScoped, db.Model):
     # An optional PIN that keeps the portal closed on a shared device (argon2, never the PIN).
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     pin_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The title of processing-window events in this partner's calendar (None: the neutral
+    # default). Calendars are often shared or on a work account: the partner chooses.
+    calendar_title: Mapped[str | None] = mapped_column(String(80))
 
     couple: Mapped[Couple] = relationship(
         back_populates="partners",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -22,6 +23,12 @@ from practice.models.base import UTCDateTime, practice_fk, utcnow
 from practice.models.couple import Couple, Partner
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
+
+
+def new_public_id() -> str:
+    """An opaque id for a URL a partner sees: no order, no gaps to count."""
+    return secrets.token_urlsafe(16)
+
 
 MODES = {"one": "One partner", "each": "Each partner separately", "joint": "Both together"}
 AUDIENCES = ("private", "couple", "sealed")
@@ -91,6 +98,8 @@ class HomeworkResponse(PracticeScoped, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The id in portal URLs: a partner must not infer the other's hidden items from gaps.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     assignment_id: Mapped[int] = mapped_column()
     couple_id: Mapped[int] = mapped_column()
     # The author; None for a joint document that both partners write.
@@ -108,8 +117,6 @@ class HomeworkResponse(PracticeScoped, db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The therapist's latest comment when returning it for revision (the therapist's words).
-    therapist_comment: Mapped[str | None] = mapped_column(Text)
 
     assignment: Mapped[Assignment] = relationship(
         back_populates="responses",
@@ -119,6 +126,12 @@ class HomeworkResponse(PracticeScoped, db.Model):
     partner: Mapped[Partner | None] = relationship(
         primaryjoin="and_(Partner.id == foreign(HomeworkResponse.partner_id), "
         "Partner.practice_id == foreign(HomeworkResponse.practice_id))",
+        viewonly=True,
+    )
+    comments: Mapped[list[HomeworkComment]] = relationship(
+        primaryjoin="and_(HomeworkResponse.id == foreign(HomeworkComment.response_id), "
+        "HomeworkResponse.practice_id == foreign(HomeworkComment.practice_id))",
+        order_by="HomeworkComment.id",
         viewonly=True,
     )
 
@@ -166,6 +179,29 @@ class ResponseTransition(PracticeScoped, db.Model):
         if actor is None:
             return "system"
         return getattr(actor, "name", None) or actor.display_name
+
+
+class HomeworkComment(PracticeScoped, db.Model):
+    """A therapist's comment on a piece of work, sent to its author with a return: kept, in
+    order, never overwritten by the next one."""
+
+    __tablename__ = "homework_comments"
+    __table_args__ = (
+        practice_fk("response_id", "homework_responses", cascade=True),
+        practice_fk("author_user_id", "users"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(index=True)
+    author_user_id: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship(
+        primaryjoin="and_(User.id == foreign(HomeworkComment.author_user_id), "
+        "User.practice_id == foreign(HomeworkComment.practice_id))",
+        viewonly=True,
+    )
 
 
 class InstructionTemplate(PracticeScoped, db.Model):
@@ -256,6 +292,8 @@ class Agreement(PracticeScoped, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The id in portal URLs (see HomeworkResponse.public_id).
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     couple_id: Mapped[int] = mapped_column()
     domain: Mapped[str] = mapped_column(String(24))
     text: Mapped[str] = mapped_column(Text)
@@ -264,6 +302,8 @@ class Agreement(PracticeScoped, db.Model):
     created_by_id: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The boundary proposals merged into it, as [response id, proposal index] pairs.
+    merged_from: Mapped[list | None] = mapped_column(JSON)
 
     acceptances: Mapped[list[AgreementAcceptance]] = relationship(
         primaryjoin="and_(Agreement.id == foreign(AgreementAcceptance.agreement_id), "
@@ -272,20 +312,33 @@ class Agreement(PracticeScoped, db.Model):
     )
 
 
+AGREEMENT_DECISIONS = ("accepted", "discuss")
+
+
 class AgreementAcceptance(PracticeScoped, db.Model):
-    """A partner accepting an agreement in the portal."""
+    """A partner's answer to an agreement in the portal: accepted, or asks to discuss it
+    (with an optional note that only the therapist reads). One answer per partner; a new
+    answer replaces the old one."""
 
     __tablename__ = "agreement_acceptances"
     __table_args__ = (
         practice_fk("agreement_id", "agreements", cascade=True),
         practice_fk("partner_id", "partners", cascade=True),
         UniqueConstraint("agreement_id", "partner_id"),
+        CheckConstraint("decision IN ('accepted', 'discuss')", name="decision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column()
     partner_id: Mapped[int] = mapped_column()
+    decision: Mapped[str] = mapped_column(String(8), default="accepted")
+    # A private note to the therapist when asking to discuss: never shown to the other partner.
+    note: Mapped[str | None] = mapped_column(Text)
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def accepted(self) -> bool:
+        return self.decision == "accepted"
 
 
 class CalendarFeed(PracticeScoped, db.Model):

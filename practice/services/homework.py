@@ -10,24 +10,24 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, false, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from practice.audience import Audience, Content, Viewer, can_see
 from practice.extensions import db
 from practice.homework import ContentError, get_kind, workflow
-from practice.homework.workflow import AWAITING_THERAPIST, WRITABLE, Status
+from practice.homework.workflow import WRITABLE, Status
 from practice.models import Couple, Partner, User
 from practice.models.base import utcnow
 from practice.models.homework import (
     MODES,
     Assignment,
+    HomeworkComment,
     HomeworkResponse,
     InstructionTemplate,
     ResponseTransition,
 )
 from practice.services import DomainError, NotFound, audit
-from practice.services.couples import visible_couples
 
 MAX_CONTENT_BYTES = 200_000
 MOVED_ON = "This piece of work has moved on since you opened it. Reload the page."
@@ -254,25 +254,6 @@ def couple_assignments(couple: Couple) -> list[Assignment]:
     )
 
 
-def review_queue(user: User) -> list[HomeworkResponse]:
-    """Submitted work across the therapist's couples, oldest first."""
-    couple_ids = visible_couples(user).with_only_columns(Couple.id).order_by(None)
-    return list(
-        db.session.scalars(
-            select(HomeworkResponse)
-            .where(
-                HomeworkResponse.status.in_(AWAITING_THERAPIST),
-                HomeworkResponse.couple_id.in_(couple_ids),
-            )
-            .order_by(HomeworkResponse.submitted_at, HomeworkResponse.id)
-            .options(
-                joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
-                joinedload(HomeworkResponse.partner),
-            )
-        )
-    )
-
-
 # -- writing -----------------------------------------------------------------------------------
 
 
@@ -366,8 +347,12 @@ def return_for_revision(user: User, response: HomeworkResponse, comment: str) ->
     """Send submitted work back to its author with the therapist's comments."""
     if not comment.strip():
         raise DomainError("Say what to revise: the partner sees this comment.", "comment")
-    response.therapist_comment = comment.strip()
     _transition(response, Status.RETURNED, user=user)
+    db.session.add(
+        HomeworkComment(response_id=response.id, author_user_id=user.id, body=comment.strip())
+    )
+    db.session.flush()
+    db.session.expire(response, ["comments"])
     audit.record("homework.returned", actor=user, target=response, details={"kind": response.kind})
 
 
@@ -407,73 +392,3 @@ def transitions(response: HomeworkResponse) -> list[ResponseTransition]:
             .order_by(ResponseTransition.at, ResponseTransition.id)
         )
     )
-
-
-def _before_the_couples_today(column, couple_ids, *, or_on: bool = False):
-    """`column` (a date) before each couple's own today, or on it with `or_on`.
-
-    A due date is a day where the couple lives: work due on Monday in Auckland is late hours
-    before it is late in Honolulu, and the dashboard agrees with each couple's page.
-    """
-    zones = db.session.scalars(
-        select(Couple.time_zone).where(Couple.id.in_(couple_ids)).distinct()
-    ).all()
-    each_zone = []
-    for zone in zones:
-        today = datetime.now(ZoneInfo(zone)).date()
-        each_zone.append(
-            and_(Couple.time_zone == zone, column <= today if or_on else column < today)
-        )
-    return or_(*each_zone) if each_zone else false()
-
-
-def needs_attention(user: User) -> dict:
-    """For the dashboard: overdue work and repair contracts due for their revisit."""
-    from practice.models.homework import ContractVersion
-
-    couple_ids = visible_couples(user).with_only_columns(Couple.id).order_by(None)
-    overdue = list(
-        db.session.scalars(
-            select(HomeworkResponse)
-            .join(HomeworkResponse.assignment)
-            .join(Couple, Couple.id == HomeworkResponse.couple_id)
-            .where(
-                HomeworkResponse.couple_id.in_(couple_ids),
-                HomeworkResponse.status.in_(WRITABLE),
-                _before_the_couples_today(Assignment.due_date, couple_ids),
-            )
-            .order_by(Assignment.due_date, HomeworkResponse.id)
-            .limit(30)
-            .options(
-                joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
-                joinedload(HomeworkResponse.partner),
-            )
-        )
-    )
-    revisits = list(
-        db.session.scalars(
-            select(ContractVersion)
-            .join(HomeworkResponse, HomeworkResponse.id == ContractVersion.response_id)
-            .join(Couple, Couple.id == HomeworkResponse.couple_id)
-            .where(
-                HomeworkResponse.couple_id.in_(couple_ids),
-                ContractVersion.superseded_at.is_(None),
-                _before_the_couples_today(ContractVersion.revisit_date, couple_ids, or_on=True),
-            )
-            .order_by(ContractVersion.revisit_date)
-            .limit(30)
-        )
-    )
-    revisit_responses = {
-        r.id: r
-        for r in db.session.scalars(
-            select(HomeworkResponse)
-            .where(HomeworkResponse.id.in_([v.response_id for v in revisits]))
-            .options(joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple))
-        )
-    }
-    return {
-        "overdue": overdue,
-        "revisits": [(v, revisit_responses[v.response_id]) for v in revisits],
-        "waiting_review": len(review_queue(user)),
-    }

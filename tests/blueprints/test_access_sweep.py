@@ -22,8 +22,8 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from practice.extensions import db
-from practice.models import Couple, Partner, PortalSession, Practice, User
-from practice.services import accounts, agreements, homework, portal_access
+from practice.models import Couple, Notice, Partner, PortalSession, Practice, User
+from practice.services import accounts, agreements, homework, notices, portal_access
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import PracticeSet, page
 from tests.couple_factories import CoupleFactory
@@ -31,7 +31,7 @@ from tests.factories import TherapistInvitationFactory, UserFactory
 
 SWEPT_METHODS = {"GET", "POST"}
 # Portal routes that name a record by id: the other couple and the other partner get 404.
-PORTAL_ID_ARGUMENTS = {"response_id", "agreement_id"}
+PORTAL_ID_ARGUMENTS = {"response_id", "agreement_id", "notice_id"}
 # Blueprints whose every route is the owner's alone.
 OWNER_ONLY_BLUEPRINTS = {"settings"}
 
@@ -131,6 +131,29 @@ def an_agreement(practice: PracticeSet, built: Built) -> int:
         return agreement.id
 
 
+def a_notice(practice: PracticeSet, built: Built) -> int:
+    """A notice for the first partner of the couple in the URL."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        couple = db.session.get(Couple, couple_id)
+        notice = notices.notify_partner(couple.partners[0], "homework.returned", "/portal")
+        db.session.flush()
+        return notice.id
+
+
+def a_therapists_notice(practice: PracticeSet, built: Built) -> int:
+    """A notice for the practice's owner, about a new couple."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        owner = db.session.get(User, practice.owner_id)
+        notice = Notice(
+            recipient_user_id=owner.id, couple_id=couple_id, kind="agreement.discuss", link="/"
+        )
+        db.session.add(notice)
+        db.session.flush()
+        return notice.id
+
+
 # Argument name -> a factory that creates that kind of record in the given practice.
 ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int]] = {
     "user_id": a_therapist,
@@ -141,6 +164,8 @@ ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int]] = {
     "user_session_id": a_signed_in_device,
     "response_id": a_response,
     "agreement_id": an_agreement,
+    "notice_id": a_notice,
+    "user_notice_id": a_therapists_notice,
 }
 ARGUMENT_ORDER = ["couple_id", "partner_id", "session_id"]  # parents first; others after
 

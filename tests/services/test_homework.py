@@ -18,7 +18,7 @@ from practice.extensions import db
 from practice.homework import KINDS, get_kind
 from practice.models import AuditEvent, Couple, Partner, User
 from practice.models.homework import Assignment, HomeworkResponse, ResponseTransition
-from practice.services import DomainError, NotFound
+from practice.services import DomainError, NotFound, review
 from practice.services import homework as hw
 from practice.services.homework import EditConflict, Incomplete, InvalidContent
 from practice.tenancy import practice_context
@@ -323,7 +323,7 @@ def test_the_whole_lifecycle_is_recorded_with_its_actors(world):
     assert response.submitted_at is not None
     hw.return_for_revision(therapist, response, "  Say more about how it hurt.  ")
     assert response.status == "returned"
-    assert response.therapist_comment == "Say more about how it hurt."
+    assert [c.body for c in response.comments] == ["Say more about how it hurt."]
     revised = dict(APOLOGY, how_it_hurt="You stopped sleeping and stopped trusting yourself.")
     hw.save_draft(ben, response, content=revised, base_version=response.version)
     hw.submit(ben, response, content=revised, base_version=response.version)
@@ -633,14 +633,14 @@ def test_the_review_queue_is_oldest_first_and_only_visible_couples(world):
     first.submitted_at = second.submitted_at + timedelta(hours=1)
     db.session.flush()
 
-    assert [r.id for r in hw.review_queue(world.therapist)] == [second.id, first.id]
-    assert [r.id for r in hw.review_queue(world.other_therapist)] == [elsewhere.id]
-    owner_queue = [r.id for r in hw.review_queue(world.owner)]
+    assert [r.id for r in review.review_queue(world.therapist)] == [second.id, first.id]
+    assert [r.id for r in review.review_queue(world.other_therapist)] == [elsewhere.id]
+    owner_queue = [r.id for r in review.review_queue(world.owner)]
     assert sorted(owner_queue) == sorted([first.id, second.id, elsewhere.id])
     assert not_submitted.id not in owner_queue
 
     hw.mark_reviewed(world.therapist, second)
-    assert [r.id for r in hw.review_queue(world.therapist)] == [first.id]
+    assert [r.id for r in review.review_queue(world.therapist)] == [first.id]
 
 
 def test_an_unassigned_therapist_sees_no_queue_and_no_reminders(world):
@@ -650,8 +650,8 @@ def test_an_unassigned_therapist_sees_no_queue_and_no_reminders(world):
     db.session.flush()
     newcomer = UserFactory(practice=world.owner.practice)
 
-    assert hw.review_queue(newcomer) == []
-    attention = hw.needs_attention(newcomer)
+    assert review.review_queue(newcomer) == []
+    attention = review.needs_attention(newcomer)
     assert attention == {"overdue": [], "revisits": [], "waiting_review": 0}
 
 
@@ -667,7 +667,7 @@ def test_needs_attention_lists_overdue_work_but_not_work_handed_in(world):
     on_time.assignment.due_date = today + timedelta(days=1)
     db.session.flush()
 
-    attention = hw.needs_attention(world.therapist)
+    attention = review.needs_attention(world.therapist)
 
     assert [r.id for r in attention["overdue"]] == [late_untouched.id, late_draft.id]
     assert attention["waiting_review"] == 1
@@ -675,7 +675,7 @@ def test_needs_attention_lists_overdue_work_but_not_work_handed_in(world):
     assert not hw.is_overdue(handed_in, today)
     assert not hw.is_overdue(on_time, today)
     # the other therapist's dashboard does not show them
-    assert hw.needs_attention(world.other_therapist)["overdue"] == []
+    assert review.needs_attention(world.other_therapist)["overdue"] == []
 
 
 def test_overdue_means_past_the_due_date_where_the_couple_lives(world):
@@ -691,7 +691,7 @@ def test_overdue_means_past_the_due_date_where_the_couple_lives(world):
         response.assignment.due_date = due
     db.session.flush()
 
-    overdue = hw.needs_attention(world.owner)["overdue"]
+    overdue = review.needs_attention(world.owner)["overdue"]
 
     assert [r.id for r in overdue] == [ahead.id]  # still due today in Pago Pago
     assert hw.is_overdue(ahead, hw.couple_today(world.couple))
@@ -712,17 +712,17 @@ def test_needs_attention_lists_contract_revisits_that_are_due(world):
     hw.save_draft(world.ann, contract, content=contract_text, base_version=0)
     version = joint.finalize_contract(world.therapist, contract)
 
-    (revisit,) = hw.needs_attention(world.therapist)["revisits"]
+    (revisit,) = review.needs_attention(world.therapist)["revisits"]
     assert revisit[0].id == version.id
     assert revisit[1].id == contract.id
-    assert hw.needs_attention(world.other_therapist)["revisits"] == []
+    assert review.needs_attention(world.other_therapist)["revisits"] == []
 
     # a later revisit date is not due yet (a final contract changes once the therapist returns it)
     hw.return_for_revision(world.therapist, contract, "Choose a later revisit date.")
     later = dict(contract_text, revisit_date=(date.today() + timedelta(days=20)).isoformat())  # noqa: DTZ011
     hw.save_draft(world.ann, contract, content=later, base_version=contract.version)
     joint.finalize_contract(world.therapist, contract)
-    assert hw.needs_attention(world.therapist)["revisits"] == []
+    assert review.needs_attention(world.therapist)["revisits"] == []
 
 
 def test_transitions_are_stored_rows_with_their_actor(world):

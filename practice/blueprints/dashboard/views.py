@@ -1,14 +1,23 @@
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from practice.blueprints.auth.forms import ConfirmForm
 from practice.blueprints.dashboard import bp
 from practice.extensions import db
 from practice.models import TherapistInvitation, User
 from practice.models.base import utcnow
-from practice.services import couples, homework, portal_access
+from practice.services import (
+    NotFound,
+    agreements,
+    couples,
+    homework,
+    notices,
+    portal_access,
+    review,
+)
 
 
 @bp.route("/")
@@ -34,8 +43,34 @@ def index():
         team_size=team_size,
         open_invitations=open_invitations,
         summary=couples.dashboard_summary(current_user),
-        attention=homework.needs_attention(current_user),
+        attention=review.needs_attention(current_user),
         get_kind=homework.get_kind,
         invite_state=portal_access.invite_state,
         now=utcnow(),
+        notices=notices.unread_for_user(current_user),
+        notice_text=notices.text_for,
+        agreement_reviews=agreements.due_for_review(current_user),
+        action_form=ConfirmForm(),
     )
+
+
+@bp.route("/notices/<int:user_notice_id>")
+@login_required
+def open_notice(user_notice_id: int):
+    """Open a notice: it is read from now on, and the therapist goes where it points."""
+    try:
+        notice = notices.open_for_user(current_user, user_notice_id)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    return redirect(notice.link)
+
+
+@bp.route("/notices/read", methods=["POST"])
+@login_required
+def read_notices():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    notices.read_all_for_user(current_user)
+    db.session.commit()
+    return redirect(url_for("dashboard.index"))

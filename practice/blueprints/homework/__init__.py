@@ -2,7 +2,7 @@ from flask import Blueprint
 
 bp = Blueprint("homework", __name__)
 
-from practice.blueprints.homework import views  # noqa: E402, F401
+from practice.blueprints.homework import agreement_views, views  # noqa: E402, F401
 
 
 @bp.app_context_processor

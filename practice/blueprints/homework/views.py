@@ -7,11 +7,12 @@ from practice.blueprints.auth.forms import ConfirmForm
 from practice.blueprints.couples.views import with_couple
 from practice.blueprints.forms import show_error
 from practice.blueprints.homework import bp
-from practice.blueprints.homework.forms import AgreementForm, AssignForm, CommentForm
+from practice.blueprints.homework.forms import AssignForm, CommentForm
 from practice.extensions import db
 from practice.homework import KINDS, get_kind
-from practice.services import DomainError, NotFound, agreements, joint
+from practice.services import DomainError, NotFound, joint
 from practice.services import homework as homework_service
+from practice.services import review as review_service
 
 
 def _response_or_404(couple, response_id: int):
@@ -26,7 +27,7 @@ def _response_or_404(couple, response_id: int):
 def queue():
     return render_template(
         "homework/queue.html",
-        responses=homework_service.review_queue(current_user),
+        responses=review_service.review_queue(current_user),
         get_kind=get_kind,
     )
 
@@ -84,9 +85,7 @@ def review(couple, response_id: int):
         moves=homework_service.moves(response),
         comment_form=CommentForm(),
         action_form=ConfirmForm(),
-        contract_versions=joint.contract_versions(response)
-        if response.kind == "repair_contract"
-        else [],
+        contract_versions=joint.contract_versions(response),
         confirmations=joint.confirmations(response) if response.is_joint else {},
     )
 
@@ -162,55 +161,6 @@ def return_for_revision(couple, response_id: int):
         moves=homework_service.moves(response),
         comment_form=form,
         action_form=ConfirmForm(),
-        contract_versions=joint.contract_versions(response)
-        if response.kind == "repair_contract"
-        else [],
+        contract_versions=joint.contract_versions(response),
         confirmations=joint.confirmations(response) if response.is_joint else {},
     ), 422
-
-
-@bp.route("/couples/<int:couple_id>/agreements", methods=["GET", "POST"])
-@with_couple
-def agreements_page(couple):
-    form = AgreementForm()
-    if form.validate_on_submit():
-        try:
-            agreements.add_agreement(
-                current_user,
-                couple,
-                domain=form.domain.data,
-                text=form.text.data,
-                time_frame=form.time_frame.data or "",
-                review_date=form.review_date.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash("Agreement added. Both partners can accept it in their portal.", "success")
-            return redirect(url_for("homework.agreements_page", couple_id=couple.id))
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template(
-        "homework/agreements.html",
-        couple=couple,
-        form=form,
-        proposals=agreements.proposals_for(couple),
-        in_force=agreements.agreements_in_force(couple),
-        action_form=ConfirmForm(),
-    ), status
-
-
-@bp.route("/couples/<int:couple_id>/agreements/<int:agreement_id>/retire", methods=["POST"])
-@with_couple
-def retire_agreement(couple, agreement_id: int):
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        agreement = agreements.get_agreement(couple.id, agreement_id)
-    except NotFound:
-        abort(404)
-    agreements.retire_agreement(current_user, agreement)
-    db.session.commit()
-    flash("Agreement retired.", "success")
-    return redirect(url_for("homework.agreements_page", couple_id=couple.id))

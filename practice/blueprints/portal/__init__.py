@@ -2,4 +2,10 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__)
 
-from practice.blueprints.portal import homework_views, pin_views, views  # noqa: E402, F401
+from practice.blueprints.portal import (  # noqa: E402, F401
+    agreement_views,
+    homework_views,
+    pin_views,
+    views,
+    window_views,
+)

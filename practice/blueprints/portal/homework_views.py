@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from practice.audience import AUDIENCE_LABELS, Audience
 from practice.blueprints.portal import bp
@@ -11,10 +11,9 @@ from practice.blueprints.portal.sessions import partner_required
 from practice.extensions import db
 from practice.homework import get_kind
 from practice.models import Practice
-from practice.services import DomainError, NotFound, agreements, calendar, joint
+from practice.services import DomainError, NotFound, joint
 from practice.services import homework as homework_service
 from practice.services.homework import EditConflict, Incomplete, InvalidContent
-from practice.urls import external_url
 
 
 def _response_or_404(response_id: int):
@@ -54,7 +53,7 @@ def _page(response, *, content=None, errors=None, conflict=None, status=200):
         form=ContinueForm(),
         sign_form=SignForm(),
         confirmations=joint.confirmations(response) if response.is_joint else {},
-        contract=joint.current_contract(response) if response.kind == "repair_contract" else None,
+        contract=joint.current_contract(response),
         practice=db.session.get(Practice, g.partner.practice_id),
     ), status
 
@@ -153,28 +152,6 @@ def autosave(response_id: int):
     }
 
 
-@bp.route("/portal/homework/<int:response_id>/confirm", methods=["POST"])
-@partner_required
-def confirm_window(response_id: int):
-    response = _response_or_404(response_id)
-    if not ContinueForm().validate_on_submit():
-        abort(400)
-    try:
-        both = joint.confirm(g.partner, response)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(
-            "You have both confirmed: it is in your calendar links now."
-            if both
-            else "Confirmed. Waiting for your partner to confirm too.",
-            "success",
-        )
-    return redirect(url_for("portal.homework", response_id=response.id))
-
-
 @bp.route("/portal/homework/<int:response_id>/sign", methods=["POST"])
 @partner_required
 def sign_contract(response_id: int):
@@ -192,66 +169,3 @@ def sign_contract(response_id: int):
         db.session.commit()
         flash("Signed.", "success")
     return redirect(url_for("portal.homework", response_id=response.id))
-
-
-@bp.route("/portal/agreements/<int:agreement_id>/accept", methods=["POST"])
-@partner_required
-def accept_agreement(agreement_id: int):
-    if not ContinueForm().validate_on_submit():
-        abort(400)
-    try:
-        agreement = agreements.get_agreement(g.partner.couple_id, agreement_id)
-        agreements.accept(g.partner, agreement)
-    except NotFound:
-        abort(404)
-    db.session.commit()
-    flash("Accepted.", "success")
-    return redirect(url_for("portal.home") + "#agreements")
-
-
-@bp.route("/portal/calendar.ics")
-@partner_required
-def calendar_file():
-    couple = g.partner.couple
-    body = calendar.build_calendar(couple, calendar.window_schedules(couple))
-    return Response(
-        body,
-        mimetype="text/calendar",
-        headers={"Content-Disposition": 'attachment; filename="processing-window.ics"'},
-    )
-
-
-@bp.route("/portal/calendar/subscribe", methods=["POST"])
-@partner_required
-def calendar_subscribe():
-    if not ContinueForm().validate_on_submit():
-        abort(400)
-    token = calendar.create_feed(g.partner)
-    db.session.commit()
-    url = external_url("portal.calendar_feed", token=token)
-    return render_template("portal/calendar_subscribe.html", url=url, form=ContinueForm())
-
-
-@bp.route("/portal/calendar/unsubscribe", methods=["POST"])
-@partner_required
-def calendar_unsubscribe():
-    if not ContinueForm().validate_on_submit():
-        abort(400)
-    calendar.revoke_feed(g.partner)
-    db.session.commit()
-    flash("Your calendar subscription link no longer works.", "success")
-    return redirect(url_for("portal.home"))
-
-
-@bp.route("/calendar/<token>.ics")
-def calendar_feed(token: str):
-    try:
-        partner = calendar.feed_partner(token)
-    except NotFound:
-        abort(404)
-    from practice.tenancy import practice_context
-
-    with practice_context(partner.practice_id):
-        couple = partner.couple
-        body = calendar.build_calendar(couple, calendar.window_schedules(couple))
-    return Response(body, mimetype="text/calendar")

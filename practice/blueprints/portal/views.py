@@ -147,7 +147,7 @@ def home():
         return redirect(url_for("portal.privacy"))
     portal_access.touch(g.portal_session)
     db.session.commit()
-    from practice.services import agreements, calendar
+    from practice.services import agreements, calendar, notices
     from practice.services import homework as homework_service
 
     visible = homework_service.partner_responses(partner)
@@ -167,6 +167,8 @@ def home():
         today=homework_service.couple_today(partner.couple),
         get_kind=homework_service.get_kind,
         form=ContinueForm(),
+        notices=notices.unread_for_partner(partner),
+        notice_text=notices.text_for,
     )
 
 
@@ -202,3 +204,17 @@ def sign_out():
     db.session.commit()
     forget()
     return render_template("portal/goodbye.html")
+
+
+@bp.route("/portal/notices/<int:notice_id>")
+@partner_required
+def open_notice(notice_id: int):
+    """Open a notice: it is read from now on, and the partner goes where it points."""
+    from practice.services import NotFound, notices
+
+    try:
+        notice = notices.open_for_partner(g.partner, notice_id)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    return redirect(notice.link)
