@@ -64,10 +64,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from practice.blueprints import BLUEPRINTS
-    from practice.urls import IdConverter
+    from practice.urls import IdConverter, PublicIdConverter
 
     # Before any route is added: every existing `<int:…>` becomes a bounded id.
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["public_id"] = PublicIdConverter
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 

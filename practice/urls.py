@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app
 from werkzeug.exceptions import NotFound
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from practice.models.base import MAX_ID
 
@@ -24,6 +24,16 @@ class IdConverter(IntegerConverter):
         if len(value) > len(str(MAX_ID)) or not 0 < int(value) <= MAX_ID:
             raise NotFound()
         return int(value)
+
+
+class PublicIdConverter(BaseConverter):
+    """`<public_id:…>`: the opaque id of a record in a portal URL (models.homework.new_public_id).
+
+    Random, so a partner cannot count the gaps between their own items to learn that the
+    other has hidden ones. Anything not shaped like one is a 404 without a query.
+    """
+
+    regex = r"[A-Za-z0-9_-]{16,32}"
 
 
 def external_url(endpoint: str, **values: object) -> str:

@@ -229,3 +229,20 @@ def bulk_couples(
             )
             db.session.flush()
     return [couple.id for couple in couples]
+
+
+def public(response_id: int) -> str:
+    """The public id of a piece of work: what a portal URL names it by."""
+    from practice.models import HomeworkResponse
+
+    with unscoped():
+        return db.session.scalar(
+            select(HomeworkResponse.public_id).where(HomeworkResponse.id == response_id)
+        )
+
+
+def public_agreement(agreement_id: int) -> str:
+    from practice.models import Agreement
+
+    with unscoped():
+        return db.session.scalar(select(Agreement.public_id).where(Agreement.id == agreement_id))

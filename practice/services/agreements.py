@@ -110,6 +110,20 @@ def get_agreement(couple_id: int, agreement_id: int) -> Agreement:
     return agreement
 
 
+def get_partner_agreement(partner: Partner, public_id: str) -> Agreement:
+    """An agreement in force for the partner's couple, by its public id, or NotFound."""
+    agreement = db.session.scalar(
+        select(Agreement).where(
+            Agreement.public_id == public_id,
+            Agreement.couple_id == partner.couple_id,
+            Agreement.retired_at.is_(None),
+        )
+    )
+    if agreement is None:
+        raise NotFound()
+    return agreement
+
+
 def accept(partner: Partner, agreement: Agreement) -> None:
     """A partner accepts an agreement in the portal."""
     if agreement.couple_id != partner.couple_id or agreement.retired_at is not None:

@@ -139,7 +139,7 @@ def _seed_couples() -> list[dict]:
 
 def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
     """Homework at every stage, so each screen has something to show on first run."""
-    from practice.services import agreements, joint
+    from practice.services import agreements, joint, windows
     from practice.services import homework as hw
 
     if label not in ("Alex & Sam", "Priya & Dev", "Jamie & Taylor"):
@@ -230,8 +230,8 @@ def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
                 "code_word": "lighthouse",
             },
         )
-        joint.confirm(sam, window)
-        joint.confirm(alex, window)
+        windows.confirm(sam, window)
+        windows.confirm(alex, window)
         (contract,) = give("repair_contract", "joint", due_days=14)
         write(
             alex,

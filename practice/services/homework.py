@@ -220,11 +220,12 @@ def partner_responses(partner: Partner) -> list[HomeworkResponse]:
     return [r for r in responses if partner_can_see(partner, r)]
 
 
-def get_partner_response(partner: Partner, response_id: int) -> HomeworkResponse:
-    """A piece of work the partner may see, or NotFound (existence included)."""
+def get_partner_response(partner: Partner, public_id: str) -> HomeworkResponse:
+    """A piece of work the partner may see, by its public id, or NotFound (existence included)."""
     response = db.session.scalar(
         select(HomeworkResponse).where(
-            HomeworkResponse.id == response_id, HomeworkResponse.couple_id == partner.couple_id
+            HomeworkResponse.public_id == public_id,
+            HomeworkResponse.couple_id == partner.couple_id,
         )
     )
     if response is None or not partner_can_see(partner, response):

@@ -1,10 +1,10 @@
-"""Joint documents: confirming a processing window, finalising and signing a repair contract."""
+"""Joint documents: finalising and signing a repair contract."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from practice.extensions import db
 from practice.homework import get_kind
@@ -15,48 +15,11 @@ from practice.models.homework import (
     ContractSignature,
     ContractVersion,
     HomeworkResponse,
-    JointConfirmation,
 )
 from practice.services import DomainError, audit
 from practice.services.homework import _transition
 
 DEFAULT_REVISIT = timedelta(days=30)
-
-
-def confirmations(response: HomeworkResponse) -> dict[int, JointConfirmation]:
-    """Confirmations of the current version, by partner id."""
-    rows = db.session.scalars(
-        select(JointConfirmation).where(JointConfirmation.response_id == response.id)
-    )
-    return {row.partner_id: row for row in rows if row.version == response.version}
-
-
-def confirm(partner: Partner, response: HomeworkResponse) -> bool:
-    """A partner agrees to the schedule as it stands; True once both have."""
-    if response.kind != "processing_window" or response.couple_id != partner.couple_id:
-        raise DomainError("Only a processing window is confirmed this way.")
-    if response.status not in WRITABLE:
-        raise DomainError("This schedule is no longer open for changes.")
-    missing = get_kind(response.kind).check_complete(response.content)
-    if missing:
-        raise DomainError("Plan at least one time and a code word before confirming.")
-    db.session.execute(
-        delete(JointConfirmation).where(
-            JointConfirmation.response_id == response.id,
-            JointConfirmation.partner_id == partner.id,
-        )
-    )
-    db.session.add(
-        JointConfirmation(response_id=response.id, partner_id=partner.id, version=response.version)
-    )
-    db.session.flush()
-    audit.record("homework.window_confirmed", actor=partner, target=response)
-    confirmed = confirmations(response)
-    if all(p.id in confirmed for p in partner.couple.partners):
-        _transition(response, Status.CONFIRMED, partner=partner)
-        response.submitted_at = utcnow()
-        return True
-    return False
 
 
 # -- repair contract ----------------------------------------------------------------------

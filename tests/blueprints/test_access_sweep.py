@@ -26,12 +26,12 @@ from practice.models import Couple, Notice, Partner, PortalSession, Practice, Us
 from practice.services import accounts, agreements, homework, notices, portal_access
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import PracticeSet, page
-from tests.couple_factories import CoupleFactory
+from tests.couple_factories import CoupleFactory, public, public_agreement
 from tests.factories import TherapistInvitationFactory, UserFactory
 
 SWEPT_METHODS = {"GET", "POST"}
 # Portal routes that name a record by id: the other couple and the other partner get 404.
-PORTAL_ID_ARGUMENTS = {"response_id", "agreement_id", "notice_id"}
+PORTAL_ID_ARGUMENTS = {"response_key", "agreement_key", "notice_id"}
 # Blueprints whose every route is the owner's alone.
 OWNER_ONLY_BLUEPRINTS = {"settings"}
 
@@ -155,7 +155,7 @@ def a_therapists_notice(practice: PracticeSet, built: Built) -> int:
 
 
 # Argument name -> a factory that creates that kind of record in the given practice.
-ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int]] = {
+ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int | str]] = {
     "user_id": a_therapist,
     "invitation_id": an_open_invitation,
     "couple_id": a_couple,
@@ -165,13 +165,15 @@ ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int]] = {
     "response_id": a_response,
     "agreement_id": an_agreement,
     "notice_id": a_notice,
+    "response_key": lambda practice, built: public(a_response(practice, built)),
+    "agreement_key": lambda practice, built: public_agreement(an_agreement(practice, built)),
     "user_notice_id": a_therapists_notice,
 }
 ARGUMENT_ORDER = ["couple_id", "partner_id", "session_id"]  # parents first; others after
 
 
 def id_arguments(rule: Rule) -> set[str]:
-    return {argument for argument in rule.arguments if argument.endswith("_id")}
+    return {argument for argument in rule.arguments if argument.endswith(("_id", "_key"))}
 
 
 def id_rules() -> list[Rule]:

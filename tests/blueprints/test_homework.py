@@ -28,7 +28,7 @@ from practice.models.homework import (
 from practice.tenancy import unscoped
 from tests.blueprints.conftest import PracticeSet, page
 from tests.blueprints.test_couples import add_couple, enter_portal, location, personal_link
-from tests.couple_factories import CoupleIds
+from tests.couple_factories import CoupleIds, public, public_agreement  # noqa: I001
 
 APOLOGY = {
     "what_i_did": "I lied to you for months about the messages I was sending to Jo.",
@@ -349,7 +349,7 @@ def test_return_for_revision_with_a_comment(therapist_client, couple, make_clien
 
     # Lee sees the comment and can edit again.
     lee = portal_of(make_client, couple, 2)
-    shown = lee.get(f"/portal/homework/{apology}")
+    shown = lee.get(f"/portal/homework/{public(apology)}")
     assert shown.status_code == 200
     assert "Say more about how it hurt Kim." in page(shown).text
     assert page(shown).values["content-what_i_did"] == APOLOGY["what_i_did"]
@@ -448,10 +448,12 @@ def test_agreements_are_added_with_validation_and_accepted_by_both(
         partner = portal_of(make_client, couple, position)
         home = partner.get("/portal").get_data(as_text=True)
         assert "message from Jo within 24 hours" in home
-        assert f"/portal/agreements/{agreement_id}/accept" in home
-        accepted = partner.post_form(f"/portal/agreements/{agreement_id}/accept")
+        assert f"/portal/agreements/{public_agreement(agreement_id)}/accept" in home
+        accepted = partner.post_form(f"/portal/agreements/{public_agreement(agreement_id)}/accept")
         assert accepted.status_code == 302
-        again = partner.post_form(f"/portal/agreements/{agreement_id}/accept")  # idempotent
+        again = partner.post_form(
+            f"/portal/agreements/{public_agreement(agreement_id)}/accept"
+        )  # idempotent
         assert again.status_code == 302
     with unscoped():
         accepted_by = set(db.session.scalars(select(AgreementAcceptance.partner_id)))
@@ -468,7 +470,9 @@ def test_accepting_an_agreement_needs_a_csrf_token(therapist_client, couple, mak
     with unscoped():
         (agreement_id,) = db.session.scalars(select(Agreement.id)).all()
     kim = portal_of(make_client, couple, 1)
-    assert kim.post(f"/portal/agreements/{agreement_id}/accept").status_code == 400
+    assert (
+        kim.post(f"/portal/agreements/{public_agreement(agreement_id)}/accept").status_code == 400
+    )
     assert count(AgreementAcceptance) == 0
 
 

@@ -29,7 +29,10 @@ from tests.blueprints.test_homework import (
     portal_of,
     response_row,
 )
-from tests.couple_factories import CoupleIds
+from tests.couple_factories import (
+    CoupleIds,
+    public,  # noqa: I001
+)
 
 WORDS = ("heron", "quince", "lantern", "marigold", "basalt", "juniper", "otter", "saffron")
 
@@ -144,7 +147,7 @@ class Piece:
 
     @property
     def url(self) -> str:
-        return f"/portal/homework/{self.response_id}"
+        return f"/portal/homework/{public(self.response_id)}"
 
     def edit_page(self) -> str:
         response = self.client.get(self.url)

@@ -37,6 +37,7 @@ from tests.blueprints.test_homework import (
     portal_of,
     response_row,
 )
+from tests.couple_factories import public, public_agreement  # noqa: I001
 
 SCRIPT = '<script>alert("x")</script>'
 
@@ -108,35 +109,37 @@ def lee(make_client, couple):  # noqa: F811
 
 def test_a_partner_writes_and_submits_an_apology_without_javascript(lee, apology):
     home = lee.get("/portal").get_data(as_text=True)
-    assert f"/portal/homework/{apology}" in home
+    assert f"/portal/homework/{public(apology)}" in home
 
-    shown = page(lee.get(f"/portal/homework/{apology}"))
+    shown = page(lee.get(f"/portal/homework/{public(apology)}"))
     assert shown.values["version"] == "0"
     assert shown.values["content-what_i_did"] == ""
 
-    saved = lee.post_form(f"/portal/homework/{apology}", apology_form(0, APOLOGY))
+    saved = lee.post_form(f"/portal/homework/{public(apology)}", apology_form(0, APOLOGY))
     assert saved.status_code == 302
-    assert location(saved) == f"/portal/homework/{apology}"
+    assert location(saved) == f"/portal/homework/{public(apology)}"
     row = response_row(apology)
     assert (row.status, row.version, row.content) == ("draft", 1, APOLOGY)
-    again = page(lee.get(f"/portal/homework/{apology}"))
+    again = page(lee.get(f"/portal/homework/{public(apology)}"))
     assert again.values["content-amends"] == APOLOGY["amends"]
     assert again.values["version"] == "1"
 
-    submitted = lee.post_form(f"/portal/homework/{apology}", apology_form(1, APOLOGY, "submit"))
+    submitted = lee.post_form(
+        f"/portal/homework/{public(apology)}", apology_form(1, APOLOGY, "submit")
+    )
     assert submitted.status_code == 302
     assert location(submitted) == "/portal"
     row = response_row(apology)
     assert row.status == "submitted" and row.submitted_at is not None
     assert "homework.submitted" in audit_actions()
     # Submitted work is read-only for its author now.
-    after = lee.get(f"/portal/homework/{apology}").get_data(as_text=True)
+    after = lee.get(f"/portal/homework/{public(apology)}").get_data(as_text=True)
     assert "I lied to you for months" in after
-    assert f'action="/portal/homework/{apology}"' not in after
+    assert f'action="/portal/homework/{public(apology)}"' not in after
 
 
 def test_times_read_where_the_reader_lives(lee, apology, therapist_client, couple):  # noqa: F811
-    lee.post_form(f"/portal/homework/{apology}", apology_form(0, APOLOGY))
+    lee.post_form(f"/portal/homework/{public(apology)}", apology_form(0, APOLOGY))
     moment = datetime(2026, 1, 15, 14, 5, tzinfo=UTC)
     with unscoped():  # Lee lives in Tokyo; the practice keeps Auckland's time (summer there)
         db.session.execute(
@@ -153,7 +156,7 @@ def test_times_read_where_the_reader_lives(lee, apology, therapist_client, coupl
         db.session.execute(update(ResponseTransition).values(at=moment))
     db.session.commit()
 
-    partner_page = lee.get(f"/portal/homework/{apology}").get_data(as_text=True)
+    partner_page = lee.get(f"/portal/homework/{public(apology)}").get_data(as_text=True)
     assert "Saved 15 Jan, 23:05 JST" in partner_page
     review = therapist_client.get(f"/couples/{couple.id}/homework/{apology}")
     assert "16 Jan 2026, 03:05 NZDT" in review.get_data(as_text=True)  # the next day there
@@ -162,7 +165,9 @@ def test_times_read_where_the_reader_lives(lee, apology, therapist_client, coupl
 
 def test_a_failed_submit_keeps_the_text_and_says_why(lee, apology):
     partial = {"what_i_did": "I lied to you about Jo, again and again, for months."}
-    response = lee.post_form(f"/portal/homework/{apology}", apology_form(0, partial, "submit"))
+    response = lee.post_form(
+        f"/portal/homework/{public(apology)}", apology_form(0, partial, "submit")
+    )
 
     assert response.status_code == 422
     shown = page(response)
@@ -181,7 +186,7 @@ def test_a_failed_submit_keeps_the_text_and_says_why(lee, apology):
 def test_autosave_answers_json_with_the_new_version_and_findings(lee, apology):
     content = {**APOLOGY, "responsibility": "I'm sorry you feel hurt, but I was lonely."}
     response = lee.post_form(
-        f"/portal/homework/{apology}/autosave",
+        f"/portal/homework/{public(apology)}/autosave",
         apology_form(0, content),
         headers={"Accept": "application/json"},
     )
@@ -209,12 +214,12 @@ def test_a_stale_autosave_is_a_409_with_both_versions_and_nothing_stored(
 ):
     (contract,) = assign(therapist_client, couple, "repair_contract")
     first = kim.post_form(
-        f"/portal/homework/{contract}/autosave", contract_form(0, "Kim's words on support.")
+        f"/portal/homework/{public(contract)}/autosave", contract_form(0, "Kim's words on support.")
     )
     assert first.status_code == 200 and first.get_json()["version"] == 1
 
     stale = lee.post_form(
-        f"/portal/homework/{contract}/autosave", contract_form(0, "Lee's words on support.")
+        f"/portal/homework/{public(contract)}/autosave", contract_form(0, "Lee's words on support.")
     )
     assert stale.status_code == 409
     body = stale.get_json()
@@ -236,13 +241,13 @@ def test_a_stale_no_js_save_shows_their_version_and_keeps_the_typed_text(
     (contract,) = assign(therapist_client, couple, "repair_contract")
     assert (
         kim.post_form(
-            f"/portal/homework/{contract}", contract_form(0, "Kim's words on support.")
+            f"/portal/homework/{public(contract)}", contract_form(0, "Kim's words on support.")
         ).status_code
         == 302
     )
 
     response = lee.post_form(
-        f"/portal/homework/{contract}", contract_form(0, "Lee's words on support.")
+        f"/portal/homework/{public(contract)}", contract_form(0, "Lee's words on support.")
     )
     assert response.status_code == 409
     shown = page(response)
@@ -256,7 +261,7 @@ def test_a_stale_no_js_save_shows_their_version_and_keeps_the_typed_text(
 
     # Lee merges and saves again on the version the page gave back: it goes through.
     merged = lee.post_form(
-        f"/portal/homework/{contract}", contract_form(1, "Kim's words, and Lee's too.")
+        f"/portal/homework/{public(contract)}", contract_form(1, "Kim's words, and Lee's too.")
     )
     assert merged.status_code == 302
     assert response_row(contract).content["support"] == "Kim's words, and Lee's too."
@@ -272,14 +277,16 @@ BAD_AUTOSAVE = [
 @pytest.mark.parametrize(("overrides", "field"), BAD_AUTOSAVE)
 def test_bad_autosave_input_is_a_clear_4xx_and_nothing_is_stored(lee, apology, overrides, field):
     assert (
-        lee.post_form(f"/portal/homework/{apology}/autosave", apology_form(0, APOLOGY)).status_code
+        lee.post_form(
+            f"/portal/homework/{public(apology)}/autosave", apology_form(0, APOLOGY)
+        ).status_code
         == 200
     )
     before = response_row(apology)
     before = (before.version, dict(before.content))
 
     data = {**apology_form(1, {"what_i_did": "half-way text"}), **overrides}
-    response = lee.post_form(f"/portal/homework/{apology}/autosave", data)
+    response = lee.post_form(f"/portal/homework/{public(apology)}/autosave", data)
 
     assert 400 <= response.status_code < 500
     body = response.get_json()
@@ -302,7 +309,7 @@ def test_an_autosave_with_wrong_types_is_refused(
         "slots-0-minutes": "an hour",
         "slots-0-start": "25:99",
     }
-    response = kim.post_form(f"/portal/homework/{window}/autosave", data)
+    response = kim.post_form(f"/portal/homework/{public(window)}/autosave", data)
     assert response.status_code == 400
     errors = response.get_json()["errors"]
     assert {"slots.0.weekday", "slots.0.minutes", "slots.0.start"} <= set(errors)
@@ -312,18 +319,20 @@ def test_an_autosave_with_wrong_types_is_refused(
 
 def test_unknown_fields_are_never_stored(lee, apology):
     data = {**apology_form(0, APOLOGY), "content-secret": "x", "content-__proto__": "y"}
-    response = lee.post_form(f"/portal/homework/{apology}/autosave", data)
+    response = lee.post_form(f"/portal/homework/{public(apology)}/autosave", data)
     assert response.status_code < 500
     assert set(response_row(apology).content) <= set(APOLOGY)
 
 
 def test_a_json_body_is_refused_and_does_not_wipe_the_draft(lee, apology):
     assert (
-        lee.post_form(f"/portal/homework/{apology}/autosave", apology_form(0, APOLOGY)).status_code
+        lee.post_form(
+            f"/portal/homework/{public(apology)}/autosave", apology_form(0, APOLOGY)
+        ).status_code
         == 200
     )
     response = lee.post(
-        f"/portal/homework/{apology}/autosave",
+        f"/portal/homework/{public(apology)}/autosave",
         json={"version": 1, "content": {"what_i_did": 42, "unknown": True}},
         headers={"X-CSRFToken": lee.csrf_token(), "Accept": "application/json"},
     )
@@ -334,7 +343,10 @@ def test_a_json_body_is_refused_and_does_not_wipe_the_draft(lee, apology):
 
 def test_a_3_mb_body_is_refused_with_a_clear_answer(lee, apology):
     data = apology_form(0, {**APOLOGY, "what_i_did": "x" * (3 * 1024 * 1024)})
-    for url in (f"/portal/homework/{apology}/autosave", f"/portal/homework/{apology}"):
+    for url in (
+        f"/portal/homework/{public(apology)}/autosave",
+        f"/portal/homework/{public(apology)}",
+    ):
         response = lee.post_form(url, data, headers={"Accept": "application/json"})
         assert response.status_code == 413, url
         assert response.get_data(as_text=True).strip()
@@ -353,13 +365,13 @@ def test_client_html_is_shown_escaped_to_partners_and_therapist(
     apology,
 ):
     content = {**APOLOGY, "what_i_did": f"I lied. {SCRIPT}"}
-    saved = lee.post_form(f"/portal/homework/{apology}", apology_form(0, content, "submit"))
+    saved = lee.post_form(f"/portal/homework/{public(apology)}", apology_form(0, content, "submit"))
     assert saved.status_code == 302
     therapist_client.post_form(f"/couples/{couple.id}/homework/{apology}/release")
 
     pages = {
-        "author": lee.get(f"/portal/homework/{apology}"),
-        "other partner": kim.get(f"/portal/homework/{apology}"),
+        "author": lee.get(f"/portal/homework/{public(apology)}"),
+        "other partner": kim.get(f"/portal/homework/{public(apology)}"),
         "therapist": therapist_client.get(f"/couples/{couple.id}/homework/{apology}"),
     }
     for who, response in pages.items():
@@ -370,11 +382,11 @@ def test_client_html_is_shown_escaped_to_partners_and_therapist(
 
     # And in the conflict view of a joint document.
     (contract,) = assign(therapist_client, couple, "repair_contract")
-    kim.post_form(f"/portal/homework/{contract}", contract_form(0, SCRIPT))
-    conflict = lee.post_form(f"/portal/homework/{contract}", contract_form(0, "mine"))
+    kim.post_form(f"/portal/homework/{public(contract)}", contract_form(0, SCRIPT))
+    conflict = lee.post_form(f"/portal/homework/{public(contract)}", contract_form(0, "mine"))
     assert conflict.status_code == 409
     assert SCRIPT not in conflict.get_data(as_text=True)
-    stale = lee.post_form(f"/portal/homework/{contract}/autosave", contract_form(0, "mine"))
+    stale = lee.post_form(f"/portal/homework/{public(contract)}/autosave", contract_form(0, "mine"))
     assert SCRIPT not in stale.get_json()["theirs"]
     assert "&lt;script&gt;" in stale.get_json()["theirs"]
 
@@ -389,7 +401,7 @@ def test_the_other_partner_gets_404_on_a_private_apology_and_sees_no_hint(
     lee,
     apology,
 ):
-    lee.post_form(f"/portal/homework/{apology}", apology_form(0, APOLOGY))
+    lee.post_form(f"/portal/homework/{public(apology)}", apology_form(0, APOLOGY))
     before = response_row(apology)
     before = (before.version, dict(before.content), before.status)
     home_before = kim.get("/portal").get_data(as_text=True)
@@ -401,13 +413,13 @@ def test_the_other_partner_gets_404_on_a_private_apology_and_sees_no_hint(
         ("POST", "/confirm", {}),
         ("POST", "/sign", {"typed_name": "Kim"}),
     ]:
-        url = f"/portal/homework/{apology}{suffix}"
+        url = f"/portal/homework/{public(apology)}{suffix}"
         response = kim.get(url) if method == "GET" else kim.post_form(url, data)
         assert response.status_code == 404, (method, url, response.status_code)
         assert "I lied to you" not in response.get_data(as_text=True)
 
     home = kim.get("/portal").get_data(as_text=True)
-    assert f"/portal/homework/{apology}" not in home
+    assert f"/portal/homework/{public(apology)}" not in home
     assert "Apology" not in home and "apology" not in home
     assert "I lied to you" not in home
     # Lee's saving left no trace on Kim's page (its form token differs once a second passes)
@@ -416,22 +428,24 @@ def test_the_other_partner_gets_404_on_a_private_apology_and_sees_no_hint(
     assert (after.version, after.content, after.status) == before
 
     # Submitted but not released: still nothing for Kim.
-    lee.post_form(f"/portal/homework/{apology}", apology_form(1, APOLOGY, "submit"))
-    assert kim.get(f"/portal/homework/{apology}").status_code == 404
-    assert f"/portal/homework/{apology}" not in kim.get("/portal").get_data(as_text=True)
+    lee.post_form(f"/portal/homework/{public(apology)}", apology_form(1, APOLOGY, "submit"))
+    assert kim.get(f"/portal/homework/{public(apology)}").status_code == 404
+    assert f"/portal/homework/{public(apology)}" not in kim.get("/portal").get_data(as_text=True)
 
     # Released: Kim reads it, and cannot change it.
     therapist_client.post_form(f"/couples/{couple.id}/homework/{apology}/release")
-    released = kim.get(f"/portal/homework/{apology}")
+    released = kim.get(f"/portal/homework/{public(apology)}")
     assert released.status_code == 200
     html = unescape(released.get_data(as_text=True))
     assert APOLOGY["what_i_did"] in html
-    assert f'action="/portal/homework/{apology}"' not in html
-    assert f"/portal/homework/{apology}" in kim.get("/portal").get_data(as_text=True)
-    edit = kim.post_form(f"/portal/homework/{apology}", apology_form(2, {"what_i_did": "No"}))
+    assert f'action="/portal/homework/{public(apology)}"' not in html
+    assert f"/portal/homework/{public(apology)}" in kim.get("/portal").get_data(as_text=True)
+    edit = kim.post_form(
+        f"/portal/homework/{public(apology)}", apology_form(2, {"what_i_did": "No"})
+    )
     assert 400 <= edit.status_code < 500
     autosave = kim.post_form(
-        f"/portal/homework/{apology}/autosave", apology_form(2, {"what_i_did": "No"})
+        f"/portal/homework/{public(apology)}/autosave", apology_form(2, {"what_i_did": "No"})
     )
     assert 400 <= autosave.status_code < 500
     assert response_row(apology).content == APOLOGY
@@ -448,15 +462,15 @@ def test_both_partners_confirm_the_processing_window_and_get_a_calendar(
 ):
     (window,) = assign(therapist_client, couple, "processing_window")
     # Confirming an empty schedule is refused.
-    kim.post_form(f"/portal/homework/{window}/confirm")
+    kim.post_form(f"/portal/homework/{public(window)}/confirm")
     assert count(JointConfirmation) == 0
 
-    assert kim.post_form(f"/portal/homework/{window}", window_form(0)).status_code == 302
-    assert kim.post_form(f"/portal/homework/{window}/confirm").status_code == 302
+    assert kim.post_form(f"/portal/homework/{public(window)}", window_form(0)).status_code == 302
+    assert kim.post_form(f"/portal/homework/{public(window)}/confirm").status_code == 302
     assert response_row(window).status == "draft"
-    waiting = page(lee.get(f"/portal/homework/{window}")).text
+    waiting = page(lee.get(f"/portal/homework/{public(window)}")).text
     assert "not confirmed yet" in waiting
-    assert lee.post_form(f"/portal/homework/{window}/confirm").status_code == 302
+    assert lee.post_form(f"/portal/homework/{public(window)}/confirm").status_code == 302
     assert response_row(window).status == "confirmed"
     with unscoped():
         confirmed = set(db.session.scalars(select(JointConfirmation.partner_id)))
@@ -483,10 +497,10 @@ def test_a_changed_window_needs_both_confirmations_again(
     lee,
 ):
     (window,) = assign(therapist_client, couple, "processing_window")
-    kim.post_form(f"/portal/homework/{window}", window_form(0))
-    kim.post_form(f"/portal/homework/{window}/confirm")
-    lee.post_form(f"/portal/homework/{window}", {**window_form(1), "slots-0-minutes": "30"})
-    lee.post_form(f"/portal/homework/{window}/confirm")
+    kim.post_form(f"/portal/homework/{public(window)}", window_form(0))
+    kim.post_form(f"/portal/homework/{public(window)}/confirm")
+    lee.post_form(f"/portal/homework/{public(window)}", {**window_form(1), "slots-0-minutes": "30"})
+    lee.post_form(f"/portal/homework/{public(window)}/confirm")
     assert response_row(window).status == "draft"  # Kim confirmed an older version
 
 
@@ -498,9 +512,9 @@ def test_the_subscribe_url_is_shown_once_works_without_a_session_and_can_be_revo
     make_client,
 ):
     (window,) = assign(therapist_client, couple, "processing_window")
-    kim.post_form(f"/portal/homework/{window}", window_form(0))
-    kim.post_form(f"/portal/homework/{window}/confirm")
-    lee.post_form(f"/portal/homework/{window}/confirm")
+    kim.post_form(f"/portal/homework/{public(window)}", window_form(0))
+    kim.post_form(f"/portal/homework/{public(window)}/confirm")
+    lee.post_form(f"/portal/homework/{public(window)}/confirm")
 
     subscribed = kim.post_form("/portal/calendar/subscribe")
     assert subscribed.status_code == 200
@@ -512,7 +526,7 @@ def test_the_subscribe_url_is_shown_once_works_without_a_session_and_can_be_revo
     assert len(token) >= 20
 
     # Shown once: no page of the portal shows the token again.
-    for later in ("/portal", f"/portal/homework/{window}"):
+    for later in ("/portal", f"/portal/homework/{public(window)}"):
         assert token not in kim.get(later).get_data(as_text=True)
 
     stranger = make_client()  # a calendar app: no session, no cookie
@@ -548,7 +562,7 @@ def test_the_therapist_finalizes_the_contract_and_both_sign_with_typed_names(
 
     assert (
         kim.post_form(
-            f"/portal/homework/{contract}", contract_form(0, "Listening without fixing.")
+            f"/portal/homework/{public(contract)}", contract_form(0, "Listening without fixing.")
         ).status_code
         == 302
     )
@@ -557,12 +571,12 @@ def test_the_therapist_finalizes_the_contract_and_both_sign_with_typed_names(
     assert count(ContractVersion) == 1
 
     # An empty typed name does not sign.
-    kim.post_form(f"/portal/homework/{contract}/sign", {"typed_name": "  "})
+    kim.post_form(f"/portal/homework/{public(contract)}/sign", {"typed_name": "  "})
     assert count(ContractSignature) == 0
 
-    assert "Sign version 1" in page(kim.get(f"/portal/homework/{contract}")).text
-    kim.post_form(f"/portal/homework/{contract}/sign", {"typed_name": "Kim Park"})
-    lee.post_form(f"/portal/homework/{contract}/sign", {"typed_name": "Lee Chen"})
+    assert "Sign version 1" in page(kim.get(f"/portal/homework/{public(contract)}")).text
+    kim.post_form(f"/portal/homework/{public(contract)}/sign", {"typed_name": "Kim Park"})
+    lee.post_form(f"/portal/homework/{public(contract)}/sign", {"typed_name": "Lee Chen"})
     with unscoped():
         names = {s.partner_id: s.typed_name for s in db.session.scalars(select(ContractSignature))}
     assert names == {couple.partner_ids[0]: "Kim Park", couple.partner_ids[1]: "Lee Chen"}
@@ -577,7 +591,7 @@ def test_a_final_contract_is_read_only_for_both_partners_and_keeps_its_signature
     lee,
 ):
     contract = assign_jointly(couple, "repair_contract")
-    url = f"/portal/homework/{contract}"
+    url = f"/portal/homework/{public(contract)}"
     assert kim.post_form(url, contract_form(0, "Listening without fixing.")).status_code == 302
     with practice_context(couple.practice_id):
         joint.finalize_contract(
@@ -641,7 +655,7 @@ def test_every_portal_post_needs_a_csrf_token(
     apology,
 ):
     (window,) = assign(therapist_client, couple, "processing_window")
-    assert kim.post_form(f"/portal/homework/{window}", window_form(0)).status_code == 302
+    assert kim.post_form(f"/portal/homework/{public(window)}", window_form(0)).status_code == 302
     therapist_client.post_form(
         f"/couples/{couple.id}/agreements", {"domain": "privacy", "text": "Share locations."}
     )
@@ -652,11 +666,11 @@ def test_every_portal_post_needs_a_csrf_token(
     before = (count(JointConfirmation), response_row(apology).version)
 
     posts = [
-        (lee, f"/portal/homework/{apology}", apology_form(0, APOLOGY)),
-        (lee, f"/portal/homework/{apology}/autosave", apology_form(0, APOLOGY)),
-        (kim, f"/portal/homework/{window}/confirm", {}),
-        (kim, f"/portal/homework/{window}/sign", {"typed_name": "Kim"}),
-        (kim, f"/portal/agreements/{agreement_id}/accept", {}),
+        (lee, f"/portal/homework/{public(apology)}", apology_form(0, APOLOGY)),
+        (lee, f"/portal/homework/{public(apology)}/autosave", apology_form(0, APOLOGY)),
+        (kim, f"/portal/homework/{public(window)}/confirm", {}),
+        (kim, f"/portal/homework/{public(window)}/sign", {"typed_name": "Kim"}),
+        (kim, f"/portal/agreements/{public_agreement(agreement_id)}/accept", {}),
         (kim, "/portal/calendar/subscribe", {}),
         (kim, "/portal/calendar/unsubscribe", {}),
     ]

@@ -23,6 +23,7 @@ from tests.blueprints.test_portal import (  # noqa: F401 - fixtures
     portal_sessions,
     token,
 )
+from tests.couple_factories import public  # noqa: I001
 
 PIN = "482916"
 
@@ -98,23 +99,30 @@ def test_another_device_is_locked_until_the_pin_is_entered(phone, make_client, c
     tablet = make_client()
     enter_portal_locked(tablet, personal_link(couple, 1))
 
-    for path in ("/portal", f"/portal/homework/{apology}", "/portal/privacy", "/portal/pin"):
+    for path in (
+        "/portal",
+        f"/portal/homework/{public(apology)}",
+        "/portal/privacy",
+        "/portal/pin",
+    ):
         response = tablet.get(path)
         assert response.status_code == 302, path
         assert location(response).startswith("/portal/unlock"), path
     unlock_page = tablet.get("/portal/unlock").get_data(as_text=True)
     assert "Kim" not in unlock_page and "Lee" not in unlock_page  # no names, no content
     autosave = tablet.post_form(
-        f"/portal/homework/{apology}/autosave",
+        f"/portal/homework/{public(apology)}/autosave",
         {"content-what_i_did": "typed while locked", "version": "0"},
         headers={"Accept": "application/json"},
     )
     assert autosave.status_code == 423
     assert "kept on this device" in autosave.get_json()["message"]
 
-    opened = tablet.post_form(f"/portal/unlock?next=/portal/homework/{apology}", {"pin": PIN})
-    assert location(opened) == f"/portal/homework/{apology}"
-    assert tablet.get(f"/portal/homework/{apology}").status_code == 200
+    opened = tablet.post_form(
+        f"/portal/unlock?next=/portal/homework/{public(apology)}", {"pin": PIN}
+    )
+    assert location(opened) == f"/portal/homework/{public(apology)}"
+    assert tablet.get(f"/portal/homework/{public(apology)}").status_code == 200
 
 
 def test_wrong_pins_count_down_and_the_last_signs_the_device_out(phone, make_client, couple):  # noqa: F811

@@ -9,7 +9,11 @@ from practice.extensions import db
 from practice.models.homework import HomeworkResponse
 from practice.services import homework as homework_service
 from practice.tenancy import set_current_practice, unscoped
-from tests.couple_factories import CoupleFactory, PartnerInviteFactory
+from tests.couple_factories import (
+    CoupleFactory,
+    PartnerInviteFactory,
+    public,  # noqa: I001
+)
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.test_couples_browser import ON_A_PHONE, no_sideways_scroll, problems
 from tests.factories import OwnerFactory
@@ -115,7 +119,7 @@ def test_an_apology_is_saved_as_typed_with_the_coach_on_a_phone(app, open_page, 
     screenshot(page, "homework-portal-home-360")
 
     page.get_by_role("link", name=re.compile("Apology draft")).click()
-    page.wait_for_url(re.compile(rf"/portal/homework/{homework.apology_id}$"))
+    page.wait_for_url(re.compile(rf"/portal/homework/{public(homework.apology_id)}$"))
     assert _state(page).inner_text() == "Not saved yet"
     # Nothing written yet: what is missing is listed once, in the panel, not under each box.
     assert page.locator("[data-coach-beside]").count() == 0
@@ -172,7 +176,7 @@ def test_an_apology_is_saved_as_typed_with_the_coach_on_a_phone(app, open_page, 
     no_sideways_scroll(page, PHONE["width"])
     screenshot(page, "homework-portal-home-submitted-360")
 
-    page.goto(f"/portal/homework/{homework.apology_id}")
+    page.goto(f"/portal/homework/{public(homework.apology_id)}")
     assert page.locator("form[data-autosave]").count() == 0
     assert APOLOGY["What I did"] in page.locator("main").inner_text()
     no_sideways_scroll(page, PHONE["width"])
@@ -196,7 +200,7 @@ def test_text_typed_offline_is_kept_on_the_device_and_saved_on_return(app, open_
     page, console = open_page(PHONE, **ON_A_PHONE)
     context = page.context
     _join(page, homework.broke_trust_token)
-    url = f"/portal/homework/{homework.apology_id}"
+    url = f"/portal/homework/{public(homework.apology_id)}"
     page.goto(url)
     what = page.get_by_label("What I did")
     what.fill("I hid the messages from you")
@@ -241,7 +245,7 @@ def test_two_partners_editing_the_window_at_once_see_a_conflict_and_lose_nothing
     app, open_page, screenshot
 ):
     homework = _couple_with_homework()
-    url = f"/portal/homework/{homework.window_id}"
+    url = f"/portal/homework/{public(homework.window_id)}"
     first, first_console = open_page(PHONE, **ON_A_PHONE)
     second, second_console = open_page(PHONE, **ON_A_PHONE)
     _join(first, homework.hurt_token)
@@ -285,7 +289,7 @@ def test_the_form_saves_and_submits_without_javascript(app, open_page, screensho
     homework = _couple_with_homework()
     page, console = open_page(PHONE, java_script_enabled=False)
     _join(page, homework.broke_trust_token)
-    url = f"/portal/homework/{homework.apology_id}"
+    url = f"/portal/homework/{public(homework.apology_id)}"
     page.goto(url)
 
     page.get_by_label("What I did").fill(APOLOGY["What I did"])
@@ -321,7 +325,7 @@ def test_a_save_after_the_session_ended_says_so_and_keeps_the_text(app, open_pag
     homework = _couple_with_homework()
     page, console = open_page(PHONE, **ON_A_PHONE)
     _join(page, homework.broke_trust_token)
-    url = f"/portal/homework/{homework.apology_id}"
+    url = f"/portal/homework/{public(homework.apology_id)}"
     page.goto(url)
 
     # Signed out from another tab of the same browser: the same cookies, the sign-out form's
@@ -370,7 +374,7 @@ def test_the_worksheet_says_saved_only_once_the_server_stored_what_was_typed(
     worksheet_id, token = _worksheet()
     page, console = open_page(PHONE, **ON_A_PHONE)
     _join(page, token)
-    page.goto(f"/portal/homework/{worksheet_id}")
+    page.goto(f"/portal/homework/{public(worksheet_id)}")
     page.evaluate(WATCH_STATE_JS)
 
     # Two proposals, the second in the third row (an empty row in between is skipped).

@@ -539,13 +539,13 @@ def test_a_partner_never_sees_the_others_private_draft_nor_that_it_exists(world)
     assert [r.id for r in hw.partner_responses(ben)] == [response.id]
     assert hw.partner_responses(ann) == []
     with pytest.raises(NotFound):
-        hw.get_partner_response(ann, response.id)
-    assert hw.get_partner_response(ben, response.id).id == response.id
+        hw.get_partner_response(ann, response.public_id)
+    assert hw.get_partner_response(ben, response.public_id).id == response.id
     # a partner of another couple does not find it either
     with pytest.raises(NotFound):
-        hw.get_partner_response(world.cy, response.id)
+        hw.get_partner_response(world.cy, response.public_id)
     with pytest.raises(NotFound):
-        hw.get_partner_response(ann, 999_999)
+        hw.get_partner_response(ann, "no-such-public-id-at-all")
 
 
 def test_a_submitted_private_apology_stays_private_until_released(world):
@@ -554,7 +554,7 @@ def test_a_submitted_private_apology_stays_private_until_released(world):
 
     assert hw.partner_responses(ann) == []
     with pytest.raises(NotFound):
-        hw.get_partner_response(ann, response.id)
+        hw.get_partner_response(ann, response.public_id)
 
     hw.release(world.therapist, response)
     db.session.flush()
@@ -562,10 +562,10 @@ def test_a_submitted_private_apology_stays_private_until_released(world):
     assert response.audience == "couple"
     assert response.released_at is not None
     assert [r.id for r in hw.partner_responses(ann)] == [response.id]
-    assert hw.get_partner_response(ann, response.id).content == APOLOGY
+    assert hw.get_partner_response(ann, response.public_id).content == APOLOGY
     # still out of reach for the other couple
     with pytest.raises(NotFound):
-        hw.get_partner_response(world.cy, response.id)
+        hw.get_partner_response(world.cy, response.public_id)
     (event,) = audit_events("homework.released")
     assert (event.actor_user_id, event.target_id, event.couple_id) == (
         world.therapist.id,
@@ -610,7 +610,7 @@ def test_joint_documents_are_seen_and_edited_by_both_partners_only(world):
     assert not hw.partner_can_edit(world.cy, contract)
     assert hw.partner_responses(world.cy) == []
     with pytest.raises(NotFound):
-        hw.get_partner_response(world.cy, contract.id)
+        hw.get_partner_response(world.cy, contract.public_id)
 
 
 def test_the_therapist_reaches_work_only_through_its_own_couple(world):

@@ -10,7 +10,7 @@ from practice.blueprints.homework import bp
 from practice.blueprints.homework.forms import AssignForm, CommentForm
 from practice.extensions import db
 from practice.homework import KINDS, get_kind
-from practice.services import DomainError, NotFound, joint
+from practice.services import DomainError, NotFound, joint, windows
 from practice.services import homework as homework_service
 from practice.services import review as review_service
 
@@ -86,7 +86,7 @@ def review(couple, response_id: int):
         comment_form=CommentForm(),
         action_form=ConfirmForm(),
         contract_versions=joint.contract_versions(response),
-        confirmations=joint.confirmations(response) if response.is_joint else {},
+        confirmations=windows.confirmations(response) if response.is_joint else {},
     )
 
 
@@ -162,5 +162,5 @@ def return_for_revision(couple, response_id: int):
         comment_form=form,
         action_form=ConfirmForm(),
         contract_versions=joint.contract_versions(response),
-        confirmations=joint.confirmations(response) if response.is_joint else {},
+        confirmations=windows.confirmations(response) if response.is_joint else {},
     ), 422

@@ -11,13 +11,13 @@ from practice.extensions import db
 from practice.services import NotFound, agreements
 
 
-@bp.route("/portal/agreements/<int:agreement_id>/accept", methods=["POST"])
+@bp.route("/portal/agreements/<public_id:agreement_key>/accept", methods=["POST"])
 @partner_required
-def accept_agreement(agreement_id: int):
+def accept_agreement(agreement_key: str):
     if not ContinueForm().validate_on_submit():
         abort(400)
     try:
-        agreement = agreements.get_agreement(g.partner.couple_id, agreement_id)
+        agreement = agreements.get_partner_agreement(g.partner, agreement_key)
         agreements.accept(g.partner, agreement)
     except NotFound:
         abort(404)

@@ -11,14 +11,14 @@ from practice.blueprints.portal.sessions import partner_required
 from practice.extensions import db
 from practice.homework import get_kind
 from practice.models import Practice
-from practice.services import DomainError, NotFound, joint
+from practice.services import DomainError, NotFound, joint, windows
 from practice.services import homework as homework_service
 from practice.services.homework import EditConflict, Incomplete, InvalidContent
 
 
-def _response_or_404(response_id: int):
+def _response_or_404(response_key: str):
     try:
-        return homework_service.get_partner_response(g.partner, response_id)
+        return homework_service.get_partner_response(g.partner, response_key)
     except NotFound:
         abort(404)
 
@@ -52,22 +52,22 @@ def _page(response, *, content=None, errors=None, conflict=None, status=200):
         audience_label=AUDIENCE_LABELS[Audience(response.audience)],
         form=ContinueForm(),
         sign_form=SignForm(),
-        confirmations=joint.confirmations(response) if response.is_joint else {},
+        confirmations=windows.confirmations(response) if response.is_joint else {},
         contract=joint.current_contract(response),
         practice=db.session.get(Practice, g.partner.practice_id),
     ), status
 
 
-@bp.route("/portal/homework/<int:response_id>", methods=["GET"])
+@bp.route("/portal/homework/<public_id:response_key>", methods=["GET"])
 @partner_required
-def homework(response_id: int):
-    return _page(_response_or_404(response_id))
+def homework(response_key: str):
+    return _page(_response_or_404(response_key))
 
 
-@bp.route("/portal/homework/<int:response_id>", methods=["POST"])
+@bp.route("/portal/homework/<public_id:response_key>", methods=["POST"])
 @partner_required
-def save_homework(response_id: int):
-    response = _response_or_404(response_id)
+def save_homework(response_key: str):
+    response = _response_or_404(response_key)
     if not ContinueForm().validate_on_submit():
         abort(400)
     kind = get_kind(response.kind)
@@ -100,13 +100,13 @@ def save_homework(response_id: int):
         flash("Submitted. Your therapist will read it before your next session.", "success")
         return redirect(url_for("portal.home"))
     flash("Draft saved.", "success")
-    return redirect(url_for("portal.homework", response_id=response.id))
+    return redirect(url_for("portal.homework", response_key=response.public_id))
 
 
-@bp.route("/portal/homework/<int:response_id>/autosave", methods=["POST"])
+@bp.route("/portal/homework/<public_id:response_key>/autosave", methods=["POST"])
 @partner_required
-def autosave(response_id: int):
-    response = _response_or_404(response_id)
+def autosave(response_key: str):
+    response = _response_or_404(response_key)
     kind = get_kind(response.kind)
     typed = kind.parse_form(request.form)
     try:
@@ -152,14 +152,14 @@ def autosave(response_id: int):
     }
 
 
-@bp.route("/portal/homework/<int:response_id>/sign", methods=["POST"])
+@bp.route("/portal/homework/<public_id:response_key>/sign", methods=["POST"])
 @partner_required
-def sign_contract(response_id: int):
-    response = _response_or_404(response_id)
+def sign_contract(response_key: str):
+    response = _response_or_404(response_key)
     form = SignForm()
     if not form.validate_on_submit():
         flash("Type your name to sign.", "error")
-        return redirect(url_for("portal.homework", response_id=response.id))
+        return redirect(url_for("portal.homework", response_key=response.public_id))
     try:
         joint.sign_contract(g.partner, response, form.typed_name.data)
     except DomainError as error:
@@ -168,4 +168,4 @@ def sign_contract(response_id: int):
     else:
         db.session.commit()
         flash("Signed.", "success")
-    return redirect(url_for("portal.homework", response_id=response.id))
+    return redirect(url_for("portal.homework", response_key=response.public_id))

@@ -162,7 +162,8 @@ def home():
         due=due,
         done=[r for r in visible if r not in due],
         agreements=agreements.agreements_in_force(partner.couple),
-        has_window=any(r.kind == "processing_window" for r in visible),
+        # The calendar card once both partners agreed to a schedule: never before.
+        has_window=bool(calendar.window_schedules(partner.couple)),
         has_feed=calendar.has_feed(partner),
         today=homework_service.couple_today(partner.couple),
         get_kind=homework_service.get_kind,

@@ -9,18 +9,18 @@ from practice.blueprints.portal.forms import ContinueForm
 from practice.blueprints.portal.homework_views import _response_or_404
 from practice.blueprints.portal.sessions import partner_required
 from practice.extensions import db
-from practice.services import DomainError, NotFound, calendar, joint
+from practice.services import DomainError, NotFound, calendar, windows
 from practice.urls import external_url
 
 
-@bp.route("/portal/homework/<int:response_id>/confirm", methods=["POST"])
+@bp.route("/portal/homework/<public_id:response_key>/confirm", methods=["POST"])
 @partner_required
-def confirm_window(response_id: int):
-    response = _response_or_404(response_id)
+def confirm_window(response_key: str):
+    response = _response_or_404(response_key)
     if not ContinueForm().validate_on_submit():
         abort(400)
     try:
-        both = joint.confirm(g.partner, response)
+        both = windows.confirm(g.partner, response)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -32,7 +32,7 @@ def confirm_window(response_id: int):
             else "Confirmed. Waiting for your partner to confirm too.",
             "success",
         )
-    return redirect(url_for("portal.homework", response_id=response.id))
+    return redirect(url_for("portal.homework", response_key=response.public_id))
 
 
 @bp.route("/portal/calendar.ics")

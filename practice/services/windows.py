@@ -1,0 +1,50 @@
+"""The processing window: both partners agree to the same version of the schedule."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from practice.extensions import db
+from practice.homework import get_kind
+from practice.homework.workflow import WRITABLE, Status
+from practice.models import Partner
+from practice.models.base import utcnow
+from practice.models.homework import HomeworkResponse, JointConfirmation
+from practice.services import DomainError, audit
+from practice.services.homework import _transition
+
+
+def confirmations(response: HomeworkResponse) -> dict[int, JointConfirmation]:
+    """Confirmations of the current version, by partner id."""
+    rows = db.session.scalars(
+        select(JointConfirmation).where(JointConfirmation.response_id == response.id)
+    )
+    return {row.partner_id: row for row in rows if row.version == response.version}
+
+
+def confirm(partner: Partner, response: HomeworkResponse) -> bool:
+    """A partner agrees to the schedule as it stands; True once both have."""
+    if response.kind != "processing_window" or response.couple_id != partner.couple_id:
+        raise DomainError("Only a processing window is confirmed this way.")
+    if response.status not in WRITABLE:
+        raise DomainError("This schedule is no longer open for changes.")
+    missing = get_kind(response.kind).check_complete(response.content)
+    if missing:
+        raise DomainError("Plan at least one time and a code word before confirming.")
+    db.session.execute(
+        delete(JointConfirmation).where(
+            JointConfirmation.response_id == response.id,
+            JointConfirmation.partner_id == partner.id,
+        )
+    )
+    db.session.add(
+        JointConfirmation(response_id=response.id, partner_id=partner.id, version=response.version)
+    )
+    db.session.flush()
+    audit.record("homework.window_confirmed", actor=partner, target=response)
+    confirmed = confirmations(response)
+    if all(p.id in confirmed for p in partner.couple.partners):
+        _transition(response, Status.CONFIRMED, partner=partner)
+        response.submitted_at = utcnow()
+        return True
+    return False
