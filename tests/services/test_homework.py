@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -18,7 +18,7 @@ from practice.extensions import db
 from practice.homework import KINDS, get_kind
 from practice.models import AuditEvent, Couple, Partner, User
 from practice.models.homework import Assignment, HomeworkResponse, ResponseTransition
-from practice.services import DomainError, NotFound, review
+from practice.services import DomainError, NotFound
 from practice.services import homework as hw
 from practice.services.homework import EditConflict, Incomplete, InvalidContent
 from practice.tenancy import practice_context
@@ -618,111 +618,6 @@ def test_the_therapist_reaches_work_only_through_its_own_couple(world):
     assert hw.get_therapist_response(world.therapist, world.couple, response.id) is response
     with pytest.raises(NotFound):
         hw.get_therapist_response(world.therapist, world.other_couple, response.id)
-
-
-# --- the therapist's queue and dashboard ----------------------------------------------------------
-
-
-def test_the_review_queue_is_oldest_first_and_only_visible_couples(world):
-    first = submitted_apology(world, world.ben)
-    second = submitted_apology(world, world.ann)
-    elsewhere = other_couples_apology(world)
-    hw.submit(world.cy, elsewhere, content=APOLOGY, base_version=0)
-    not_submitted = apology_for(world, world.ben)
-    # the second was handed in earlier than the first
-    first.submitted_at = second.submitted_at + timedelta(hours=1)
-    db.session.flush()
-
-    assert [r.id for r in review.review_queue(world.therapist)] == [second.id, first.id]
-    assert [r.id for r in review.review_queue(world.other_therapist)] == [elsewhere.id]
-    owner_queue = [r.id for r in review.review_queue(world.owner)]
-    assert sorted(owner_queue) == sorted([first.id, second.id, elsewhere.id])
-    assert not_submitted.id not in owner_queue
-
-    hw.mark_reviewed(world.therapist, second)
-    assert [r.id for r in review.review_queue(world.therapist)] == [first.id]
-
-
-def test_an_unassigned_therapist_sees_no_queue_and_no_reminders(world):
-    submitted_apology(world, world.ben)
-    late = apology_for(world, world.ann)
-    late.assignment.due_date = date.today() - timedelta(days=3)  # noqa: DTZ011
-    db.session.flush()
-    newcomer = UserFactory(practice=world.owner.practice)
-
-    assert review.review_queue(newcomer) == []
-    attention = review.needs_attention(newcomer)
-    assert attention == {"overdue": [], "revisits": [], "waiting_review": 0}
-
-
-def test_needs_attention_lists_overdue_work_but_not_work_handed_in(world):
-    today = date.today()  # noqa: DTZ011 - as needs_attention reads it
-    late_draft = apology_for(world, world.ben)
-    hw.save_draft(world.ben, late_draft, content={"what_i_did": "x"}, base_version=0)
-    late_untouched = apology_for(world, world.ann)
-    handed_in = submitted_apology(world, world.ben)
-    on_time = apology_for(world, world.ann)
-    for response, days in ((late_draft, 2), (late_untouched, 5), (handed_in, 9)):
-        response.assignment.due_date = today - timedelta(days=days)
-    on_time.assignment.due_date = today + timedelta(days=1)
-    db.session.flush()
-
-    attention = review.needs_attention(world.therapist)
-
-    assert [r.id for r in attention["overdue"]] == [late_untouched.id, late_draft.id]
-    assert attention["waiting_review"] == 1
-    assert hw.is_overdue(late_draft, today)
-    assert not hw.is_overdue(handed_in, today)
-    assert not hw.is_overdue(on_time, today)
-    # the other therapist's dashboard does not show them
-    assert review.needs_attention(world.other_therapist)["overdue"] == []
-
-
-def test_overdue_means_past_the_due_date_where_the_couple_lives(world):
-    # Kiritimati is 25 hours ahead of Pago Pago: its date is always a day or two later.
-    world.couple.time_zone = "Pacific/Kiritimati"
-    world.other_couple.time_zone = "Pacific/Pago_Pago"
-    db.session.flush()
-    due = hw.couple_today(world.other_couple)
-    assert hw.couple_today(world.couple) > due
-    ahead = apology_for(world, world.ben)
-    behind = other_couples_apology(world)
-    for response in (ahead, behind):
-        response.assignment.due_date = due
-    db.session.flush()
-
-    overdue = review.needs_attention(world.owner)["overdue"]
-
-    assert [r.id for r in overdue] == [ahead.id]  # still due today in Pago Pago
-    assert hw.is_overdue(ahead, hw.couple_today(world.couple))
-    assert not hw.is_overdue(behind, hw.couple_today(world.other_couple))
-
-
-def test_needs_attention_lists_contract_revisits_that_are_due(world):
-    from practice.services import joint
-
-    contract_text = {
-        "commitments_1": ["a", "b", "c"],
-        "commitments_2": ["d", "e", "f"],
-        "support": "Check in each evening.",
-        "breaks": "Any contact with the affair partner.",
-        "revisit_date": (date.today() - timedelta(days=1)).isoformat(),  # noqa: DTZ011
-    }
-    (contract,) = assign(world, "repair_contract", "joint").responses
-    hw.save_draft(world.ann, contract, content=contract_text, base_version=0)
-    version = joint.finalize_contract(world.therapist, contract)
-
-    (revisit,) = review.needs_attention(world.therapist)["revisits"]
-    assert revisit[0].id == version.id
-    assert revisit[1].id == contract.id
-    assert review.needs_attention(world.other_therapist)["revisits"] == []
-
-    # a later revisit date is not due yet (a final contract changes once the therapist returns it)
-    hw.return_for_revision(world.therapist, contract, "Choose a later revisit date.")
-    later = dict(contract_text, revisit_date=(date.today() + timedelta(days=20)).isoformat())  # noqa: DTZ011
-    hw.save_draft(world.ann, contract, content=later, base_version=contract.version)
-    joint.finalize_contract(world.therapist, contract)
-    assert review.needs_attention(world.therapist)["revisits"] == []
 
 
 def test_transitions_are_stored_rows_with_their_actor(world):

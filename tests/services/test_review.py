@@ -1,0 +1,233 @@
+"""practice.services.review, called directly: the review queue, the dashboard's attention list
+and the caseload's "needs you" counts.
+
+Real database; nothing of ours is mocked. Each test acts inside the practice, as a request
+would after its practice has been set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+
+from practice.extensions import db
+from practice.models import Couple, Partner, User
+from practice.models.homework import HomeworkResponse
+from practice.services import homework as hw
+from practice.services import review
+from practice.tenancy import practice_context
+from tests.couple_factories import CoupleFactory
+from tests.factories import OwnerFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("app")
+
+APOLOGY = {
+    "what_i_did": "I lied to you for months about the messages I was sending.",
+    "how_it_hurt": "It made you doubt your own memory and feel alone in our home.",
+    "responsibility": "It was my choice and mine alone. I take full responsibility.",
+    "amends": "I will show you my phone every Sunday evening for the next 3 months.",
+}
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """One practice: its owner, a therapist, a couple (Ann hurt, Ben broke trust) assigned to
+    the therapist, and a second couple (Cy, Di) of the same practice assigned to another."""
+
+    owner: User
+    therapist: User
+    other_therapist: User
+    couple: Couple
+    other_couple: Couple
+
+    @property
+    def ann(self) -> Partner:
+        return self.couple.partners[0]
+
+    @property
+    def ben(self) -> Partner:
+        return self.couple.partners[1]
+
+    @property
+    def cy(self) -> Partner:
+        return self.other_couple.partners[0]
+
+
+def build_world() -> tuple[int, dict]:
+    owner = OwnerFactory()
+    therapist = UserFactory(practice=owner.practice)
+    other_therapist = UserFactory(practice=owner.practice)
+    couple = CoupleFactory(therapist=therapist, partner1_name="Ann", partner2_name="Ben")
+    other = CoupleFactory(therapist=other_therapist, partner1_name="Cy", partner2_name="Di")
+    ids = {
+        "owner": owner.id,
+        "therapist": therapist.id,
+        "other_therapist": other_therapist.id,
+        "couple": couple.id,
+        "other_couple": other.id,
+    }
+    practice_id = owner.practice_id
+    db.session.commit()
+    return practice_id, ids
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    practice_id, ids = build_world()
+    with practice_context(practice_id):
+        yield World(
+            owner=db.session.get(User, ids["owner"]),
+            therapist=db.session.get(User, ids["therapist"]),
+            other_therapist=db.session.get(User, ids["other_therapist"]),
+            couple=db.session.get(Couple, ids["couple"]),
+            other_couple=db.session.get(Couple, ids["other_couple"]),
+        )
+
+
+def assign(w: World, kind: str, mode: str, *, partner: Partner | None = None, **kwargs):
+    kwargs.setdefault("instructions", "Please do this.")
+    kwargs.setdefault("due_date", None)
+    return hw.assign(
+        w.therapist,
+        kwargs.pop("couple", w.couple),
+        kind_key=kind,
+        mode=mode,
+        partner_id=partner.id if partner else None,
+        **kwargs,
+    )
+
+
+def apology_for(w: World, partner: Partner) -> HomeworkResponse:
+    (response,) = assign(w, "apology", "one", partner=partner).responses
+    return response
+
+
+def other_couples_apology(w: World) -> HomeworkResponse:
+    """An apology for Cy, of the other couple, assigned by the other therapist."""
+    (response,) = hw.assign(
+        w.other_therapist,
+        w.other_couple,
+        kind_key="apology",
+        mode="one",
+        partner_id=w.cy.id,
+        instructions="",
+        due_date=None,
+    ).responses
+    return response
+
+
+def submitted_apology(w: World, partner: Partner) -> HomeworkResponse:
+    response = apology_for(w, partner)
+    hw.submit(partner, response, content=APOLOGY, base_version=response.version)
+    return response
+
+
+# --- the therapist's queue and dashboard ----------------------------------------------------------
+
+
+def test_the_review_queue_is_oldest_first_and_only_visible_couples(world):
+    first = submitted_apology(world, world.ben)
+    second = submitted_apology(world, world.ann)
+    elsewhere = other_couples_apology(world)
+    hw.submit(world.cy, elsewhere, content=APOLOGY, base_version=0)
+    not_submitted = apology_for(world, world.ben)
+    # the second was handed in earlier than the first
+    first.submitted_at = second.submitted_at + timedelta(hours=1)
+    db.session.flush()
+
+    assert [r.id for r in review.review_queue(world.therapist)] == [second.id, first.id]
+    assert [r.id for r in review.review_queue(world.other_therapist)] == [elsewhere.id]
+    owner_queue = [r.id for r in review.review_queue(world.owner)]
+    assert sorted(owner_queue) == sorted([first.id, second.id, elsewhere.id])
+    assert not_submitted.id not in owner_queue
+
+    hw.mark_reviewed(world.therapist, second)
+    assert [r.id for r in review.review_queue(world.therapist)] == [first.id]
+
+
+def test_an_unassigned_therapist_sees_no_queue_and_no_reminders(world):
+    submitted_apology(world, world.ben)
+    late = apology_for(world, world.ann)
+    late.assignment.due_date = date.today() - timedelta(days=3)  # noqa: DTZ011
+    db.session.flush()
+    newcomer = UserFactory(practice=world.owner.practice)
+
+    assert review.review_queue(newcomer) == []
+    attention = review.needs_attention(newcomer)
+    assert attention == {"overdue": [], "revisits": [], "waiting_review": 0}
+
+
+def test_needs_attention_lists_overdue_work_but_not_work_handed_in(world):
+    today = date.today()  # noqa: DTZ011 - as needs_attention reads it
+    late_draft = apology_for(world, world.ben)
+    hw.save_draft(world.ben, late_draft, content={"what_i_did": "x"}, base_version=0)
+    late_untouched = apology_for(world, world.ann)
+    handed_in = submitted_apology(world, world.ben)
+    on_time = apology_for(world, world.ann)
+    for response, days in ((late_draft, 2), (late_untouched, 5), (handed_in, 9)):
+        response.assignment.due_date = today - timedelta(days=days)
+    on_time.assignment.due_date = today + timedelta(days=1)
+    db.session.flush()
+
+    attention = review.needs_attention(world.therapist)
+
+    assert [r.id for r in attention["overdue"]] == [late_untouched.id, late_draft.id]
+    assert attention["waiting_review"] == 1
+    assert hw.is_overdue(late_draft, today)
+    assert not hw.is_overdue(handed_in, today)
+    assert not hw.is_overdue(on_time, today)
+    # the other therapist's dashboard does not show them
+    assert review.needs_attention(world.other_therapist)["overdue"] == []
+
+
+def test_overdue_means_past_the_due_date_where_the_couple_lives(world):
+    # Kiritimati is 25 hours ahead of Pago Pago: its date is always a day or two later.
+    world.couple.time_zone = "Pacific/Kiritimati"
+    world.other_couple.time_zone = "Pacific/Pago_Pago"
+    db.session.flush()
+    due = hw.couple_today(world.other_couple)
+    assert hw.couple_today(world.couple) > due
+    ahead = apology_for(world, world.ben)
+    behind = other_couples_apology(world)
+    for response in (ahead, behind):
+        response.assignment.due_date = due
+    db.session.flush()
+
+    overdue = review.needs_attention(world.owner)["overdue"]
+
+    assert [r.id for r in overdue] == [ahead.id]  # still due today in Pago Pago
+    assert hw.is_overdue(ahead, hw.couple_today(world.couple))
+    assert not hw.is_overdue(behind, hw.couple_today(world.other_couple))
+
+
+def test_needs_attention_lists_contract_revisits_that_are_due(world):
+    from practice.services import joint
+
+    contract_text = {
+        "commitments_1": ["a", "b", "c"],
+        "commitments_2": ["d", "e", "f"],
+        "support": "Check in each evening.",
+        "breaks": "Any contact with the affair partner.",
+        "revisit_date": (date.today() - timedelta(days=1)).isoformat(),  # noqa: DTZ011
+    }
+    (contract,) = assign(world, "repair_contract", "joint").responses
+    hw.save_draft(world.ann, contract, content=contract_text, base_version=0)
+    version = joint.finalize_contract(world.therapist, contract)
+
+    (revisit,) = review.needs_attention(world.therapist)["revisits"]
+    assert revisit[0].id == version.id
+    assert revisit[1].id == contract.id
+    assert review.needs_attention(world.other_therapist)["revisits"] == []
+
+    # a later revisit date is not due yet (a final contract changes once the therapist returns it)
+    hw.return_for_revision(world.therapist, contract, "Choose a later revisit date.")
+    later = dict(contract_text, revisit_date=(date.today() + timedelta(days=20)).isoformat())  # noqa: DTZ011
+    hw.save_draft(world.ann, contract, content=later, base_version=contract.version)
+    joint.finalize_contract(world.therapist, contract)
+    assert review.needs_attention(world.therapist)["revisits"] == []
