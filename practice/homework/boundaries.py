@@ -65,7 +65,9 @@ from practice.homework import register
 from practice.homework.base import ContentError, Finding, HomeworkKind
 from practice.homework.text import APOSTROPHE as _A
 from practice.homework.text import (
+    HEDGE,
     LOOK,
+    MSG_HEDGED,
     NEGATION,
     Matcher,
     compile_pattern,
@@ -89,7 +91,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # What one partner may see of the other's: phones, messages, passwords, accounts, location.
 _PRIVATE = (
-    r"(?:phones?|messages|texts|emails|e-mails|dms|chats|inbox|whatsapps?|locations?|"
+    r"(?:phones?|messages|texts|e-?mails?|dms|chats|inbox|whatsapps?|locations?|"
     r"passwords?|passcodes?|pin\s+codes?|log-?ins?|accounts?|laptops?|computers?|devices?|"
     r"social\s+media|browsing\s+history|search\s+history|call\s+logs?|bank\s+statements?)"
 )
@@ -99,7 +101,8 @@ _TRANSPARENCY = compile_pattern(
     r"(?:\w+\s+){0,3}?(?:passwords?|passcodes?|pass\s+codes?|pin\s+codes?|log-?ins?)\b"
     # location
     r"|\b(?:share|sharing|shared)\s+(?:\w+\s+){0,2}?locations?\b"
-    r"|\blocations?\s+(?:sharing|tracking|on)\b|\btrack(?:ing)?\s+(?:\w+\s+){0,2}?locations?\b"
+    r"|\blocations?\s+(?:sharing|tracking|(?:stays?\s+|kept\s+|left\s+|turned\s+|switched\s+)?on)\b"
+    r"|\btrack(?:ing)?\s+(?:\w+\s+){0,2}?locations?\b"
     r"|\bfind\s+my\s+(?:iphone|phone|friends)\b|\blife360\b"
     # phone checks
     rf"|\b(?:check|checking|checks|look\s+at|looking\s+at|see|go\s+through|going\s+through|"
@@ -109,8 +112,8 @@ _TRANSPARENCY = compile_pattern(
     r"|\bchecks?\s+(?:of|on)\s+(?:my|your|our|his|her|their|each\s+other.s)\s+phones?\b"
     # messages
     rf"|\b(?:read|reading|see|seeing|access\s+to|look\s+at|looking\s+at|check|checking)\s+"
-    rf"(?:my|your|our|his|her|the\s+other{_A}s|each\s+other{_A}s|their|all)\s+(?:\w+\s+)?"
-    rf"(?:messages|texts|emails|e-mails|dms|chats|inbox|whatsapps?)\b"
+    rf"(?:all\s+(?:of\s+)?)?(?:my|your|our|his|her|the\s+other{_A}s|each\s+other{_A}s|their|all)"
+    rf"\s+(?:\w+\s+)?(?:messages|texts|e-?mails?|dms|chats|inbox|whatsapps?)\b"
     # shared accounts
     r"|\b(?:shared|joint)\s+(?:\w+\s+)?accounts?\b|\bshare\s+(?:\w+\s+)?accounts?\b"
 )
@@ -123,11 +126,28 @@ _TRACKING = Matcher(
         r"(?:gps|location|phone|car)\s+trackers?|air\s*tags?|"
         r"monitoring\s+(?:apps?|software)|hidden\s+cameras?|screen\s+recording|"
         r"record(?:ing)?\s+(?:\w+\s+)?(?:calls|phone\s+calls|conversations))\b"
+        # tracking a person's phone or car through an app or a device
+        rf"|\btrack(?:s|ing)?\s+(?:my|your|his|her|their|each\s+other{_A}s)\s+(?:phones?|cars?|"
+        r"locations?|whereabouts|movements)\s+(?:with|using|via|through)\s+(?:an?\s+|the\s+)?"
+        r"(?:apps?|trackers?|gps)\b"
     ),
     # a budgeting or habit app tracks money or habits, not a person
     not_before=compile_pattern(
         r"\b(?:spending|budget(?:ing)?|money|expenses?|habit|fitness|sleep|mood|drinks?|"
         r"drinking|sobriety)\s+$"
+    ),
+)
+# Forms of "try to" the shared hedges do not list yet ("trying to", "try not to", "try our
+# best"), with the same exceptions: someone else's attempt, or a refusal ("stop trying to").
+_MORE_HEDGES = Matcher(
+    compile_pattern(
+        r"\btry(?:ing)?\s+not\s+to\b|\btrying\s+(?:to|and)\b"
+        r"|\btry(?:ing)?\s+(?:my|our|your|his|her|their)\s+(?:very\s+)?(?:best|hardest)\b"
+    ),
+    not_before=compile_pattern(
+        HEDGE.not_before.pattern
+        + rf"|\b(?:you|he|she|they|someone|anyone|anybody|people)(?:{_A}(?:re|s)|\s+(?:is|are|"
+        + r"was|were))\s+$"
     ),
 )
 _NEGATED_JUST_BEFORE = compile_pattern(negation_before(4))
@@ -147,7 +167,7 @@ _ONE_SIDED = Matcher(
         r"go\s+through|going\s+through|look\s+(?:at|through)|looking\s+(?:at|through)|see|"
         r"track|tracking|monitor|monitoring|know|have|get|access|search|inspect)\s+"
         rf"(?:\w+\s+){{0,2}}?your\s+(?:\w+\s+)?{_PRIVATE}\b"
-        rf"|\b(?:give|show|hand|send|forward|tell)\s+me\s+(?:\w+\s+){{0,2}}?your\s+(?:\w+\s+)?"
+        rf"|\b(?:give|show|hand|send|forward|tell)\s+me\s+(?:\w+\s+){{0,3}}?your\s+(?:\w+\s+)?"
         rf"{_PRIVATE}\b"
         rf"|\bshare\s+your\s+(?:\w+\s+)?{_PRIVATE}\s+with\s+me\b"
     ),
@@ -192,6 +212,7 @@ _OPEN_ENDED = Matcher(
         rf"{_PRIVATE}\b"
         r"|\beverything\s+on\s+(?:my|your|the|our)\s+(?:phones?|laptops?|computers?)\b"
         r"|\b(?:full|complete|total|unlimited|unrestricted)\s+access\b|\bread\s+everything\b"
+        r"|\b(?:to|for|of)\s+everything\b"
     ),
     # "either of us can pause it at any time" is a way out, not more checking
     not_before=compile_pattern(
@@ -210,11 +231,15 @@ _END_IN_AGREEMENT = compile_pattern(
     r"\b(?:until|till|review(?:ed)?|revisit(?:ed)?|reassess(?:ed)?|re-?evaluate[ds]?|"
     r"phased?\s+out|phase\s+it\s+out|taper(?:ed)?\s+off|expires?|ends?\s+on)\b"
     rf"|\b(?:for|over|during)\s+(?:the\s+)?(?:next\s+|first\s+|coming\s+)?{_NUMBER}\s+{_UNITS}\b"
+    # "for the next month", "over the coming weeks", "for the rest of the month"
+    rf"|\b(?:for|over|during)\s+the\s+(?:next|coming|first)\s+{_UNITS}\b"
+    r"|\bfor\s+the\s+rest\s+of\s+(?:the|this)\s+(?:week|month|year)\b"
     r"|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b"
 )
 _END_IN_TIME_FRAME = compile_pattern(
     _END_IN_AGREEMENT.pattern
     + rf"|\b{_NUMBER}\s+{_UNITS}\b|\bthrough\b|\bthe\s+end\s+of\b"
+    + rf"|\b(?:the\s+)?(?:next|coming)\s+{_UNITS}\b|\bthis\s+(?:week|month|year)\b"
     + r"|\b(?:january|february|march|april|june|july|august|september|october|november|"
     + r"december)\b"
 )
@@ -255,7 +280,12 @@ def vague_finding(agreement: str, part: str) -> Finding | None:
     """A finding when the agreement is vague, hedged or has an amount with no measure."""
     # "Share passwords" is short, but says what; whether it has an end is checked apart.
     short_words = 0 if _TRANSPARENCY.search(agreement) else VAGUE_MAX_WORDS
-    return vague_promise_finding(agreement, part, "agreement", short_words)
+    found = vague_promise_finding(agreement, part, "agreement", short_words)
+    if found is None or found.code != "hedged-agreement":
+        hedge = _MORE_HEDGES.first(agreement)
+        if hedge:  # a hedge comes first, as in the shared rules
+            return Finding("hedged-agreement", MSG_HEDGED, part=part, phrase=hedge[0])
+    return found
 
 
 def transparency_finding(

@@ -298,6 +298,9 @@ HEDGED = [
     ("Hopefully check in every evening after work", "Hopefully"),
     ("Tell each other about messages from exes when we can", "when we can"),
     ("We usually eat dinner together on weekdays", "usually"),
+    ("Try not to shout during arguments", "Try not to"),
+    ("We will try our best to be home for dinner", "try our best"),
+    ("Trying to be home by 7 on weeknights", "Trying to"),
 ]
 HEDGED_NOT = [
     "Try the new café together every Friday",
@@ -307,6 +310,9 @@ HEDGED_NOT = [
     "Tell each other when an ex tries to get in touch, the same day",
     "Call me when I can't make it home by 7",
     "Text as soon as possible when plans change",
+    "Stop trying to control where I go; ask me instead",
+    "If she's trying to reach me, I tell you the same day",
+    "Tell each other the same day if anyone is trying to contact us through old accounts",
 ]
 
 AMOUNT = [
@@ -315,6 +321,8 @@ AMOUNT = [
     ("Text me more often when I'm away", "more often"),
     ("Use social media less in the evenings", "less"),
     ("Spend less time on my phone at home", "less time"),
+    ("Less arguing, more listening", "Less"),
+    ("More date nights", "More"),
 ]
 AMOUNT_NOT = [
     "No more than two drinks on a night out",
@@ -324,6 +332,8 @@ AMOUNT_NOT = [
     "Be more honest about money: show each other the statements every month",
     "Spend more time together every Sunday afternoon",
     "Don't drink any more at home after 9 pm",
+    "At least one date night a month, no less",
+    "More than three drinks means we talk it through the next day",
 ]
 
 ONE_SIDED = [
@@ -332,6 +342,8 @@ ONE_SIDED = [
     ("I get to read your texts on Sundays", "I get to read your texts"),
     ("Share your location with me on nights out", "Share your location with me"),
     ("I will have access to your email account", "I will have access to your email account"),
+    ("Send me screenshots of all your chats", "Send me screenshots of all your chats"),
+    ("You give me access to your email", "give me access to your email"),
 ]
 ONE_SIDED_NOT = [
     "You can check my phone on Sunday evenings",
@@ -341,6 +353,8 @@ ONE_SIDED_NOT = [
     "I'll stop going through your phone at night",
     "I may look at your phone when you offer it",
     "I will text you my location when I leave work",
+    "We each share our location during the late shift for the next month",
+    "I'll email you when I land, every trip",
 ]
 
 OPEN_ENDED = [
@@ -352,6 +366,10 @@ OPEN_ENDED = [
     ("Random phone checks", "Random"),
     ("Share all passwords", "all passwords"),
     ("Put an AirTag in your car", "AirTag"),
+    ("We read all of each other's messages", "all of each other's messages"),
+    ("I track your phone with an app", "track your phone with an app"),
+    ("I get your passwords to everything", "to everything"),
+    ("Your location stays on for me all the time", "all the time"),
 ]
 OPEN_ENDED_NOT = [
     "You can check my phone whenever you feel anxious",
@@ -363,6 +381,11 @@ OPEN_ENDED_NOT = [
     "Share locations on nights out; either of us can pause it at any time",
     "Spend an hour together every Sunday",
     "Tell each other about every message from an ex within a day",
+    "We each share our location during the late shift for the next month",
+    "Read each other's messages together on Sunday evenings for the next month",
+    "Track our spending with an app every Sunday",
+    "Use a sleep tracking app each night",
+    "Tell each other everything about contact with her, the same day",
 ]
 
 RULE_TABLES = {
@@ -401,6 +424,40 @@ def test_surveillance_is_flagged_with_an_end_and_without():
         ]
         assert "checking-one-sided" in codes and "checking-open-ended" in codes
         assert ("transparency-no-end" in codes) == (not time_frame and not review_date)
+
+
+# An end written as "the next month" or "a few weeks": (agreement, time frame) left alone, and
+# as many without an end that are flagged.
+ENDS = [
+    ("Share passwords for the next month", ""),
+    ("Share passwords for the next three months", ""),
+    ("Share locations over the next few weeks", ""),
+    ("We each share our location during the late shift for the next month", ""),
+    ("Phone checks on Sunday evenings for the rest of the month", ""),
+    ("Share passwords", "for the next month"),
+    ("Share passwords", "over the coming weeks"),
+    ("Share locations on nights out", "this month"),
+]
+WITHOUT_END = [
+    ("Share passwords this month and beyond", "ongoing"),
+    ("Share passwords from next month on", ""),
+    ("Share locations on nights out", "from now on"),
+    ("Read each other's messages every month", ""),
+]
+
+
+@pytest.mark.parametrize(("agreement", "time_frame"), ENDS)
+def test_a_time_frame_with_an_end_in_words_counts_as_an_end(agreement, time_frame):
+    assert coach_one(agreement, time_frame) == []
+
+
+@pytest.mark.parametrize(("agreement", "time_frame"), WITHOUT_END)
+def test_without_an_end_in_words_the_measure_is_flagged(agreement, time_frame):
+    assert [code for code, _, _ in coach_one(agreement, time_frame)] == ["transparency-no-end"]
+
+
+def test_there_are_more_ends_than_missing_ones_in_the_table():
+    assert len(ENDS) >= len(WITHOUT_END)
 
 
 def test_a_proposal_gets_one_vagueness_finding():
