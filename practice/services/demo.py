@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from practice.extensions import db
 from practice.models import Couple, Practice, User
@@ -137,6 +138,83 @@ def _seed_couples() -> list[dict]:
     return result
 
 
+# -- homework, through the front door ---------------------------------------------------------
+#
+# Every piece of demo writing is what a partner's browser would post: the edit page's field
+# names and values, read by the kind's `parse_form` and handed to the same service calls as the
+# portal's views. The therapist's steps post what the therapist's forms would. So a form path
+# that drops or garbles a field breaks the demo instead of hiding behind seeded rows.
+
+
+def _form(fields: dict[str, str], **page: str) -> MultiDict:
+    """The posted form: the kind's fields, then the page's own (`version`, `action`)."""
+    return MultiDict([*fields.items(), *page.items()])
+
+
+def _blank(prefix: str, keys: tuple[str, ...], rows: range) -> dict[str, str]:
+    """Rows the page shows empty, which the browser posts as empty fields."""
+    return {f"{prefix}-{index}-{key}": "" for index in rows for key in keys}
+
+
+def _post_writing(partner, response, fields: dict[str, str], *, action: str = "save"):
+    """A partner posts the edit page, as `portal.save_homework` reads and saves it."""
+    from practice.homework import get_kind
+    from practice.services import homework as hw
+
+    # The page is opened by its public id, as the partner's portal opens it.
+    response = hw.get_partner_response(partner, response.public_id)
+    form = _form(fields, version=str(response.version), action=action)
+    typed = get_kind(response.kind).parse_form(form)
+    if form.get("action") == "submit":
+        hw.submit(partner, response, content=typed, base_version=int(form["version"]))
+    else:
+        hw.save_draft(partner, response, content=typed, base_version=int(form["version"]))
+    return response
+
+
+def _date_field(value: str) -> date | None:
+    """A date input as a DateField reads it: empty is no date."""
+    return date.fromisoformat(value) if value else None
+
+
+def _post_assignment(therapist: User, couple: Couple, posted: dict[str, str]):
+    """The therapist posts the assign form, as `homework.assign` reads it."""
+    from practice.services import homework as hw
+
+    assignment = hw.assign(
+        therapist,
+        couple,
+        kind_key=posted["kind"],
+        mode=posted["mode"],
+        instructions=posted["instructions"] or "",
+        due_date=_date_field(posted["due_date"]),
+        partner_id=int(posted["partner_id"]) if posted["mode"] == "one" else None,
+    )
+    return assignment.responses
+
+
+def _post_return(therapist: User, couple: Couple, response, posted: dict[str, str]) -> None:
+    """The therapist posts the return form (a comment) on the review page."""
+    from practice.services import homework as hw
+
+    response = hw.get_therapist_response(therapist, couple, response.id)
+    hw.return_for_revision(therapist, response, posted["comment"])
+
+
+def _post_agreement(therapist: User, couple: Couple, posted: dict[str, str]):
+    """The therapist posts the agreements page's form."""
+    from practice.services import agreements
+
+    return agreements.add_agreement(
+        therapist,
+        couple,
+        domain=posted["domain"],
+        text=posted["text"],
+        time_frame=posted["time_frame"] or "",
+        review_date=_date_field(posted["review_date"]),
+    )
+
+
 def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
     """Homework at every stage, so each screen has something to show on first run."""
     from practice.services import agreements, joint, windows
@@ -149,143 +227,148 @@ def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
     today = hw.couple_today(couple)
 
     def give(kind: str, mode: str, partner=None, due_days: int | None = 7):
-        due = today + timedelta(days=due_days) if due_days is not None else None
-        assignment = hw.assign(
+        return _post_assignment(
             therapist,
             couple,
-            kind_key=kind,
-            mode=mode,
-            instructions=hw.default_instructions(kind),
-            due_date=due,
-            partner_id=partner.id if partner else None,
+            {
+                "kind": kind,
+                "mode": mode,
+                "partner_id": str((partner or hw.default_partner(couple, kind)).id),
+                "instructions": hw.default_instructions(kind),
+                "due_date": (today + timedelta(days=due_days)).isoformat()
+                if due_days is not None
+                else "",
+            },
         )
-        return assignment.responses
-
-    def write(partner, response, content, *, submit=False):
-        if submit:
-            hw.submit(partner, response, content=content, base_version=response.version)
-        else:
-            hw.save_draft(partner, response, content=content, base_version=response.version)
 
     if label == "Alex & Sam":
         sam, alex = first, second
         (apology,) = give("apology", "one", alex)
-        write(alex, apology, DEMO_APOLOGY, submit=True)
+        _post_writing(alex, apology, DEMO_APOLOGY_FORM, action="submit")
         hw.mark_reviewed(therapist, apology)
         hw.release(therapist, apology)
+
         sam_sheet, alex_sheet = give("boundaries", "each")
-        write(
-            sam,
-            sam_sheet,
-            {
-                "proposals": [
-                    {
-                        "domain": "communication",
-                        "agreement": "Tell each other about any message "
-                        "from an ex within 24 hours.",
-                        "time_frame": "for the next three months",
-                        "review_date": "",
-                    },
-                    {
-                        "domain": "privacy",
-                        "agreement": "Share phone locations while either of us travels for work.",
-                        "time_frame": "",
-                        "review_date": "",
-                    },
-                ]
-            },
-            submit=True,
-        )
-        write(
-            alex,
-            alex_sheet,
-            {
-                "proposals": [
-                    {
-                        "domain": "social_media",
-                        "agreement": "Be more open.",
-                        "time_frame": "",
-                        "review_date": "",
-                    }
-                ]
-            },
-        )
-        agreements.add_agreement(
+        _post_writing(sam, sam_sheet, SAM_BOUNDARIES_FORM, action="submit")
+        _post_writing(alex, alex_sheet, ALEX_BOUNDARIES_FORM)
+        agreement = _post_agreement(
             therapist,
             couple,
-            domain="communication",
-            text="Tell each other about any message from an ex within 24 hours.",
-            time_frame="three months",
-            review_date=None,
-        )
-        (window,) = give("processing_window", "joint", due_days=None)
-        write(
-            sam,
-            window,
             {
-                "slots": [
-                    {"weekday": 1, "start": "19:30", "minutes": 45},
-                    {"weekday": 5, "start": "10:00", "minutes": 45},
-                ],
-                "code_word": "lighthouse",
+                "domain": "communication",
+                "text": "Tell each other about any message from an ex within 24 hours.",
+                "time_frame": "three months",
+                "review_date": "",
             },
         )
-        windows.confirm(sam, window)
-        windows.confirm(alex, window)
+        # Sam has accepted it in the portal; Alex has not answered yet.
+        agreements.accept(sam, agreements.get_partner_agreement(sam, agreement.public_id))
+
+        (window,) = give("processing_window", "joint", due_days=None)
+        _post_writing(sam, window, DEMO_WINDOW_FORM)
+        windows.confirm(sam, hw.get_partner_response(sam, window.public_id))
+        windows.confirm(alex, hw.get_partner_response(alex, window.public_id))
+
+        # The joint contract, in two saves: each partner writes their own three commitments,
+        # each on the version they read (the page posts back what the other wrote, as shown).
         (contract,) = give("repair_contract", "joint", due_days=14)
-        write(
-            alex,
-            contract,
-            DEMO_CONTRACT | {"revisit_date": (today + timedelta(days=30)).isoformat()},
+        _post_writing(sam, contract, CONTRACT_PAGE | SAM_CONTRACT_FORM)
+        revisit = {"content-revisit_date": (today + timedelta(days=30)).isoformat()}
+        _post_writing(
+            alex, contract, CONTRACT_PAGE | SAM_CONTRACT_FORM | ALEX_CONTRACT_FORM | revisit
         )
         joint.finalize_contract(therapist, contract)
-        joint.sign_contract(sam, contract, "Sam")
+        # Sam has signed; the contract waits for Alex's signature.
+        joint.sign_contract(sam, hw.get_partner_response(sam, contract.public_id), "Sam")
     elif label == "Priya & Dev":
         dev = second
         (apology,) = give("apology", "one", dev)
-        write(
-            dev,
-            apology,
-            {
-                "what_i_did": "I hid the credit card debt.",
-                "how_it_hurt": "You felt lied to.",
-                "responsibility": "I'm sorry if it upset you, but I was under a lot of pressure.",
-                "amends": "I will try to be better.",
-            },
-            submit=True,
-        )
-        hw.return_for_revision(
-            therapist,
-            apology,
-            "Thank you for starting. Look at the "
-            "coach's notes on the responsibility part, and make the "
-            "change plan something Priya could check.",
-        )
+        _post_writing(dev, apology, DEV_APOLOGY_FIRST_FORM, action="submit")
+        _post_return(therapist, couple, apology, {"comment": DEV_FIRST_COMMENT})
+        _post_writing(dev, apology, DEV_APOLOGY_SECOND_FORM, action="submit")
+        _post_return(therapist, couple, apology, {"comment": DEV_SECOND_COMMENT})
     elif label == "Jamie & Taylor":
         give("boundaries", "each", due_days=None)
     db.session.flush()
 
 
-DEMO_APOLOGY = {
-    "what_i_did": "For eight months I had an affair with a colleague, and I lied to you "
+# The demo's writing, as the edit pages post it (field name -> what was typed).
+
+DEMO_APOLOGY_FORM = {
+    "content-what_i_did": "For eight months I had an affair with a colleague, and I lied to you "
     "about where I was on Thursday evenings.",
-    "how_it_hurt": "I see that it made you doubt your own memory, and that you have lost "
+    "content-how_it_hurt": "I see that it made you doubt your own memory, and that you have lost "
     "sleep and the sense that our home is safe.",
-    "responsibility": "I chose to do this, again and again. Nothing you did caused it.",
-    "amends": "I ended contact the day you found out. I will share my calendar with you every "
-    "Sunday evening, and we will see our therapist weekly for the next six months.",
+    "content-responsibility": "I chose to do this, again and again. Nothing you did caused it.",
+    "content-amends": "I ended contact the day you found out. I will share my calendar with you "
+    "every Sunday evening, and we will see our therapist weekly for the next six months.",
 }
-DEMO_CONTRACT = {
-    "commitments_1": [
-        "Name a trigger when it happens, without blame.",
-        "Use the code word instead of starting a fight.",
-        "Plan one fun evening a week.",
-    ],
-    "commitments_2": [
-        "Answer questions in the window fully and calmly.",
-        "Text when plans change, within the hour.",
-        "Keep every small promise, on time.",
-    ],
-    "support": "A short hug and five quiet minutes when one of us is flooded.",
-    "breaks": "Any new contact with the colleague, or a lie about where either of us is.",
+DEV_APOLOGY_FIRST_FORM = {
+    "content-what_i_did": "I hid the credit card debt.",
+    "content-how_it_hurt": "You felt lied to.",
+    "content-responsibility": "I'm sorry if it upset you, but I was under a lot of pressure.",
+    "content-amends": "I will try to be better.",
+}
+DEV_FIRST_COMMENT = (
+    "Thank you for starting. Look at the coach's notes on the responsibility part, and make "
+    "the change plan something Priya could check."
+)
+DEV_APOLOGY_SECOND_FORM = {
+    "content-what_i_did": "For two years I hid a credit card debt of eleven thousand pounds, "
+    "and I moved money from our savings without telling you.",
+    "content-how_it_hurt": "You found out from a letter, not from me. I see that you now "
+    "question every conversation we had about money, and our plans for a home.",
+    "content-responsibility": "I chose to hide it. I was afraid of how you would react, "
+    "and that fear was mine to face.",
+    "content-amends": "I will try to be better with money from now on.",
+}
+DEV_SECOND_COMMENT = (
+    "This is much clearer, thank you. The change plan still says 'try': name one thing "
+    "Priya will see you do, and how often."
+)
+SAM_BOUNDARIES_FORM = {
+    "proposals-0-domain": "communication",
+    "proposals-0-agreement": "Tell each other about any message from an ex within 24 hours.",
+    "proposals-0-time_frame": "for the next three months",
+    "proposals-0-review_date": "",
+    "proposals-1-domain": "privacy",
+    "proposals-1-agreement": "Share phone locations while either of us travels for work.",
+    "proposals-1-time_frame": "",
+    "proposals-1-review_date": "",
+} | _blank("proposals", ("domain", "agreement", "time_frame", "review_date"), range(2, 3))
+ALEX_BOUNDARIES_FORM = {
+    "proposals-0-domain": "social_media",
+    "proposals-0-agreement": "Be more open.",
+    "proposals-0-time_frame": "",
+    "proposals-0-review_date": "",
+} | _blank("proposals", ("domain", "agreement", "time_frame", "review_date"), range(1, 3))
+DEMO_WINDOW_FORM = {
+    "slots-0-weekday": "1",
+    "slots-0-start": "19:30",
+    "slots-0-minutes": "45",
+    "slots-1-weekday": "5",
+    "slots-1-start": "10:00",
+    "slots-1-minutes": "45",
+    "content-code_word": "lighthouse",
+} | _blank("slots", ("weekday", "start", "minutes"), range(2, 4))
+# The contract's page, empty: every field the browser posts.
+CONTRACT_PAGE = {
+    **{f"commitments_{position}-{index}": "" for position in (1, 2) for index in range(3)},
+    "content-support": "",
+    "content-breaks": "",
+    "content-revisit_date": "",
+}
+# The partner at position 1 (Sam) writes their commitments and what support looks like...
+SAM_CONTRACT_FORM = {
+    "commitments_1-0": "Name a trigger when it happens, without blame.",
+    "commitments_1-1": "Use the code word instead of starting a fight.",
+    "commitments_1-2": "Plan one fun evening a week.",
+    "content-support": "A short hug and five quiet minutes when one of us is flooded.",
+}
+# ...and the partner at position 2 (Alex) theirs, what breaks it, and when to revisit it.
+ALEX_CONTRACT_FORM = {
+    "commitments_2-0": "Answer questions in the window fully and calmly.",
+    "commitments_2-1": "Text when plans change, within the hour.",
+    "commitments_2-2": "Keep every small promise, on time.",
+    "content-breaks": "Any new contact with the colleague, or a lie about where either of us is.",
 }

@@ -1,0 +1,216 @@
+"""The demo practice (`seed-demo`): its homework goes through the same form path as the portal.
+
+Each piece of demo writing is posted as the edit page's fields, read by the kind's
+`parse_form`, and saved by the portal's service calls; the therapist's steps post what the
+therapist's forms would. These tests show the demo depends on that path: what is stored is what
+the form gives back, and a kind whose form reader drops a field makes the demo fail loudly.
+
+Real database; nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from practice.extensions import db
+from practice.homework import KINDS, get_kind
+from practice.homework.workflow import Status
+from practice.models import Couple, User
+from practice.models.homework import (
+    Agreement,
+    AgreementAcceptance,
+    ContractSignature,
+    HomeworkResponse,
+    ResponseTransition,
+)
+from practice.services import DomainError, joint, windows
+from practice.services.demo import seed_demo
+from practice.tenancy import practice_context
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+@pytest.fixture
+def demo():
+    result = seed_demo()
+    db.session.commit()
+    with practice_context(result["practice"]["id"]):
+        yield result
+
+
+def _couple(label: str) -> Couple:
+    return db.session.scalar(select(Couple).where(Couple.label == label))
+
+
+def _responses(couple: Couple, kind: str) -> list[HomeworkResponse]:
+    return list(
+        db.session.scalars(
+            select(HomeworkResponse)
+            .where(HomeworkResponse.couple_id == couple.id, HomeworkResponse.kind == kind)
+            .order_by(HomeworkResponse.id)
+        )
+    )
+
+
+def _partner(couple: Couple, name: str):
+    (partner,) = [p for p in couple.partners if p.display_name == name]
+    return partner
+
+
+def _transitions(response: HomeworkResponse) -> list[tuple[str, str, int | None, int | None]]:
+    rows = db.session.scalars(
+        select(ResponseTransition)
+        .where(ResponseTransition.response_id == response.id)
+        .order_by(ResponseTransition.id)
+    )
+    return [(t.from_status, t.to_status, t.actor_user_id, t.actor_partner_id) for t in rows]
+
+
+def test_every_piece_of_demo_writing_is_what_its_form_gives_back(demo):
+    written = list(db.session.scalars(select(HomeworkResponse).where(HomeworkResponse.version > 0)))
+    assert {r.kind for r in written} == set(KINDS)  # every kind has demo writing
+    for response in written:
+        kind = get_kind(response.kind)
+        posted = MultiDict(kind.form_values(response.content))
+        assert kind.parse_form(posted) == response.content, response.kind
+        # Saved by a partner, as the portal saves it.
+        assert response.last_saved_by_partner_id is not None
+
+
+def test_the_demo_writing_reads_as_typed(demo):
+    alex_sam = _couple("Alex & Sam")
+    (apology,) = _responses(alex_sam, "apology")
+    assert apology.content["what_i_did"].startswith("For eight months I had an affair")
+    assert apology.status == Status.REVIEWED
+    sam_sheet, alex_sheet = _responses(alex_sam, "boundaries")
+    assert [p["domain"] for p in sam_sheet.content["proposals"]] == ["communication", "privacy"]
+    assert sam_sheet.status == Status.SUBMITTED
+    assert [p["agreement"] for p in alex_sheet.content["proposals"]] == ["Be more open."]
+    assert alex_sheet.status == Status.DRAFT
+    (window,) = _responses(alex_sam, "processing_window")
+    assert window.content["code_word"] == "lighthouse"
+    assert [(s["weekday"], s["start"], s["minutes"]) for s in window.content["slots"]] == [
+        (1, "19:30", 45),
+        (5, "10:00", 45),
+    ]
+
+
+def test_the_contract_is_written_in_two_saves_each_partner_their_own_part(demo):
+    couple = _couple("Alex & Sam")
+    sam, alex = couple.partners  # Sam is at position 1, Alex at position 2
+    assert (sam.display_name, alex.display_name) == ("Sam", "Alex")
+    (contract,) = _responses(couple, "repair_contract")
+    assert contract.version == 2  # Sam's save, then Alex's on the version Alex read
+    assert contract.last_saved_by_partner_id == alex.id
+    assert contract.content["commitments_1"][0] == "Name a trigger when it happens, without blame."
+    assert (
+        contract.content["commitments_2"][0] == "Answer questions in the window fully and calmly."
+    )
+    assert contract.content["support"].startswith("A short hug")
+    assert contract.content["breaks"].startswith("Any new contact with the colleague")
+    assert contract.content["revisit_date"]
+    assert _transitions(contract)[0] == (Status.ASSIGNED, Status.DRAFT, None, sam.id)
+
+    # Final, signed by Sam only: the page says it waits for Alex.
+    assert contract.status == Status.FINAL
+    version = joint.current_contract(contract)
+    assert version is not None and version.content == contract.content
+    signatures = db.session.scalars(
+        select(ContractSignature).where(ContractSignature.version_id == version.id)
+    ).all()
+    assert [(s.partner_id, s.typed_name) for s in signatures] == [(sam.id, "Sam")]
+
+
+def test_the_window_is_confirmed_by_both(demo):
+    couple = _couple("Alex & Sam")
+    (window,) = _responses(couple, "processing_window")
+    assert window.status == Status.CONFIRMED
+    assert set(windows.confirmations(window)) == {p.id for p in couple.partners}
+
+
+def test_an_agreement_accepted_by_one_partner(demo):
+    couple = _couple("Alex & Sam")
+    (agreement,) = db.session.scalars(select(Agreement).where(Agreement.couple_id == couple.id))
+    assert agreement.text == "Tell each other about any message from an ex within 24 hours."
+    assert agreement.time_frame == "three months"
+    assert agreement.review_date is None
+    accepted = db.session.scalars(
+        select(AgreementAcceptance.partner_id).where(
+            AgreementAcceptance.agreement_id == agreement.id
+        )
+    ).all()
+    assert accepted == [_partner(couple, "Sam").id]
+
+
+def test_the_returned_apology_has_a_history_of_two_comments(demo):
+    couple = _couple("Priya & Dev")
+    dev = _partner(couple, "Dev")
+    owner = db.session.scalar(select(User).where(User.email == "owner@example.com"))
+    (apology,) = _responses(couple, "apology")
+    assert apology.status == Status.RETURNED  # Dev acts next
+    assert [(c.author_user_id, c.body.split(".")[0]) for c in apology.comments] == [
+        (owner.id, "Thank you for starting"),
+        (owner.id, "This is much clearer, thank you"),
+    ]
+    # The revised apology is what Dev sent second.
+    assert apology.content["what_i_did"].startswith("For two years I hid a credit card debt")
+    assert _transitions(apology) == [
+        (Status.ASSIGNED, Status.DRAFT, None, dev.id),
+        (Status.DRAFT, Status.SUBMITTED, None, dev.id),
+        (Status.SUBMITTED, Status.RETURNED, owner.id, None),
+        (Status.RETURNED, Status.SUBMITTED, None, dev.id),
+        (Status.SUBMITTED, Status.RETURNED, owner.id, None),
+    ]
+
+
+# A field each kind cannot do without: read without it, the demo cannot complete its steps.
+DROPPED = {
+    "apology": "amends",
+    "boundaries": "proposals",
+    "processing_window": "code_word",
+    "repair_contract": "breaks",
+}
+
+
+@pytest.mark.parametrize("kind_key", sorted(DROPPED))
+def test_a_form_reader_that_drops_a_field_makes_the_demo_fail_loudly(kind_key, monkeypatch):
+    kind = get_kind(kind_key)
+    reads = []
+    parse_form = kind.parse_form
+
+    def dropping(form):
+        reads.append(kind_key)
+        content = parse_form(form)
+        content.pop(DROPPED[kind_key])
+        return content
+
+    monkeypatch.setattr(kind, "parse_form", dropping)
+    with pytest.raises(DomainError):
+        seed_demo()
+    db.session.rollback()
+    assert reads  # the demo's writing of this kind went through its form reader
+
+
+def test_the_demo_reads_every_kind_through_its_form(monkeypatch):
+    reads = []
+    for kind in KINDS.values():
+        parse_form = kind.parse_form
+
+        def counting(form, parse_form=parse_form, key=kind.key):
+            reads.append(key)
+            return parse_form(form)
+
+        monkeypatch.setattr(kind, "parse_form", counting)
+    result = seed_demo()
+    with practice_context(result["practice"]["id"]):
+        writes = db.session.execute(select(HomeworkResponse.kind, HomeworkResponse.version)).all()
+    db.session.rollback()
+    # One form read per save the demo makes: every save went through the form.
+    expected: dict[str, int] = {}
+    for kind_key, version in writes:
+        expected[kind_key] = expected.get(kind_key, 0) + version
+    assert {key: reads.count(key) for key in set(reads)} == {
+        key: count for key, count in expected.items() if count
+    }
