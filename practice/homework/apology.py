@@ -101,6 +101,7 @@ from typing import ClassVar
 from practice.audience import Audience
 from practice.homework import register
 from practice.homework.base import Finding, HomeworkKind, TextField, clean_text_fields, text_value
+from practice.homework.standing import Facts, Section, Standing
 from practice.homework.text import APOSTROPHE as _A
 from practice.homework.text import (
     NEGATION,
@@ -549,6 +550,23 @@ class ApologyDraft(HomeworkKind):
 
     def coach(self, content: dict) -> list[Finding]:
         return coach_apology(content)
+
+    def standing(self, facts: Facts) -> Standing:
+        """A released apology reaches the partner it was written to as something to read when
+        they feel ready, never as a task; its author sees that it was shared."""
+        if facts.viewer_is_partner and not facts.viewer_is_author and facts.released:
+            return Standing(
+                f"{facts.author_name}'s apology is ready to read when you feel ready",
+                Section.TO_READ,
+                private=False,
+            )
+        if facts.viewer_is_partner and facts.viewer_is_author and facts.released:
+            return Standing(
+                f"Shared with {facts.other_name or 'your partner'} by your therapist",
+                Section.DONE,
+                private=False,
+            )
+        return super().standing(facts)
 
 
 register(ApologyDraft())

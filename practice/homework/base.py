@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from practice.audience import Audience
-from practice.homework.workflow import REVIEWED, Workflow
+from practice.homework import standing as standings
+from practice.homework.standing import Facts, Standing
+from practice.homework.workflow import REVIEWED, Status, Workflow
 
 Mode = Literal["one", "each", "joint"]
 
@@ -116,6 +118,38 @@ class HomeworkKind:
         return []
 
     # -- workflow hooks --------------------------------------------------------------------
+    # The button that hands the work in, or None when handing in is a joint step (signing,
+    # agreeing) described by `write_hint` instead.
+    hand_in_label: ClassVar[str | None] = "Submit to your therapist"
+    write_hint: ClassVar[str] = ""
+    # "Propose a change" on work that is signed or agreed: the status it goes back to (None:
+    # the kind has no such step; handed-in work changes through the therapist), and the
+    # consequence the confirmation names before anything happens.
+    reopen_to: ClassVar[Status | None] = None
+    reopen_consequence: ClassVar[str] = ""
+    change_notice: ClassVar[str] = ""  # the notice kind sent when a change is proposed
+
+    @property
+    def needs_review(self) -> bool:
+        """Whether handed-in work of this kind waits for the therapist (the review queue)."""
+        return self.workflow.needs_review
+
+    def may_reopen(self, status: str) -> bool:
+        """Whether a partner may propose a change from `status` (signed, final or agreed)."""
+        return self.reopen_to is not None and self.workflow.allows(Status(status), self.reopen_to)
+
+    def merge_edit(self, current: dict, typed: dict, *, position: int) -> dict:
+        """What a save by the partner at `position` stores: by default all they typed. A joint
+        kind whose parts belong to one partner keeps the other partner's parts as they are."""
+        return typed
+
+    def standing(self, facts: Facts) -> Standing:
+        """Where the work stands for one viewer: words that say who acts next, and the portal
+        section it belongs in. Override for a kind's own words."""
+        if facts.viewer_is_partner:
+            return standings.for_partner(facts)
+        return standings.for_therapist(facts)
+
     # The portal fragment below the writing form or the read view (confirming, signing):
     # included with `response`, `partner`, `kind`, `form`, `standing` in the context.
     portal_actions_template: ClassVar[str | None] = None

@@ -30,7 +30,7 @@ from practice.homework.text import (
     negation_before,
     vague_promise_finding,
 )
-from practice.homework.workflow import SIGNED
+from practice.homework.workflow import SIGNED, Status
 
 COMMITMENTS_EACH = 3
 TEXT_LIMIT = 1000
@@ -104,6 +104,19 @@ class RepairContract(HomeworkKind):
     workflow = SIGNED
     portal_actions_template = "portal/_contract_actions.html"
     review_actions_template = "homework/_contract_versions.html"
+    hand_in_label = None
+    write_hint = (
+        "Each of you writes your own three commitments; support and what breaks it are "
+        "shared. Your therapist marks it final when it reads right to you both, then you "
+        "both sign it."
+    )
+    reopen_to = Status.RETURNED
+    change_notice = "contract.change_proposed"
+    reopen_consequence = (
+        "The contract opens for changes. Both signatures stop counting: once your therapist "
+        "marks the changed text final, it becomes a new version that you both sign again. "
+        "Your partner and your therapist are told that a change was proposed."
+    )
     default_instructions = (
         "Write down, together and in everyday words, what each of you commits to: three "
         "things each. Add what support looks like for you both, what would break the "
@@ -180,6 +193,14 @@ class RepairContract(HomeworkKind):
             value = content.get(key)
             values[f"content-{key}"] = value if isinstance(value, str) else ""
         return values
+
+    def merge_edit(self, current: dict, typed: dict, *, position: int) -> dict:
+        """Each partner writes only their own commitments: the other's stay as they are."""
+        other = f"commitments_{3 - position}"
+        merged = dict(typed)
+        if other in current:
+            merged[other] = current[other]
+        return merged
 
     def check_complete(self, content: dict) -> dict[str, str]:
         missing = {}

@@ -56,7 +56,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REVIEWED: frozenset({Status.RETURNED, Status.COMPLETED}),
     Status.FINAL: frozenset({Status.SIGNED, Status.RETURNED}),
     Status.SIGNED: frozenset({Status.RETURNED, Status.COMPLETED}),
-    Status.CONFIRMED: frozenset({Status.COMPLETED}),
+    # A confirmed schedule reopened on purpose ("Propose a change") goes back to draft.
+    Status.CONFIRMED: frozenset({Status.COMPLETED, Status.DRAFT}),
     Status.COMPLETED: frozenset(),
 }
 

@@ -16,15 +16,18 @@ from sqlalchemy.orm import joinedload, selectinload
 from practice.audience import Audience, Content, Viewer, can_see
 from practice.extensions import db
 from practice.homework import ContentError, get_kind, workflow
+from practice.homework.standing import Facts, Standing
 from practice.homework.workflow import WRITABLE, Status
 from practice.models import Couple, Partner, User
 from practice.models.base import utcnow
 from practice.models.homework import (
     MODES,
     Assignment,
+    ContractVersion,
     HomeworkComment,
     HomeworkResponse,
     InstructionTemplate,
+    JointConfirmation,
     ResponseTransition,
 )
 from practice.services import DomainError, NotFound, audit
@@ -297,6 +300,11 @@ def save_draft(
         if response.partner_id not in (None, partner.id):
             raise NotFound()
         raise DomainError(CLOSED_FOR_EDITING)
+    if response.is_joint and isinstance(content, dict):
+        # A part that belongs to the other partner stays as they left it.
+        content = get_kind(response.kind).merge_edit(
+            response.content, content, position=partner.position
+        )
     cleaned = clean_content(response, content)
     if base_version != response.version:
         raise EditConflict(response, cleaned)
@@ -378,6 +386,93 @@ def release(user: User, response: HomeworkResponse) -> None:
     response.audience = Audience.COUPLE.value
     response.released_at = utcnow()
     audit.record("homework.released", actor=user, target=response, details={"kind": response.kind})
+
+
+# -- where work stands, for whoever looks ------------------------------------------------------
+
+
+def _local_day(value: datetime | None, zone: str) -> date | None:
+    return value.astimezone(ZoneInfo(zone)).date() if value else None
+
+
+def standings(
+    responses: list[HomeworkResponse], *, partner: Partner | None = None
+) -> dict[int, Standing]:
+    """Where each piece of work stands for `partner` (or, with None, for the therapist), by
+    response id: who acts next, in words, and the portal section. A fixed number of queries."""
+    if not responses:
+        return {}
+    joint_ids = [r.id for r in responses if r.is_joint]
+    confirmed: dict[int, dict[int, tuple[int, datetime]]] = {}
+    signed: dict[int, dict[int, datetime]] = {}
+    if joint_ids:
+        for row in db.session.scalars(
+            select(JointConfirmation).where(JointConfirmation.response_id.in_(joint_ids))
+        ):
+            mine = confirmed.setdefault(row.response_id, {})
+            mine[row.partner_id] = (row.version, row.confirmed_at)
+        for version in db.session.scalars(
+            select(ContractVersion)
+            .where(
+                ContractVersion.response_id.in_(joint_ids), ContractVersion.superseded_at.is_(None)
+            )
+            .options(selectinload(ContractVersion.signatures))
+        ):
+            signed[version.response_id] = {s.partner_id: s.signed_at for s in version.signatures}
+    returned_by: dict[int, str] = {}
+    returned = [r.id for r in responses if r.status == Status.RETURNED]
+    if returned:
+        for comment in db.session.scalars(
+            select(HomeworkComment)
+            .where(HomeworkComment.response_id.in_(returned))
+            .order_by(HomeworkComment.id)
+            .options(joinedload(HomeworkComment.author))
+        ):
+            returned_by[comment.response_id] = comment.author.name
+    result = {}
+    for response in responses:
+        couple = response.assignment.couple
+        names = {p.id: p.display_name for p in couple.partners}
+        other = partner.other if partner is not None else None
+        agreed = {
+            pid: at
+            for pid, (version, at) in confirmed.get(response.id, {}).items()
+            if version == response.version
+        }
+        signatures = signed.get(response.id, {})
+        kind = get_kind(response.kind)
+        done_at = max((signatures or agreed or {0: None}).values(), default=None)
+        facts = Facts(
+            status=Status(response.status),
+            workflow=kind.workflow,
+            shared=response.audience != Audience.PRIVATE.value,
+            viewer_is_partner=partner is not None,
+            viewer_is_author=partner is not None
+            and (response.partner_id is None or response.partner_id == partner.id),
+            joint=response.is_joint,
+            author_name=names.get(response.partner_id, "") if response.partner_id else "",
+            other_name=other.display_name if other is not None else "",
+            partner_names=tuple(names.values()),
+            released=response.released_at is not None,
+            last_saved_on=_local_day(response.last_saved_at, couple.time_zone),
+            handed_in_on=_local_day(response.submitted_at, couple.time_zone),
+            reviewed_on=_local_day(response.reviewed_at, couple.time_zone),
+            done_on=_local_day(done_at, couple.time_zone) if done_at else None,
+            returned_by=returned_by.get(response.id, ""),
+            signed_by_viewer=partner is not None and partner.id in signatures,
+            signed_by_other=other is not None and other.id in signatures,
+            signers=tuple(names[pid] for pid in signatures if pid in names),
+            agreed_by_viewer=partner is not None and partner.id in agreed,
+            agreed_by_other=other is not None and other.id in agreed,
+            agreed=tuple(names[pid] for pid in agreed if pid in names),
+            has_final_version=response.id in signed,
+        )
+        result[response.id] = kind.standing(facts)
+    return result
+
+
+def standing(response: HomeworkResponse, *, partner: Partner | None = None) -> Standing:
+    return standings([response], partner=partner)[response.id]
 
 
 def moves(response: HomeworkResponse) -> frozenset[Status]:

@@ -1,10 +1,11 @@
-"""Joint documents: finalising and signing a repair contract."""
+"""Joint documents: finalising and signing a repair contract, and reopening signed or agreed
+work on purpose ("Propose a change")."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from practice.extensions import db
 from practice.homework import get_kind
@@ -15,9 +16,10 @@ from practice.models.homework import (
     ContractSignature,
     ContractVersion,
     HomeworkResponse,
+    JointConfirmation,
 )
-from practice.services import DomainError, audit
-from practice.services.homework import _transition
+from practice.services import DomainError, NotFound, audit, notices
+from practice.services.homework import MOVED_ON, _transition
 
 DEFAULT_REVISIT = timedelta(days=30)
 
@@ -97,3 +99,37 @@ def sign_contract(partner: Partner, response: HomeworkResponse, typed_name: str)
     if len(version.signatures) == len(partner.couple.partners) and response.status == Status.FINAL:
         _transition(response, Status.SIGNED, partner=partner)
     return version
+
+
+# -- a change proposed to signed or agreed work -----------------------------------------------
+
+
+def propose_change(
+    partner: Partner, response: HomeworkResponse, *, partner_link: str, therapist_link: str
+) -> None:
+    """A partner reopens a signed contract or an agreed schedule on purpose.
+
+    What the couple signed or agreed stops counting: the current final version is superseded
+    (its signatures stay on record, attached to it) and agreements to the current version are
+    withdrawn. The other partner and the therapists get a notice that says only that a change
+    was proposed, and where to look.
+    """
+    kind = get_kind(response.kind)
+    if response.couple_id != partner.couple_id:
+        raise NotFound()
+    if not kind.may_reopen(response.status):
+        raise DomainError(MOVED_ON)
+    version = current_contract(response)
+    if version is not None:
+        version.superseded_at = utcnow()
+    db.session.execute(
+        delete(JointConfirmation).where(JointConfirmation.response_id == response.id)
+    )
+    _transition(response, kind.reopen_to, partner=partner)
+    audit.record(
+        "homework.change_proposed", actor=partner, target=response, details={"kind": kind.key}
+    )
+    other = partner.other
+    if other is not None:
+        notices.notify_partner(other, kind.change_notice, partner_link)
+    notices.notify_therapists(partner.couple, kind.change_notice, therapist_link)

@@ -566,6 +566,13 @@ def test_the_therapist_finalizes_the_contract_and_both_sign_with_typed_names(
         ).status_code
         == 302
     )
+    # Each partner writes their own commitments: Lee writes his.
+    assert (
+        lee.post_form(
+            f"/portal/homework/{public(contract)}", contract_form(1, "Listening without fixing.")
+        ).status_code
+        == 302
+    )
     finalized = therapist_client.post_form(f"/couples/{couple.id}/homework/{contract}/finalize")
     assert finalized.status_code == 302
     assert count(ContractVersion) == 1
@@ -593,6 +600,7 @@ def test_a_final_contract_is_read_only_for_both_partners_and_keeps_its_signature
     contract = assign_jointly(couple, "repair_contract")
     url = f"/portal/homework/{public(contract)}"
     assert kim.post_form(url, contract_form(0, "Listening without fixing.")).status_code == 302
+    assert lee.post_form(url, contract_form(1, "Listening without fixing.")).status_code == 302
     with practice_context(couple.practice_id):
         joint.finalize_contract(
             db.session.get(User, couple.therapist_ids[0]),
@@ -607,7 +615,7 @@ def test_a_final_contract_is_read_only_for_both_partners_and_keeps_its_signature
         assert "Sign version 1" in html
         assert "Your therapist marks it final; then you both sign" not in html
         assert "If either of you edits" not in html
-        assert "can no longer be edited here" in html
+        assert "cannot be edited" in html
     assert kim.post_form(f"{url}/sign", {"typed_name": "Kim Park"}).status_code == 302
     assert lee.post_form(f"{url}/sign", {"typed_name": "Lee Chen"}).status_code == 302
     signed = response_row(contract)

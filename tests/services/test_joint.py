@@ -54,7 +54,10 @@ def window_for(w: World, content: dict | None = None) -> HomeworkResponse:
 def contract_for(w: World, content: dict | None = None) -> HomeworkResponse:
     (contract,) = assign(w, "repair_contract", "joint").responses
     if content is not None:
+        # Each partner writes their own commitments: the content comes in two saves.
         hw.save_draft(w.ann, contract, content=content, base_version=0)
+        hw.save_draft(w.ben, contract, content=content, base_version=contract.version)
+        assert contract.content == content
     return contract
 
 

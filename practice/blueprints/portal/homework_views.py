@@ -53,6 +53,7 @@ def _page(response, *, content=None, errors=None, conflict=None, status=200):
         form=ContinueForm(),
         sign_form=SignForm(),
         confirmations=windows.confirmations(response) if response.is_joint else {},
+        standing=homework_service.standing(response, partner=g.partner),
         contract=joint.current_contract(response),
         practice=db.session.get(Practice, g.partner.practice_id),
     ), status
@@ -169,3 +170,37 @@ def sign_contract(response_key: str):
         db.session.commit()
         flash("Signed.", "success")
     return redirect(url_for("portal.homework", response_key=response.public_id))
+
+
+@bp.route("/portal/homework/<public_id:response_key>/change", methods=["GET", "POST"])
+@partner_required
+def propose_change(response_key: str):
+    """Reopen signed or agreed work on purpose: a page that names the consequence first."""
+    response = _response_or_404(response_key)
+    kind = get_kind(response.kind)
+    if not kind.may_reopen(response.status):
+        flash("This is open for changes already, or cannot be reopened here.", "info")
+        return redirect(url_for("portal.homework", response_key=response.public_id))
+    form = ContinueForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            joint.propose_change(
+                g.partner,
+                response,
+                partner_link=url_for("portal.homework", response_key=response.public_id),
+                therapist_link=url_for(
+                    "homework.review", couple_id=response.couple_id, response_id=response.id
+                ),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(
+                "It is open for changes. Your partner and your therapist have been told.", "success"
+            )
+        return redirect(url_for("portal.homework", response_key=response.public_id))
+    return render_template(
+        "portal/propose_change.html", response=response, kind=kind, form=form, partner=g.partner
+    )

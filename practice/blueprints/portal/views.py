@@ -13,6 +13,7 @@ from practice.blueprints.portal.sessions import (
     partner_signed_in,
 )
 from practice.extensions import db, limiter
+from practice.homework.standing import Section
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models import Practice
 from practice.services import portal_access
@@ -151,7 +152,10 @@ def home():
     from practice.services import homework as homework_service
 
     visible = homework_service.partner_responses(partner)
-    due = [r for r in visible if homework_service.partner_can_edit(partner, r)]
+    standing = homework_service.standings(visible, partner=partner)
+    sections = {section: [] for section in Section}
+    for response in visible:
+        sections[standing[response.id].section].append(response)
     return render_template(
         "portal/home.html",
         partner=partner,
@@ -159,8 +163,10 @@ def home():
         other=partner.other,
         therapists=partner.couple.therapists,
         practice=practice,
-        due=due,
-        done=[r for r in visible if r not in due],
+        sections=sections,
+        Section=Section,
+        standing=standing,
+        handed_in=[r for r in visible if not homework_service.partner_can_edit(partner, r)],
         agreements=agreements.agreements_in_force(partner.couple),
         # The calendar card once both partners agreed to a schedule: never before.
         has_window=bool(calendar.window_schedules(partner.couple)),
