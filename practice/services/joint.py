@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from practice.extensions import db
 from practice.homework import get_kind
-from practice.homework.workflow import WRITABLE, Status
+from practice.homework.workflow import SIGNED, WRITABLE, Status
 from practice.models import Partner, User
 from practice.models.base import utcnow
 from practice.models.homework import (
@@ -44,8 +44,8 @@ def current_contract(response: HomeworkResponse) -> ContractVersion | None:
 
 def finalize_contract(user: User, response: HomeworkResponse) -> ContractVersion:
     """The therapist marks the contract final: a new version, which both partners sign."""
-    if response.kind != "repair_contract":
-        raise DomainError("Only a repair contract is finalised.")
+    if get_kind(response.kind).workflow is not SIGNED:
+        raise DomainError("Only work that both partners sign is marked final.")
     missing = get_kind(response.kind).check_complete(response.content)
     if missing:
         raise DomainError("The contract is not complete yet: " + " ".join(missing.values()))
