@@ -156,6 +156,17 @@ def _blank(prefix: str, keys: tuple[str, ...], rows: range) -> dict[str, str]:
     return {f"{prefix}-{index}-{key}": "" for index in rows for key in keys}
 
 
+def _contract_page(position: int) -> dict[str, str]:
+    """The repair contract's edit page, empty, as the partner at `position` posts it: their
+    own three commitments and the joint parts."""
+    return {
+        **{f"commitments_{position}-{index}": "" for index in range(3)},
+        "content-support": "",
+        "content-breaks": "",
+        "content-revisit_date": "",
+    }
+
+
 def _post_writing(partner, response, fields: dict[str, str], *, action: str = "save"):
     """A partner posts the edit page, as `portal.save_homework` reads and saves it."""
     from practice.homework import get_kind
@@ -269,13 +280,16 @@ def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
         windows.confirm(sam, hw.get_partner_response(sam, window.public_id))
         windows.confirm(alex, hw.get_partner_response(alex, window.public_id))
 
-        # The joint contract, in two saves: each partner writes their own three commitments,
-        # each on the version they read (the page posts back what the other wrote, as shown).
+        # The joint contract, in two saves: each partner's page has their own three
+        # commitments (the other's are shown, not posted) and the joint parts as they read them.
         (contract,) = give("repair_contract", "joint", due_days=14)
-        _post_writing(sam, contract, CONTRACT_PAGE | SAM_CONTRACT_FORM)
+        _post_writing(sam, contract, _contract_page(sam.position) | SAM_CONTRACT_FORM)
+        as_alex_read_it = {"content-support": SAM_CONTRACT_FORM["content-support"]}
         revisit = {"content-revisit_date": (today + timedelta(days=30)).isoformat()}
         _post_writing(
-            alex, contract, CONTRACT_PAGE | SAM_CONTRACT_FORM | ALEX_CONTRACT_FORM | revisit
+            alex,
+            contract,
+            _contract_page(alex.position) | as_alex_read_it | ALEX_CONTRACT_FORM | revisit,
         )
         joint.finalize_contract(therapist, contract)
         # Sam has signed; the contract waits for Alex's signature.
@@ -351,13 +365,6 @@ DEMO_WINDOW_FORM = {
     "slots-1-minutes": "45",
     "content-code_word": "lighthouse",
 } | _blank("slots", ("weekday", "start", "minutes"), range(2, 4))
-# The contract's page, empty: every field the browser posts.
-CONTRACT_PAGE = {
-    **{f"commitments_{position}-{index}": "" for position in (1, 2) for index in range(3)},
-    "content-support": "",
-    "content-breaks": "",
-    "content-revisit_date": "",
-}
 # The partner at position 1 (Sam) writes their commitments and what support looks like...
 SAM_CONTRACT_FORM = {
     "commitments_1-0": "Name a trigger when it happens, without blame.",
