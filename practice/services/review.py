@@ -1,38 +1,163 @@
 """What needs the therapist: the review queue, the dashboard's attention list, the caseload's
-"needs you" counts. Each answers in a fixed number of statements, whatever the caseload."""
+"needs you" counts, and what a review page offers. Each list answers in a fixed number of
+statements, whatever the caseload: coach counts are worked out here from the loaded content.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, false, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
+from practice.audience import Audience
 from practice.extensions import db
-from practice.homework.workflow import AWAITING_THERAPIST, WRITABLE
-from practice.models import Couple, User
-from practice.models.homework import Assignment, ContractVersion, HomeworkResponse
+from practice.homework import KINDS, HomeworkKind, get_kind
+from practice.homework.standing import Section
+from practice.homework.workflow import AWAITING_THERAPIST, HANDED_IN, WRITABLE, Status
+from practice.models import Couple, CoupleTherapist, User
+from practice.models.homework import (
+    Assignment,
+    ContractVersion,
+    HomeworkComment,
+    HomeworkResponse,
+    ResponseTransition,
+)
+from practice.services import homework as homework_service
 from practice.services.couples import visible_couples
 
+# -- the review queue ----------------------------------------------------------------------------
 
-def review_queue(user: User) -> list[HomeworkResponse]:
-    """Submitted work across the therapist's couples, oldest first."""
-    couple_ids = visible_couples(user).with_only_columns(Couple.id).order_by(None)
-    return list(
-        db.session.scalars(
-            select(HomeworkResponse)
-            .where(
-                HomeworkResponse.status.in_(AWAITING_THERAPIST),
-                HomeworkResponse.couple_id.in_(couple_ids),
-            )
-            .order_by(HomeworkResponse.submitted_at, HomeworkResponse.id)
-            .options(
-                joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
-                joinedload(HomeworkResponse.partner),
-            )
+
+def review_kinds() -> list[HomeworkKind]:
+    """The kinds whose handed-in work waits for the therapist (a confirmed window and a signed
+    contract close themselves, so they never wait)."""
+    return [
+        kind
+        for kind in KINDS.values()
+        if kind.needs_review and AWAITING_THERAPIST & kind.workflow.statuses
+    ]
+
+
+def _waiting():
+    """Handed-in work that waits for the therapist: the one definition of 'to review'."""
+    return and_(
+        HomeworkResponse.status.in_(AWAITING_THERAPIST),
+        HomeworkResponse.kind.in_([kind.key for kind in review_kinds()]),
+    )
+
+
+def _couples_of(therapist_id: int):
+    return select(CoupleTherapist.couple_id).where(CoupleTherapist.user_id == therapist_id)
+
+
+def _visible_ids(user: User):
+    return visible_couples(user).with_only_columns(Couple.id).order_by(None)
+
+
+def review_queue(
+    user: User, *, therapist_id: int | None = None, kind: str | None = None
+) -> list[HomeworkResponse]:
+    """Work waiting for review across the couples this user sees, oldest first; narrowed to
+    the couples of one therapist of the practice and to one kind, when asked."""
+    statement = (
+        select(HomeworkResponse)
+        .where(_waiting(), HomeworkResponse.couple_id.in_(_visible_ids(user)))
+        .order_by(HomeworkResponse.submitted_at, HomeworkResponse.id)
+        .options(
+            joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
+            joinedload(HomeworkResponse.partner),
         )
     )
+    if therapist_id is not None:
+        statement = statement.where(HomeworkResponse.couple_id.in_(_couples_of(therapist_id)))
+    if kind is not None:
+        statement = statement.where(HomeworkResponse.kind == kind)
+    return list(db.session.scalars(statement))
+
+
+def waiting_count(user: User) -> int:
+    """How many pieces wait for review: the queue's own definition, counted."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(HomeworkResponse)
+        .where(_waiting(), HomeworkResponse.couple_id.in_(_visible_ids(user)))
+    )
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of the queue: the work, and what the coach found in it, counted (never shown)."""
+
+    response: HomeworkResponse
+    kind: HomeworkKind
+    flags: int
+    missing: int
+    late: bool
+
+
+def coach_counts(kind: HomeworkKind, content: dict) -> tuple[int, int]:
+    """The coach's findings on `content`: (flags, missing parts). Tips are not counted."""
+    findings = kind.coach(content or {})
+    flags = sum(1 for finding in findings if finding.level == "flag")
+    missing = sum(1 for finding in findings if finding.level == "missing")
+    return flags, missing
+
+
+def handed_in_late(response: HomeworkResponse) -> bool:
+    """Handed in after its due day, as the day goes where the couple lives."""
+    due = response.assignment.due_date
+    if due is None or response.submitted_at is None:
+        return False
+    zone = ZoneInfo(response.assignment.couple.time_zone)
+    return response.submitted_at.astimezone(zone).date() > due
+
+
+def queue_items(responses: list[HomeworkResponse]) -> list[QueueItem]:
+    items = []
+    for response in responses:
+        kind = get_kind(response.kind)
+        flags, missing = coach_counts(kind, response.content)
+        items.append(QueueItem(response, kind, flags, missing, handed_in_late(response)))
+    return items
+
+
+@dataclass(frozen=True)
+class QueueWithoutFilters:
+    """How much would wait with no filter, with the therapist filter only, with the kind only:
+    what an empty, filtered queue says emptied it."""
+
+    everything: int
+    therapist_only: int
+    kind_only: int
+
+
+def queue_without_filters(
+    user: User, *, therapist_id: int | None, kind: str | None
+) -> QueueWithoutFilters:
+    """Counts for an empty, filtered queue: one statement."""
+    therapist_match = (
+        HomeworkResponse.couple_id.in_(_couples_of(therapist_id))
+        if therapist_id is not None
+        else None
+    )
+    kind_match = HomeworkResponse.kind == kind if kind is not None else None
+    row = db.session.execute(
+        select(
+            func.count(),
+            func.count(case((therapist_match, 1))) if therapist_match is not None else func.count(),
+            func.count(case((kind_match, 1))) if kind_match is not None else func.count(),
+        )
+        .select_from(HomeworkResponse)
+        .where(_waiting(), HomeworkResponse.couple_id.in_(_visible_ids(user)))
+    ).one()
+    return QueueWithoutFilters(*row)
+
+
+# -- the dashboard -------------------------------------------------------------------------------
 
 
 def _before_the_couples_today(column, couple_ids, *, or_on: bool = False):
@@ -54,8 +179,9 @@ def _before_the_couples_today(column, couple_ids, *, or_on: bool = False):
 
 
 def needs_attention(user: User) -> dict:
-    """For the dashboard: overdue work and repair contracts due for their revisit."""
-    couple_ids = visible_couples(user).with_only_columns(Couple.id).order_by(None)
+    """For the dashboard: overdue work, repair contracts due for their revisit, and how much
+    waits for review (counted as the queue counts it)."""
+    couple_ids = _visible_ids(user)
     overdue = list(
         db.session.scalars(
             select(HomeworkResponse)
@@ -88,16 +214,244 @@ def needs_attention(user: User) -> dict:
             .limit(30)
         )
     )
-    revisit_responses = {
-        r.id: r
-        for r in db.session.scalars(
-            select(HomeworkResponse)
-            .where(HomeworkResponse.id.in_([v.response_id for v in revisits]))
-            .options(joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple))
-        )
-    }
+    revisit_responses = {}
+    if revisits:
+        revisit_responses = {
+            r.id: r
+            for r in db.session.scalars(
+                select(HomeworkResponse)
+                .where(HomeworkResponse.id.in_([v.response_id for v in revisits]))
+                .options(joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple))
+            )
+        }
     return {
         "overdue": overdue,
         "revisits": [(v, revisit_responses[v.response_id]) for v in revisits],
-        "waiting_review": len(review_queue(user)),
+        "waiting_review": waiting_count(user),
     }
+
+
+# -- the caseload --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NeedsYou:
+    """A couple's work that needs the therapist: to review, overdue, flagged by the coach."""
+
+    to_review: int = 0
+    overdue: int = 0
+    flagged: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.to_review or self.overdue or self.flagged)
+
+
+NOTHING = NeedsYou()
+
+
+def needs_you(couples: list[Couple]) -> dict[int, NeedsYou]:
+    """For each couple of a caseload page (already loaded): what needs the therapist. One
+    statement whatever the page's size; a couple with nothing is absent (read it as NOTHING)."""
+    if not couples:
+        return {}
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for couple in couples:
+        by_zone[couple.time_zone].append(couple.id)
+    # Overdue is a day where each couple lives: each zone's today, from the loaded couples.
+    late = or_(
+        *(
+            and_(
+                HomeworkResponse.couple_id.in_(ids),
+                Assignment.due_date < datetime.now(ZoneInfo(zone)).date(),
+            )
+            for zone, ids in by_zone.items()
+        )
+    )
+    waiting = _waiting()
+    rows = db.session.execute(
+        select(
+            HomeworkResponse.couple_id,
+            HomeworkResponse.kind,
+            waiting.label("waiting"),
+            # The text only of work to review, for the coach; never an overdue draft's.
+            case((waiting, HomeworkResponse.content)).label("content"),
+        )
+        .join(HomeworkResponse.assignment)
+        .where(
+            HomeworkResponse.couple_id.in_([couple.id for couple in couples]),
+            or_(waiting, and_(HomeworkResponse.status.in_(WRITABLE), late)),
+        )
+    ).all()
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in rows:
+        count = counts[row.couple_id]
+        if row.waiting:
+            count[0] += 1
+            flags, _missing = coach_counts(get_kind(row.kind), row.content)
+            count[2] += 1 if flags else 0
+        else:
+            count[1] += 1
+    return {couple_id: NeedsYou(*count) for couple_id, count in counts.items()}
+
+
+# -- the review page ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a piece's history, in words; `note` is a comment the therapist wrote."""
+
+    at: datetime
+    text: str
+    note: str | None = None
+
+
+def _moved(transition: ResponseTransition) -> str:
+    actor = transition.actor_name
+    before, after = Status(transition.from_status), Status(transition.to_status)
+    words = {
+        Status.SUBMITTED: f"{actor} handed it in",
+        Status.REVIEWED: f"{actor} marked it reviewed",
+        Status.COMPLETED: f"{actor} marked it completed",
+        Status.FINAL: f"{actor} marked it final for signing",
+        Status.SIGNED: f"{actor} signed it: both partners have signed now",
+        Status.CONFIRMED: f"{actor} confirmed it: both partners agree to this version now",
+    }
+    if after == Status.DRAFT:
+        return f"{actor} proposed a change" if before == Status.CONFIRMED else f"{actor} started it"
+    if after == Status.RETURNED:
+        if before in (Status.FINAL, Status.SIGNED):
+            return f"{actor} reopened it for changes"
+        return f"{actor} returned it for revision"
+    return words.get(after, f"{actor}: {before.value} to {after.value}")
+
+
+def _with_a_note(transition: ResponseTransition, comment: HomeworkComment) -> str:
+    name = comment.author.name if comment.author else "your practice"
+    if transition is not None and Status(transition.from_status) in (Status.FINAL, Status.SIGNED):
+        return f"Reopened for changes with a note from {name}"
+    return f"Returned with a note from {name}"
+
+
+def history(response: HomeworkResponse) -> list[HistoryEntry]:
+    """Everything that happened to the work, oldest first: each move, and each comment the
+    therapist wrote with a return, kept whole (the comments are a history, never overwritten).
+    """
+    transitions = list(
+        db.session.scalars(
+            select(ResponseTransition)
+            .where(ResponseTransition.response_id == response.id)
+            .order_by(ResponseTransition.at, ResponseTransition.id)
+            .options(
+                selectinload(ResponseTransition.actor_user),
+                selectinload(ResponseTransition.actor_partner),
+            )
+        )
+    )
+    comments = list(
+        db.session.scalars(
+            select(HomeworkComment)
+            .where(HomeworkComment.response_id == response.id)
+            .order_by(HomeworkComment.created_at, HomeworkComment.id)
+            .options(selectinload(HomeworkComment.author))
+        )
+    )
+    # A return and its comment are written together: pair each comment with the return by
+    # the same therapist nearest in time, and show them as one line with the note beneath.
+    returns = [
+        t for t in transitions if t.to_status == Status.RETURNED and t.actor_user_id is not None
+    ]
+    paired: dict[int, HomeworkComment] = {}
+    loose: list[HomeworkComment] = []
+    for comment in comments:
+        candidates = [
+            t for t in returns if t.id not in paired and t.actor_user_id == comment.author_user_id
+        ]
+        nearest = min(
+            candidates, key=lambda t: abs((t.at - comment.created_at).total_seconds()), default=None
+        )
+        if nearest is not None and abs((nearest.at - comment.created_at).total_seconds()) < 60:
+            paired[nearest.id] = comment
+        else:
+            loose.append(comment)
+    entries = [
+        HistoryEntry(
+            response.assignment.created_at,
+            f"Assigned by {response.assignment.created_by.name}"
+            if response.assignment.created_by
+            else "Assigned",
+        )
+    ]
+    for transition in transitions:
+        comment = paired.get(transition.id)
+        if comment is not None:
+            entries.append(
+                HistoryEntry(transition.at, _with_a_note(transition, comment), comment.body)
+            )
+        else:
+            entries.append(HistoryEntry(transition.at, _moved(transition)))
+    for comment in loose:
+        entries.append(HistoryEntry(comment.created_at, _with_a_note(None, comment), comment.body))
+    # Stable: equal times keep the order above (the assignment first, moves in their order).
+    entries.sort(key=lambda entry: entry.at)
+    return entries
+
+
+@dataclass(frozen=True)
+class ReviewActions:
+    """What the review page offers the therapist: only the actions that apply now, and where
+    the work stands (who acts next), in words."""
+
+    standing: str
+    # The therapist acts next (handed-in work to read, a contract to mark final); otherwise
+    # the page says "Nothing for you to do: <standing>", with any optional actions below.
+    you_act: bool = False
+    mark_reviewed: bool = False
+    complete: bool = False
+    release: bool = False
+    finalize: bool = False
+    # "return" for handed-in work, "reopen" for a final or signed text; None: no return.
+    return_form: str | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.mark_reviewed or self.complete or self.release or self.finalize or self.return_form
+        )
+
+
+def _mid_sentence(text: str, names: list[str]) -> str:
+    """'Waiting for Sam to sign' as it reads after 'Nothing for you to do: ' (a name keeps
+    its capital)."""
+    if any(text.startswith(name) for name in names if name):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def review_actions(response: HomeworkResponse, *, versions: list[ContractVersion]) -> ReviewActions:
+    """The actions the kind's path allows from here, and nothing else: no 'Mark final' on a
+    final or signed contract, no release of shared work, no return of a draft."""
+    kind = get_kind(response.kind)
+    moves = homework_service.moves(response)
+    status = Status(response.status)
+    finalize = False
+    if Status.FINAL in moves:
+        # Finalising needs a complete text, and one that differs from the current version.
+        current = versions[0] if versions and versions[0].superseded_at is None else None
+        unchanged = current is not None and current.content == response.content
+        finalize = not kind.check_complete(response.content) and not unchanged
+    return_form = None
+    if Status.RETURNED in moves:
+        return_form = "reopen" if status in (Status.FINAL, Status.SIGNED) else "return"
+    names = [partner.display_name for partner in response.assignment.couple.partners]
+    standing = homework_service.standing(response)
+    you_act = standing.section == Section.TODO or finalize
+    return ReviewActions(
+        standing=standing.text if you_act else _mid_sentence(standing.text, names),
+        you_act=you_act,
+        mark_reviewed=Status.REVIEWED in moves,
+        complete=Status.COMPLETED in moves,
+        release=response.audience == Audience.PRIVATE.value and status in HANDED_IN,
+        finalize=finalize,
+        return_form=return_form,
+    )

@@ -217,7 +217,9 @@ def test_needs_attention_lists_contract_revisits_that_are_due(world):
         "revisit_date": (date.today() - timedelta(days=1)).isoformat(),  # noqa: DTZ011
     }
     (contract,) = assign(world, "repair_contract", "joint").responses
+    # each partner writes their own commitments
     hw.save_draft(world.ann, contract, content=contract_text, base_version=0)
+    hw.save_draft(world.ben, contract, content=contract_text, base_version=contract.version)
     version = joint.finalize_contract(world.therapist, contract)
 
     (revisit,) = review.needs_attention(world.therapist)["revisits"]

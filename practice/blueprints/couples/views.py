@@ -23,6 +23,7 @@ from practice.services import DomainError, NotFound, audit, portal_access, porta
 from practice.services import agreements as agreement_service
 from practice.services import couples as couple_service
 from practice.services import homework as homework_service
+from practice.services import review as review_service
 from practice.services.couples import PartnerDetails
 from practice.urls import external_url
 
@@ -95,6 +96,9 @@ def caseload():
         invite_state=portal_access.invite_state,
         now=utcnow(),
         filtered=bool(form.q.data or therapist_id or form.status.data != "open"),
+        # What needs the therapist, per couple of this page: one statement.
+        needs=review_service.needs_you(page.couples),
+        nothing=review_service.NOTHING,
     )
 
 

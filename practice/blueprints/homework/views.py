@@ -2,15 +2,18 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms import SelectField
 
 from practice.blueprints.auth.forms import ConfirmForm
 from practice.blueprints.couples.views import with_couple
-from practice.blueprints.forms import show_error
+from practice.blueprints.forms import Form, show_error
 from practice.blueprints.homework import bp
 from practice.blueprints.homework.forms import AssignForm, CommentForm
 from practice.extensions import db
 from practice.homework import KINDS, get_kind
+from practice.homework.workflow import Status
 from practice.services import DomainError, NotFound, joint, windows
+from practice.services import couples as couple_service
 from practice.services import homework as homework_service
 from practice.services import review as review_service
 
@@ -22,13 +25,43 @@ def _response_or_404(couple, response_id: int):
         abort(404)
 
 
+class QueueFilterForm(Form):
+    """The queue's filters: a GET form that changes nothing, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    therapist = SelectField("Therapist", coerce=str, default="")
+    kind = SelectField("Kind", coerce=str, default="")
+
+
 @bp.route("/review")
 @login_required
 def queue():
+    form = QueueFilterForm(request.args)
+    therapists = couple_service.assignable_therapists()
+    form.therapist.choices = [("", "Any therapist")] + [(str(t.id), t.name) for t in therapists]
+    kinds = review_service.review_kinds()
+    form.kind.choices = [("", "Any kind")] + [(k.key, k.label) for k in kinds]
+    if not form.validate():
+        flash("Some filters were not understood and were reset.", "error")
+        return redirect(url_for("homework.queue"))
+    therapist_id = int(form.therapist.data) if form.therapist.data else None
+    kind_key = form.kind.data or None
+    responses = review_service.review_queue(current_user, therapist_id=therapist_id, kind=kind_key)
+    without_filters = None
+    if not responses and (therapist_id or kind_key):
+        without_filters = review_service.queue_without_filters(
+            current_user, therapist_id=therapist_id, kind=kind_key
+        )
     return render_template(
         "homework/queue.html",
-        responses=review_service.review_queue(current_user),
-        get_kind=get_kind,
+        form=form,
+        items=review_service.queue_items(responses),
+        therapist_name=dict(form.therapist.choices).get(form.therapist.data or ""),
+        kind_label=dict(form.kind.choices).get(form.kind.data or ""),
+        filtered=bool(therapist_id or kind_key),
+        without_filters=without_filters,
     )
 
 
@@ -70,24 +103,33 @@ def assign(couple):
     return render_template("homework/assign.html", couple=couple, kind=kind, form=form), status
 
 
-@bp.route("/couples/<int:couple_id>/homework/<int:response_id>")
-@with_couple
-def review(couple, response_id: int):
-    response = _response_or_404(couple, response_id)
+def _review_page(couple, response, comment_form: CommentForm | None = None, status: int = 200):
     kind = get_kind(response.kind)
+    versions = joint.contract_versions(response)
+    confirmations = windows.confirmations(response) if response.is_joint else {}
+    actions = review_service.review_actions(response, versions=versions)
+    comment_form = comment_form or CommentForm()
+    if actions.return_form == "reopen":
+        comment_form.comment.label.text = "What to change"
     return render_template(
         "homework/review.html",
         couple=couple,
         response=response,
         kind=kind,
         findings=kind.coach(response.content),
-        transitions=homework_service.transitions(response),
-        moves=homework_service.moves(response),
-        comment_form=CommentForm(),
+        history=review_service.history(response),
+        actions=actions,
+        comment_form=comment_form,
         action_form=ConfirmForm(),
-        contract_versions=joint.contract_versions(response),
-        confirmations=windows.confirmations(response) if response.is_joint else {},
-    )
+        contract_versions=versions,
+        confirmations=confirmations,
+    ), status
+
+
+@bp.route("/couples/<int:couple_id>/homework/<int:response_id>")
+@with_couple
+def review(couple, response_id: int):
+    return _review_page(couple, _response_or_404(couple, response_id))
 
 
 def _act(couple, response_id: int, action, message: str):
@@ -139,28 +181,26 @@ def return_for_revision(couple, response_id: int):
     response = _response_or_404(couple, response_id)
     form = CommentForm()
     if form.validate_on_submit():
+        reopening = response.status in (Status.FINAL, Status.SIGNED)
         try:
             homework_service.return_for_revision(current_user, response, form.comment.data)
         except DomainError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            # Shown with the page again, what was typed still in the form (or kept beside
+            # it, if the work has moved on so that it can no longer be returned).
+            if error.field == "comment":
+                form.comment.errors = [*form.comment.errors, error.message]
+            else:
+                flash(error.message, "error")
         else:
             db.session.commit()
-            flash("Returned for revision with your comments.", "success")
+            flash(
+                "Reopened for changes, with your note."
+                if reopening
+                else "Returned for revision, with your note.",
+                "success",
+            )
             return redirect(
                 url_for("homework.review", couple_id=couple.id, response_id=response.id)
             )
-    kind = get_kind(response.kind)
-    return render_template(
-        "homework/review.html",
-        couple=couple,
-        response=response,
-        kind=kind,
-        findings=kind.coach(response.content),
-        transitions=homework_service.transitions(response),
-        moves=homework_service.moves(response),
-        comment_form=form,
-        action_form=ConfirmForm(),
-        contract_versions=joint.contract_versions(response),
-        confirmations=windows.confirmations(response) if response.is_joint else {},
-    ), 422
+    return _review_page(couple, response, form, 422)
