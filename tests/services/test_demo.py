@@ -11,6 +11,7 @@ Real database; nothing of ours is mocked.
 from __future__ import annotations
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -26,7 +27,7 @@ from practice.models.homework import (
     ResponseTransition,
 )
 from practice.services import DomainError, joint, windows
-from practice.services.demo import seed_demo
+from practice.services.demo import DEMO_PASSWORD, DEV_FIRST_COMMENT, DEV_SECOND_COMMENT, seed_demo
 from practice.tenancy import practice_context
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -214,3 +215,27 @@ def test_the_demo_reads_every_kind_through_its_form(monkeypatch):
     assert {key: reads.count(key) for key in set(reads)} == {
         key: count for key, count in expected.items() if count
     }
+
+
+def test_the_demo_screens_show_what_was_seeded(demo, client):
+    """The review pages, through the front door: the contract waits for Alex, the window is
+    agreed by both, and the returned apology shows both comments."""
+    alex_sam = _couple("Alex & Sam")
+    (contract,) = _responses(alex_sam, "repair_contract")
+    (window,) = _responses(alex_sam, "processing_window")
+    review = f"/couples/{alex_sam.id}/homework/"
+    contract_page, window_page = review + str(contract.id), review + str(window.id)
+    priya_dev = _couple("Priya & Dev")
+    (apology,) = _responses(priya_dev, "apology")
+    apology_page = f"/couples/{priya_dev.id}/homework/{apology.id}"
+
+    client.login("therapist@example.com", DEMO_PASSWORD)
+    # (The standing opens a sentence or follows a colon: its case varies with the page.)
+    assert "waiting for alex to sign" in client.get(contract_page).get_data(as_text=True).lower()
+    assert "agreed by both" in client.get(window_page).get_data(as_text=True).lower()
+    client.post_form("/logout")
+
+    client.login("owner@example.com", DEMO_PASSWORD)
+    page = client.get(apology_page).get_data(as_text=True)
+    for comment in (DEV_FIRST_COMMENT, DEV_SECOND_COMMENT):
+        assert str(escape(comment)) in page
