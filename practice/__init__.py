@@ -75,8 +75,9 @@ def register_blueprints(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     from practice import local_time
-    from practice.blueprints import errors, hooks
+    from practice.blueprints import errors, hooks, transaction
 
+    transaction.register(app)
     hooks.register(app)
     errors.register(app)
     local_time.register(app)

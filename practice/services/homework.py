@@ -341,9 +341,12 @@ def submit(
 ) -> HomeworkResponse:
     """Save and hand in. Incomplete work is saved as a draft and the gaps are named."""
     save_draft(partner, response, content=content, base_version=base_version)
-    missing = get_kind(response.kind).check_complete(response.content)
+    kind = get_kind(response.kind)
+    missing = kind.check_complete(response.content)
     if missing:
         raise Incomplete(missing)
+    if kind.hand_in_label is None:  # finished together, by signing or agreeing
+        raise DomainError(f"Your draft is saved. {kind.write_hint}")
     _transition(response, Status.SUBMITTED, partner=partner)
     response.submitted_at = utcnow()
     audit.record(
