@@ -1,4 +1,4 @@
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from practice.blueprints.forms import Form
@@ -28,13 +28,29 @@ class CommentForm(Form):
 
 
 class AgreementForm(Form):
-    domain = SelectField("Domain", choices=list(DOMAINS.items()))
+    domain = SelectField(
+        "Domain",
+        choices=list(DOMAINS.items()),
+        validate_choice=True,
+    )
     text = TextAreaField(
         "Agreement",
-        validators=[DataRequired("Write the agreement."), Length(max=1000)],
+        validators=[
+            DataRequired("Write the agreement."),
+            Length(max=1000, message="Keep the agreement under 1,000 characters."),
+        ],
     )
-    time_frame = StringField("Time frame", validators=[Optional(), Length(max=200)])
-    review_date = DateField("Review date", validators=[Optional()])
+    time_frame = StringField(
+        "Time frame",
+        validators=[
+            Optional(),
+            Length(max=200, message="Keep the time frame under 200 characters."),
+        ],
+    )
+    review_date = DateField("Review date", validators=[Optional()], format="%Y-%m-%d")
+    # The proposals the agreement is made from ("<response id>:<index>,…"), set by "Use";
+    # the service checks that each is one of this couple's.
+    merged_from = HiddenField(validators=[Length(max=300)])
 
 
 class InstructionsForm(Form):
