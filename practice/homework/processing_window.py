@@ -12,13 +12,29 @@ from typing import ClassVar
 from practice.audience import Audience
 from practice.homework import register
 from practice.homework.base import ContentError, Finding, HomeworkKind
-from practice.homework.workflow import CONFIRMED
+from practice.homework.workflow import CONFIRMED, Status
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_SLOTS = 4
 MIN_MINUTES, MAX_MINUTES = 10, 180
 RECOMMENDED_SLOTS, RECOMMENDED_MINUTES = 2, 60
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# The code word is one line: no control characters, line or paragraph separators (as every
+# one-line field of the app; homework kinds do not import the services that spell it too).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CODE_WORD_ONE_LINE = (
+    "Keep the code word to one line, without line breaks, tabs or invisible characters."
+)
+
+
+_SLOT_PARTS = (("weekday", "a day"), ("start", "a start time"), ("minutes", "a length"))
+
+
+def _blank_to_none(value: object) -> object:
+    """An empty form field (or a missing key) is not filled in yet; anything else is as typed."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value.strip() if isinstance(value, str) else value
 
 
 def _int_or_text(value: str) -> int | str:
@@ -42,6 +58,17 @@ class ProcessingWindow(HomeworkKind):
     allowed_modes = ("joint",)
     workflow = CONFIRMED
     portal_actions_template = "portal/_window_actions.html"
+    hand_in_label = None  # agreeing is a step of its own, below the form
+    write_hint = "When it looks right to you both, save it and agree to it below."
+    # "Propose a change" on an agreed schedule (the portal's propose-change page).
+    reopen_to = Status.DRAFT
+    change_notice = "window.change_proposed"
+    reopen_consequence = (
+        "Your agreed schedule is reopened for changes. You both need to agree again, and it "
+        "leaves your calendar until you do (events you added from a downloaded file stay "
+        "until you delete them). Your partner and your therapist are told that a change was "
+        "proposed, not what it is."
+    )
     max_slots: ClassVar[int] = MAX_SLOTS
     min_minutes: ClassVar[int] = MIN_MINUTES
     max_minutes: ClassVar[int] = MAX_MINUTES
@@ -49,13 +76,22 @@ class ProcessingWindow(HomeworkKind):
         "Agree on one or two set times each week, up to an hour each, to talk about what "
         "happened and how you both feel. Keeping it to those times lets the rest of the week "
         "be about ordinary life. Choose a code word either of you can use outside the window "
-        "when you need a moment of reassurance. When you both agree, each of you confirms."
+        "when you need a moment of reassurance. When it looks right to you both, each of you "
+        "agrees to it."
     )
 
     def empty(self) -> dict:
         return {"slots": [], "code_word": ""}
 
+    def may_reopen(self, status: str) -> bool:
+        """Only a schedule both agreed to is reopened: an untouched one (assigned) may also move
+        to a draft, but by a save, never by "Propose a change" and its notices."""
+        return Status(status) == Status.CONFIRMED and super().may_reopen(status)
+
     def clean(self, content: object) -> dict:
+        """The schedule as typed. A slot may be half filled in a draft (a day chosen, no time
+        yet): it is kept, and named only when agreeing (`check_complete`). A value that is
+        there but wrong (a day that is no day, "25:99", "an hour") is refused."""
         if not isinstance(content, dict):
             raise ContentError({"_": "Expected an object of fields."})
         errors: dict[str, str] = {}
@@ -65,6 +101,8 @@ class ProcessingWindow(HomeworkKind):
         code_word = content.get("code_word", "") or ""
         if not isinstance(code_word, str) or len(code_word) > 60:
             errors["code_word"] = "Use a short word or phrase (60 characters at most)."
+        elif _CONTROL.search(code_word):
+            errors["code_word"] = CODE_WORD_ONE_LINE
         slots = content.get("slots", [])
         cleaned_slots = []
         if not isinstance(slots, list) or len(slots) > MAX_SLOTS:
@@ -75,12 +113,18 @@ class ProcessingWindow(HomeworkKind):
             if not isinstance(slot, dict):
                 errors[prefix] = "Expected a day, a start time and a length."
                 continue
-            weekday, start, minutes = slot.get("weekday"), slot.get("start"), slot.get("minutes")
-            if not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6:
+            weekday = _blank_to_none(slot.get("weekday"))
+            start = _blank_to_none(slot.get("start"))
+            minutes = _blank_to_none(slot.get("minutes"))
+            if weekday is None and start is None and minutes is None:
+                continue  # an untouched row
+            if weekday is not None and (
+                not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6
+            ):
                 errors[f"{prefix}.weekday"] = "Choose a day of the week."
-            if not isinstance(start, str) or not _TIME.match(start):
+            if start is not None and (not isinstance(start, str) or not _TIME.match(start)):
                 errors[f"{prefix}.start"] = "Enter a time like 19:30."
-            if (
+            if minutes is not None and (
                 not isinstance(minutes, int)
                 or isinstance(minutes, bool)
                 or not MIN_MINUTES <= minutes <= MAX_MINUTES
@@ -88,7 +132,7 @@ class ProcessingWindow(HomeworkKind):
                 errors[f"{prefix}.minutes"] = (
                     f"Choose a length between {MIN_MINUTES} and {MAX_MINUTES} minutes."
                 )
-            cleaned_slots.append({"weekday": weekday, "start": start, "minutes": minutes})
+            cleaned_slots.append({"weekday": weekday, "start": start or "", "minutes": minutes})
         if errors:
             raise ContentError(errors)
         return {"slots": cleaned_slots, "code_word": code_word}
@@ -123,12 +167,29 @@ class ProcessingWindow(HomeworkKind):
         return values
 
     def check_complete(self, content: dict) -> dict[str, str]:
+        """What must be filled in before the partners can agree: every gap, by its part."""
         missing = {}
-        if not content.get("slots"):
+        slots = content.get("slots") or []
+        if not slots:
             missing["slots"] = "Plan at least one time a week."
-        if not content.get("code_word", "").strip():
+        for index, slot in enumerate(slots):
+            for key, what in _SLOT_PARTS:
+                if slot.get(key) in (None, ""):
+                    missing[f"slots.{index}.{key}"] = f"Window {index + 1}: choose {what}."
+        if not (content.get("code_word") or "").strip():
             missing["code_word"] = "Choose a code word."
         return missing
+
+    @staticmethod
+    def complete_slots(content: dict) -> list[dict]:
+        """The slots with a day, a start time and a length: the ones a calendar can show."""
+        return [
+            slot
+            for slot in content.get("slots") or []
+            if isinstance(slot.get("weekday"), int)
+            and slot.get("start")
+            and isinstance(slot.get("minutes"), int)
+        ]
 
     def coach(self, content: dict) -> list[Finding]:
         findings = []
@@ -152,7 +213,7 @@ class ProcessingWindow(HomeworkKind):
                         part=f"slots.{index}.minutes",
                     )
                 )
-        days = [slot.get("weekday") for slot in slots]
+        days = [slot.get("weekday") for slot in slots if slot.get("weekday") is not None]
         if len(days) != len(set(days)):
             findings.append(
                 Finding(

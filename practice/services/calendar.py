@@ -1,7 +1,13 @@
-"""Calendar files for processing windows: an .ics to download and a private subscribe feed."""
+"""Calendar files for processing windows: an .ics to download and a private subscribe feed.
+
+A calendar is seen by others: on a work computer, a shared family calendar, a phone's lock
+screen. So nothing in the file says what the time is for: no therapy word, no practice, no
+code word, no name. Each event is titled with the partner's own words, or a neutral default.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,28 +15,63 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from practice.extensions import db
+from practice.homework import get_kind
+from practice.homework.workflow import Status
 from practice.models import Couple, Partner
 from practice.models.base import utcnow
 from practice.models.homework import CalendarFeed, HomeworkResponse
 from practice.security import hash_token, new_token
-from practice.services import NotFound, audit
+from practice.services import SINGLE_LINE_REFUSED, DomainError, NotFound, audit
 from practice.tenancy import unscoped
 
 DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# What an event is called unless the partner chose a title. Plain enough for a work calendar
+# or a shared screen: it says the time is taken, and nothing about what for ("Time together"
+# would already tell a colleague that it is about the relationship).
+DEFAULT_TITLE = "Personal time"
+TITLE_MAX = 80  # Partner.calendar_title
+# The file's own names, as neutral as the events: no product, practice or purpose in them.
+PRODID = "-//Calendar//EN"
+# Event UIDs: a stable hash of the window's opaque id and the slot, under no domain of ours,
+# so that a calendar app updates an event rather than adding it twice.
+_UID_NAMESPACE = uuid.UUID("6f1c1bde-3c59-4c43-9a43-0f0c56d43b51")
 
 
 def window_schedules(couple: Couple) -> list[HomeworkResponse]:
-    """The couple's processing windows that both partners have confirmed (or still draft)."""
+    """The couple's processing windows that both partners agreed to: never a draft, nor a
+    schedule only one of them agreed to (reopened for a change, it leaves until both agree)."""
     return list(
         db.session.scalars(
             select(HomeworkResponse)
             .where(
                 HomeworkResponse.couple_id == couple.id,
                 HomeworkResponse.kind == "processing_window",
+                HomeworkResponse.status == Status.CONFIRMED,
             )
             .order_by(HomeworkResponse.id)
         )
     )
+
+
+def event_title(partner: Partner) -> str:
+    """The title of the partner's window events: their own, or the neutral default."""
+    return partner.calendar_title or DEFAULT_TITLE
+
+
+def set_calendar_title(partner: Partner, title: str) -> None:
+    """Set the partner's own title for their window events; empty goes back to the default.
+
+    Only this partner's download and subscription use it, never the other partner's.
+    """
+    title = (title or "").strip()
+    if SINGLE_LINE_REFUSED.search(title):
+        raise DomainError(
+            "Keep the title to one line, without line breaks, tabs or invisible characters.",
+            "title",
+        )
+    if len(title) > TITLE_MAX:
+        raise DomainError(f"Keep the title to {TITLE_MAX} characters or fewer.", "title")
+    partner.calendar_title = title or None
 
 
 def _first_occurrence(weekday: int, start: str, zone: ZoneInfo, today: date) -> datetime:
@@ -39,28 +80,36 @@ def _first_occurrence(weekday: int, start: str, zone: ZoneInfo, today: date) -> 
     return datetime.combine(today + timedelta(days=days_ahead), time(hour, minute), tzinfo=zone)
 
 
+def event_uid(response: HomeworkResponse, index: int) -> str:
+    return str(uuid.uuid5(_UID_NAMESPACE, f"{response.public_id}/{index}"))
+
+
 def build_calendar(
-    couple: Couple, responses: list[HomeworkResponse], *, today: date | None = None
+    couple: Couple,
+    responses: list[HomeworkResponse],
+    *,
+    title: str = DEFAULT_TITLE,
+    today: date | None = None,
 ) -> bytes:
     """An iCalendar file with one weekly recurring event per window slot, in the couple's zone.
 
-    Events carry no client words: the title says only that it is the processing window.
-    The code word is the couple's private signal and stays out of calendar apps.
+    Events carry the partner's chosen `title` and nothing else of anyone's: no description,
+    no code word (the couple's private signal stays out of calendar apps), no practice.
     """
     zone = ZoneInfo(couple.time_zone)
     today = today or datetime.now(zone).date()
     calendar = Calendar()
-    calendar.add("prodid", "-//practice//processing windows//EN")
+    calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", "Processing window")
+    calendar.add("x-wr-calname", title)
     calendar.add("x-wr-timezone", couple.time_zone)
     for response in responses:
-        for index, slot in enumerate(response.content.get("slots", [])):
+        slots = get_kind(response.kind).complete_slots(response.content)
+        for index, slot in enumerate(slots):
             start = _first_occurrence(slot["weekday"], slot["start"], zone, today)
             event = Event()
-            event.add("uid", f"window-{response.id}-{index}@practice")
-            event.add("summary", "Processing window")
-            event.add("description", "Your agreed time to talk things through together.")
+            event.add("uid", event_uid(response, index))
+            event.add("summary", title)
             event.add("dtstart", start)
             event.add("duration", timedelta(minutes=slot["minutes"]))
             event.add("rrule", {"freq": "weekly", "byday": DAY_CODES[slot["weekday"]]})

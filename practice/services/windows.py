@@ -1,4 +1,7 @@
-"""The processing window: both partners agree to the same version of the schedule."""
+"""The processing window: both partners agree to the same version of the schedule.
+
+Reopening an agreed schedule ("Propose a change") goes through `joint.propose_change`, with
+the kind's hooks (back to a draft, the window's notice)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from practice.models.homework import HomeworkResponse, JointConfirmation
 from practice.services import DomainError, audit
 from practice.services.homework import _transition
 
+KIND = "processing_window"
+
 
 def confirmations(response: HomeworkResponse) -> dict[int, JointConfirmation]:
     """Confirmations of the current version, by partner id."""
@@ -22,15 +27,23 @@ def confirmations(response: HomeworkResponse) -> dict[int, JointConfirmation]:
     return {row.partner_id: row for row in rows if row.version == response.version}
 
 
+def missing(response: HomeworkResponse) -> dict[str, str]:
+    """What the saved schedule still needs before anyone can agree to it (empty when ready)."""
+    return get_kind(response.kind).check_complete(response.content)
+
+
 def confirm(partner: Partner, response: HomeworkResponse) -> bool:
     """A partner agrees to the schedule as it stands; True once both have."""
-    if response.kind != "processing_window" or response.couple_id != partner.couple_id:
+    if response.kind != KIND or response.couple_id != partner.couple_id:
         raise DomainError("Only a processing window is confirmed this way.")
     if response.status not in WRITABLE:
         raise DomainError("This schedule is no longer open for changes.")
-    missing = get_kind(response.kind).check_complete(response.content)
-    if missing:
-        raise DomainError("Plan at least one time and a code word before confirming.")
+    gaps = missing(response)
+    if gaps:
+        raise DomainError(
+            "Add at least one time and a code word, then save, to agree. Still missing: "
+            + " ".join(dict.fromkeys(gaps.values()))
+        )
     db.session.execute(
         delete(JointConfirmation).where(
             JointConfirmation.response_id == response.id,

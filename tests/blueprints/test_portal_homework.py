@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
-import icalendar
 import pytest
 from sqlalchemy import select, update
 
@@ -297,26 +296,6 @@ def test_bad_autosave_input_is_a_clear_4xx_and_nothing_is_stored(lee, apology, o
     assert (after.version, after.content) == before
 
 
-def test_an_autosave_with_wrong_types_is_refused(
-    therapist_client,
-    couple,  # noqa: F811
-    kim,
-):
-    (window,) = assign(therapist_client, couple, "processing_window")
-    data = {
-        **window_form(0),
-        "slots-0-weekday": "Funday",
-        "slots-0-minutes": "an hour",
-        "slots-0-start": "25:99",
-    }
-    response = kim.post_form(f"/portal/homework/{public(window)}/autosave", data)
-    assert response.status_code == 400
-    errors = response.get_json()["errors"]
-    assert {"slots.0.weekday", "slots.0.minutes", "slots.0.start"} <= set(errors)
-    row = response_row(window)
-    assert (row.version, row.content) == (0, {"slots": [], "code_word": ""})
-
-
 def test_unknown_fields_are_never_stored(lee, apology):
     data = {**apology_form(0, APOLOGY), "content-secret": "x", "content-__proto__": "y"}
     response = lee.post_form(f"/portal/homework/{public(apology)}/autosave", data)
@@ -449,101 +428,6 @@ def test_the_other_partner_gets_404_on_a_private_apology_and_sees_no_hint(
     )
     assert 400 <= autosave.status_code < 500
     assert response_row(apology).content == APOLOGY
-
-
-# --- processing window ----------------------------------------------------------------------------
-
-
-def test_both_partners_confirm_the_processing_window_and_get_a_calendar(
-    therapist_client,
-    couple,  # noqa: F811
-    kim,
-    lee,
-):
-    (window,) = assign(therapist_client, couple, "processing_window")
-    # Confirming an empty schedule is refused.
-    kim.post_form(f"/portal/homework/{public(window)}/confirm")
-    assert count(JointConfirmation) == 0
-
-    assert kim.post_form(f"/portal/homework/{public(window)}", window_form(0)).status_code == 302
-    assert kim.post_form(f"/portal/homework/{public(window)}/confirm").status_code == 302
-    assert response_row(window).status == "draft"
-    waiting = page(lee.get(f"/portal/homework/{public(window)}")).text
-    assert "not confirmed yet" in waiting
-    assert lee.post_form(f"/portal/homework/{public(window)}/confirm").status_code == 302
-    assert response_row(window).status == "confirmed"
-    with unscoped():
-        confirmed = set(db.session.scalars(select(JointConfirmation.partner_id)))
-    assert confirmed == {response_row(window).couple_id and pid for pid in couple.partner_ids}
-
-    ics = kim.get("/portal/calendar.ics")
-    assert ics.status_code == 200
-    assert ics.mimetype == "text/calendar"
-    calendar = icalendar.Calendar.from_ical(ics.data)
-    events = [c for c in calendar.walk("VEVENT")]
-    assert len(events) == 1
-    assert events[0]["RRULE"]["FREQ"] == ["WEEKLY"]
-    assert events[0]["RRULE"]["BYDAY"] == ["TU"]
-    assert events[0]["DURATION"].dt == timedelta(minutes=45)
-    start = events[0]["DTSTART"].dt
-    assert (start.hour, start.minute, str(start.tzinfo)) == (19, 30, "Europe/London")
-    assert calendar.walk("VTIMEZONE")
-
-
-def test_a_changed_window_needs_both_confirmations_again(
-    therapist_client,
-    couple,  # noqa: F811
-    kim,
-    lee,
-):
-    (window,) = assign(therapist_client, couple, "processing_window")
-    kim.post_form(f"/portal/homework/{public(window)}", window_form(0))
-    kim.post_form(f"/portal/homework/{public(window)}/confirm")
-    lee.post_form(f"/portal/homework/{public(window)}", {**window_form(1), "slots-0-minutes": "30"})
-    lee.post_form(f"/portal/homework/{public(window)}/confirm")
-    assert response_row(window).status == "draft"  # Kim confirmed an older version
-
-
-def test_the_subscribe_url_is_shown_once_works_without_a_session_and_can_be_revoked(
-    therapist_client,
-    couple,  # noqa: F811
-    kim,
-    lee,
-    make_client,
-):
-    (window,) = assign(therapist_client, couple, "processing_window")
-    kim.post_form(f"/portal/homework/{public(window)}", window_form(0))
-    kim.post_form(f"/portal/homework/{public(window)}/confirm")
-    lee.post_form(f"/portal/homework/{public(window)}/confirm")
-
-    subscribed = kim.post_form("/portal/calendar/subscribe")
-    assert subscribed.status_code == 200
-    html = subscribed.get_data(as_text=True)
-    start = html.index("https://practice.example.org/calendar/")
-    url = unescape(html[start : html.index('"', start)])
-    path = url.removeprefix("https://practice.example.org")
-    token = path.removeprefix("/calendar/").removesuffix(".ics")
-    assert len(token) >= 20
-
-    # Shown once: no page of the portal shows the token again.
-    for later in ("/portal", f"/portal/homework/{public(window)}"):
-        assert token not in kim.get(later).get_data(as_text=True)
-
-    stranger = make_client()  # a calendar app: no session, no cookie
-    feed = stranger.get(path)
-    assert feed.status_code == 200
-    assert feed.mimetype == "text/calendar"
-    assert icalendar.Calendar.from_ical(feed.data).walk("VEVENT")
-    assert stranger.get("/calendar/not-a-real-token.ics").status_code == 404
-
-    assert kim.post_form("/portal/calendar/unsubscribe").status_code == 302
-    assert stranger.get(path).status_code == 404
-    assert "calendar.feed_revoked" in audit_actions()
-
-    # A new subscription gets a new URL; the old one stays dead.
-    again = kim.post_form("/portal/calendar/subscribe").get_data(as_text=True)
-    assert token not in again
-    assert stranger.get(path).status_code == 404
 
 
 # --- repair contract ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from practice.extensions import db
 from practice.models import Couple, Partner
 from practice.models.homework import CalendarFeed
 from practice.security import hash_token
-from practice.services import NotFound
+from practice.services import DomainError, NotFound, windows
 from practice.services import calendar as cal
 from practice.services import homework as hw
 from practice.tenancy import practice_context
@@ -38,17 +38,23 @@ WINDOW = {
 }
 
 
-def window_for(w: World, content: dict = WINDOW, *, time_zone: str | None = None):
+def window_for(
+    w: World, content: dict = WINDOW, *, time_zone: str | None = None, agreed: bool = True
+):
+    """A window with `content`, agreed by both partners unless `agreed` is False."""
     if time_zone is not None:
         w.couple.time_zone = time_zone
         db.session.flush()
     (window,) = assign(w, "processing_window", "joint").responses
     hw.save_draft(w.ann, window, content=content, base_version=0)
+    if agreed:
+        windows.confirm(w.ann, window)
+        assert windows.confirm(w.ben, window) is True
     return window
 
 
-def parse(w: World, today: date) -> Calendar:
-    ics = cal.build_calendar(w.couple, cal.window_schedules(w.couple), today=today)
+def parse(w: World, today: date, **kwargs) -> Calendar:
+    ics = cal.build_calendar(w.couple, cal.window_schedules(w.couple), today=today, **kwargs)
     assert isinstance(ics, bytes)
     return Calendar.from_ical(ics)
 
@@ -69,12 +75,9 @@ def test_the_calendar_parses_back_with_one_weekly_event_per_slot(world):
     found = events(calendar)
     assert len(found) == 2
     by_uid = {str(e["UID"]): e for e in found}
-    assert set(by_uid) == {f"window-{window.id}-0@practice", f"window-{window.id}-1@practice"}
+    assert set(by_uid) == {cal.event_uid(window, 0), cal.event_uid(window, 1)}
 
-    tuesday, saturday = (
-        by_uid[f"window-{window.id}-0@practice"],
-        by_uid[f"window-{window.id}-1@practice"],
-    )
+    tuesday, saturday = by_uid[cal.event_uid(window, 0)], by_uid[cal.event_uid(window, 1)]
     for event, byday, start, minutes in (
         (tuesday, "TU", datetime(2026, 6, 2, 19, 30, tzinfo=LONDON), 45),
         (saturday, "SA", datetime(2026, 6, 6, 10, 0, tzinfo=LONDON), 60),
@@ -88,7 +91,7 @@ def test_the_calendar_parses_back_with_one_weekly_event_per_slot(world):
         assert dtstart.dt.utcoffset() == timedelta(hours=1)  # BST in June
         assert event["DURATION"].dt == timedelta(minutes=minutes)
         assert "DTSTAMP" in event
-        assert str(event["SUMMARY"]) == "Processing window"
+        assert str(event["SUMMARY"]) == "Personal time"
 
 
 def test_the_first_event_is_today_when_today_is_the_day(world):
@@ -189,6 +192,163 @@ def test_the_calendar_carries_no_code_word_and_no_client_text(world):
 
     for secret in ("zebracorn", "harrington", "xylo", "instructions text q", "quillonia"):
         assert secret not in text, secret
+
+
+# Words that tell whoever sees a calendar what the time is for, or who it is with: none of
+# them may appear anywhere in a calendar file (tests/blueprints/test_windows.py uses it too).
+TELLING_WORDS = (
+    "processing",
+    "window",
+    "therap",
+    "trust",
+    "repair",
+    "betray",
+    "affair",
+    "counsel",
+    "session",
+    "practice",
+    "couple",
+    "homework",
+    "code word",
+    "reassur",
+    "talk",
+    "together",
+    "relationship",
+)
+
+
+def telling_lines(ics: bytes, *secrets: str) -> list[str]:
+    """Every line of the file (unfolded) with a telling word or one of `secrets` in it."""
+    words = [w.lower() for w in (*TELLING_WORDS, *secrets) if w]
+    lines = ics.decode().replace("\r\n ", "").replace("\r\n\t", "").split("\r\n")
+    return [line for line in lines if any(word in line.lower() for word in words)]
+
+
+def test_no_line_of_the_file_says_what_the_time_is_for(world):
+    window_for(world, dict(WINDOW, code_word="Zebracorn"))
+    practice_name = world.owner.practice.name
+    ics = cal.build_calendar(
+        world.couple, cal.window_schedules(world.couple), today=date(2026, 6, 1)
+    )
+    calendar = Calendar.from_ical(ics)
+
+    assert telling_lines(ics, "zebracorn", practice_name, "ann", "ben") == []
+    assert str(calendar["PRODID"]) == cal.PRODID
+    assert str(calendar["X-WR-CALNAME"]) == "Personal time"
+    for event in events(calendar):
+        assert str(event["SUMMARY"]) == "Personal time"
+        assert "DESCRIPTION" not in event
+        assert "LOCATION" not in event
+        assert "@" not in str(event["UID"])  # no domain of ours
+
+
+def test_the_word_scan_finds_a_telling_word_on_any_line():
+    """The scan itself: what the file used to say is caught, folded or not."""
+    old = (
+        b"BEGIN:VCALENDAR\r\nPRODID:-//practice//processing windows//EN\r\n"
+        b"X-WR-CALNAME:Your time\r\nBEGIN:VEVENT\r\nUID:window-1-0@practice\r\n"
+        b"DESCRIPTION:Your agreed time to talk things through to\r\n gether.\r\n"
+        b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    assert len(telling_lines(old)) == 3
+    assert telling_lines(b"SUMMARY:Dentist\r\n", "Zebracorn") == []
+    assert telling_lines(b"SUMMARY:zebracorn hour\r\n", "Zebracorn") == ["SUMMARY:zebracorn hour"]
+
+
+def test_event_uids_are_stable_and_say_nothing(world):
+    window = window_for(world)
+    first = {str(e["UID"]) for e in events(parse(world, today=date(2026, 6, 1)))}
+    again = {str(e["UID"]) for e in events(parse(world, today=date(2026, 9, 7)))}
+    assert first == again == {cal.event_uid(window, 0), cal.event_uid(window, 1)}
+    for uid in first:
+        assert str(window.id) not in uid.split("-")
+        assert window.public_id not in uid
+
+
+# --- only what both agreed to ---------------------------------------------------------------------
+
+
+def test_a_draft_is_never_in_the_calendar(world):
+    window_for(world, agreed=False)
+    assert cal.window_schedules(world.couple) == []
+    assert events(parse(world, today=date(2026, 6, 1))) == []
+
+
+def test_a_schedule_only_one_partner_agreed_to_is_not_in_the_calendar(world):
+    window = window_for(world, agreed=False)
+    assert windows.confirm(world.ann, window) is False
+    assert cal.window_schedules(world.couple) == []
+    assert events(parse(world, today=date(2026, 6, 1))) == []
+    assert windows.confirm(world.ben, window) is True
+    assert cal.window_schedules(world.couple) == [window]
+    assert len(events(parse(world, today=date(2026, 6, 1)))) == 2
+
+
+def test_another_couples_agreed_window_is_not_in_this_calendar(world):
+    (theirs,) = hw.assign(
+        world.other_therapist,
+        world.other_couple,
+        kind_key="processing_window",
+        mode="joint",
+        instructions="",
+        due_date=None,
+    ).responses
+    cy, di = world.other_couple.partners
+    hw.save_draft(cy, theirs, content=WINDOW, base_version=0)
+    windows.confirm(cy, theirs)
+    assert windows.confirm(di, theirs) is True
+    assert cal.window_schedules(world.other_couple) == [theirs]
+    assert cal.window_schedules(world.couple) == []
+
+
+# --- the partner's own title ----------------------------------------------------------------------
+
+
+def test_the_title_is_neutral_until_a_partner_chooses_their_own(world):
+    window_for(world)
+    assert cal.event_title(world.ann) == cal.event_title(world.ben) == "Personal time"
+
+    cal.set_calendar_title(world.ann, "  Gym  ")
+    db.session.flush()
+    assert world.ann.calendar_title == "Gym"
+    assert cal.event_title(world.ann) == "Gym"
+    assert cal.event_title(world.ben) == "Personal time"  # hers alone
+
+    mine = parse(world, today=date(2026, 6, 1), title=cal.event_title(world.ann))
+    assert {str(e["SUMMARY"]) for e in events(mine)} == {"Gym"}
+    assert str(mine["X-WR-CALNAME"]) == "Gym"
+    theirs = parse(world, today=date(2026, 6, 1), title=cal.event_title(world.ben))
+    assert {str(e["SUMMARY"]) for e in events(theirs)} == {"Personal time"}
+
+
+@pytest.mark.parametrize("empty", ["", "   ", None])
+def test_an_empty_title_goes_back_to_the_default(world, empty):
+    cal.set_calendar_title(world.ann, "Gym")
+    cal.set_calendar_title(world.ann, empty)
+    assert world.ann.calendar_title is None
+    assert cal.event_title(world.ann) == "Personal time"
+
+
+def test_a_title_of_eighty_characters_is_kept_and_longer_is_refused(world):
+    cal.set_calendar_title(world.ann, "é" * 80)
+    assert world.ann.calendar_title == "é" * 80
+    with pytest.raises(DomainError) as refused:
+        cal.set_calendar_title(world.ann, "x" * 81)
+    assert refused.value.field == "title"
+    assert "80 characters" in refused.value.message
+    assert world.ann.calendar_title == "é" * 80
+
+
+@pytest.mark.parametrize(
+    "title", ["Gym\nBcc", "Gym\r\nX-INJECT:1", "Gym\tclass", "\x1b[2J", "a\x85b", "a\u2028b"]
+)
+def test_a_title_with_control_characters_is_refused_with_a_clear_message(world, title):
+    cal.set_calendar_title(world.ann, "Gym")
+    with pytest.raises(DomainError) as refused:
+        cal.set_calendar_title(world.ann, title)
+    assert refused.value.field == "title"
+    assert "one line" in refused.value.message
+    assert world.ann.calendar_title == "Gym"
 
 
 # --- subscribe feeds ------------------------------------------------------------------------------

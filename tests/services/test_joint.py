@@ -19,9 +19,8 @@ from practice.models.homework import (
     ContractSignature,
     ContractVersion,
     HomeworkResponse,
-    JointConfirmation,
 )
-from practice.services import DomainError, NotFound, agreements, joint, windows
+from practice.services import DomainError, NotFound, agreements, joint
 from practice.services import homework as hw
 from tests.services.test_homework import BOUNDARIES, World, assign, audit_events, stored
 from tests.services.test_homework import world as world  # noqa: F401 - the fixture
@@ -71,79 +70,6 @@ def signatures(version: ContractVersion) -> list[tuple[int, str]]:
             .order_by(ContractSignature.id)
         )
     ]
-
-
-# --- processing window ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "content",
-    [None, {"slots": [], "code_word": "pear"}, dict(WINDOW, code_word="  ")],
-    ids=["untouched", "no-slots", "no-code-word"],
-)
-def test_a_window_needs_slots_and_a_code_word_before_confirming(world, content):
-    window = window_for(world, content)
-    with pytest.raises(DomainError):
-        windows.confirm(world.ann, window)
-    assert windows.confirmations(window) == {}
-    assert db.session.scalars(select(JointConfirmation)).all() == []
-
-
-def test_both_confirming_submits_the_window(world):
-    window = window_for(world, WINDOW)
-
-    assert windows.confirm(world.ann, window) is False
-    assert set(windows.confirmations(window)) == {world.ann.id}
-    assert window.status == "draft"
-
-    assert windows.confirm(world.ben, window) is True
-    assert set(windows.confirmations(window)) == {world.ann.id, world.ben.id}
-    saved = stored(window.id)
-    assert saved.status == "confirmed"
-    assert saved.submitted_at is not None
-    assert [t.to_status for t in hw.transitions(saved)] == ["draft", "confirmed"]
-    assert hw.transitions(saved)[-1].actor_partner_id == world.ben.id
-    assert len(audit_events("homework.window_confirmed")) == 2
-    # once submitted the schedule is closed to changes and confirmations
-    with pytest.raises(DomainError):
-        windows.confirm(world.ann, saved)
-
-
-def test_confirming_twice_alone_is_not_both(world):
-    window = window_for(world, WINDOW)
-    assert windows.confirm(world.ann, window) is False
-    assert windows.confirm(world.ann, window) is False
-    assert window.status == "draft"
-    assert len(db.session.scalars(select(JointConfirmation)).all()) == 1
-
-
-def test_an_edit_after_one_confirmation_needs_confirming_again(world):
-    window = window_for(world, WINDOW)
-    windows.confirm(world.ann, window)
-
-    changed = dict(WINDOW, code_word="mango")
-    hw.save_draft(world.ben, window, content=changed, base_version=window.version)
-    assert windows.confirmations(window) == {}
-
-    # Ben agrees to his own change: Ann's confirmation was of the old schedule
-    assert windows.confirm(world.ben, window) is False
-    assert window.status == "draft"
-    assert set(windows.confirmations(window)) == {world.ben.id}
-    assert windows.confirm(world.ann, window) is True
-    assert stored(window.id).status == "confirmed"
-
-
-def test_a_partner_of_another_couple_cannot_confirm(world):
-    window = window_for(world, WINDOW)
-    with pytest.raises(DomainError):
-        windows.confirm(world.cy, window)
-    assert windows.confirmations(window) == {}
-
-
-def test_only_a_processing_window_is_confirmed(world):
-    contract = contract_for(world, CONTRACT)
-    with pytest.raises(DomainError):
-        windows.confirm(world.ann, contract)
 
 
 # --- repair contract ---------------------------------------------------------------------------

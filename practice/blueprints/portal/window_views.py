@@ -1,16 +1,30 @@
-"""The processing window in the portal: agreeing to a schedule, and the calendar files."""
+"""The processing window in the portal: agreeing to a schedule, and the calendar files
+(download, private subscription, the partner's own event title). Reopening an agreed schedule
+is the portal's propose-change page, shared with the contract."""
 
 from __future__ import annotations
 
 from flask import Response, abort, flash, g, redirect, render_template, url_for
 
+from practice.blueprints.forms import show_error
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.forms import ContinueForm
 from practice.blueprints.portal.homework_views import _response_or_404
 from practice.blueprints.portal.sessions import partner_required
+from practice.blueprints.portal.window_forms import CalendarTitleForm
 from practice.extensions import db
 from practice.services import DomainError, NotFound, calendar, windows
+from practice.services import homework as homework_service
 from practice.urls import external_url
+
+# The downloaded file's name: as neutral as what is in it.
+FILE_NAME = "calendar.ics"
+
+
+@bp.context_processor
+def _calendar_words() -> dict[str, str]:
+    """What a window event is called when the partner has not chosen a title."""
+    return {"default_calendar_title": calendar.DEFAULT_TITLE}
 
 
 @bp.route("/portal/homework/<public_id:response_key>/confirm", methods=["POST"])
@@ -27,9 +41,9 @@ def confirm_window(response_key: str):
     else:
         db.session.commit()
         flash(
-            "You have both confirmed: it is in your calendar links now."
+            "You have both agreed. You can add the times to your calendar below."
             if both
-            else "Confirmed. Waiting for your partner to confirm too.",
+            else "You agreed. Waiting for your partner to agree to this version too.",
             "success",
         )
     return redirect(url_for("portal.homework", response_key=response.public_id))
@@ -39,12 +53,55 @@ def confirm_window(response_key: str):
 @partner_required
 def calendar_file():
     couple = g.partner.couple
-    body = calendar.build_calendar(couple, calendar.window_schedules(couple))
+    body = calendar.build_calendar(
+        couple, calendar.window_schedules(couple), title=calendar.event_title(g.partner)
+    )
     return Response(
         body,
         mimetype="text/calendar",
-        headers={"Content-Disposition": 'attachment; filename="processing-window.ics"'},
+        headers={"Content-Disposition": f'attachment; filename="{FILE_NAME}"'},
     )
+
+
+def _back_to(key: str | None):
+    """The window page the title form was on, if it is one this partner may see; else home."""
+    if key:
+        try:
+            response = homework_service.get_partner_response(g.partner, key)
+        except NotFound:
+            response = None
+        if response is not None and response.kind == windows.KIND:
+            return url_for("portal.homework", response_key=response.public_id)
+    return url_for("portal.home")
+
+
+@bp.route("/portal/calendar/title", methods=["POST"])
+@partner_required
+def calendar_title():
+    form = CalendarTitleForm()
+    if form.validate_on_submit():
+        try:
+            calendar.set_calendar_title(g.partner, form.title.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                "Title saved. A subscribed calendar shows it when it next refreshes; a "
+                "downloaded file needs downloading again.",
+                "success",
+            )
+            return redirect(_back_to(form.back.data))
+    elif form.csrf_token.errors:
+        abort(400)
+    return render_template(
+        "portal/calendar_title.html",
+        form=form,
+        partner=g.partner,
+        default_title=calendar.DEFAULT_TITLE,
+        back=_back_to(form.back.data),
+    ), 422
 
 
 @bp.route("/portal/calendar/subscribe", methods=["POST"])
@@ -55,7 +112,12 @@ def calendar_subscribe():
     token = calendar.create_feed(g.partner)
     db.session.commit()
     url = external_url("portal.calendar_feed", token=token)
-    return render_template("portal/calendar_subscribe.html", url=url, form=ContinueForm())
+    return render_template(
+        "portal/calendar_subscribe.html",
+        url=url,
+        form=ContinueForm(),
+        title=calendar.event_title(g.partner),
+    )
 
 
 @bp.route("/portal/calendar/unsubscribe", methods=["POST"])
@@ -79,5 +141,7 @@ def calendar_feed(token: str):
 
     with practice_context(partner.practice_id):
         couple = partner.couple
-        body = calendar.build_calendar(couple, calendar.window_schedules(couple))
+        body = calendar.build_calendar(
+            couple, calendar.window_schedules(couple), title=calendar.event_title(partner)
+        )
     return Response(body, mimetype="text/calendar")
