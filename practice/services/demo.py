@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -167,6 +168,11 @@ def _contract_page(position: int) -> dict[str, str]:
     }
 
 
+def _path(endpoint: str, **values: object) -> str:
+    """A page's path, as a view's url_for gives it (notices link to paths)."""
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
 def _post_writing(partner, response, fields: dict[str, str], *, action: str = "save"):
     """A partner posts the edit page, as `portal.save_homework` reads and saves it."""
     from practice.homework import get_kind
@@ -223,6 +229,7 @@ def _post_agreement(therapist: User, couple: Couple, posted: dict[str, str]):
         text=posted["text"],
         time_frame=posted["time_frame"] or "",
         review_date=_date_field(posted["review_date"]),
+        merged_from=agreements.parse_keys(posted["merged_from"]),
     )
 
 
@@ -270,10 +277,20 @@ def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
                 "text": "Tell each other about any message from an ex within 24 hours.",
                 "time_frame": "three months",
                 "review_date": "",
+                # "Use" on Sam's first proposal filled the form in and named it here.
+                "merged_from": f"{sam_sheet.id}:0",
             },
         )
-        # Sam has accepted it in the portal; Alex has not answered yet.
-        agreements.accept(sam, agreements.get_partner_agreement(sam, agreement.public_id))
+        # Sam has accepted it in the portal; Alex would like to talk about it first, with a
+        # note only the therapist reads.
+        agreements.accept(sam, agreements.get_partner_agreement(sam, agreement.public_id), "")
+        agreements.ask_to_discuss(
+            alex,
+            agreements.get_partner_agreement(alex, agreement.public_id),
+            ALEX_AGREEMENT_NOTE,
+            therapist_link=_path("homework.agreements_page", couple_id=couple.id),
+            partner_link=_path("portal.home") + "#agreements",
+        )
 
         (window,) = give("processing_window", "joint", due_days=None)
         _post_writing(sam, window, DEMO_WINDOW_FORM)
@@ -317,6 +334,10 @@ DEMO_APOLOGY_FORM = {
     "content-amends": "I ended contact the day you found out. I will share my calendar with you "
     "every Sunday evening, and we will see our therapist weekly for the next six months.",
 }
+ALEX_AGREEMENT_NOTE = (
+    "I agree with the idea. Can we talk about what counts as a message: does a birthday "
+    "text from years ago count?"
+)
 DEV_APOLOGY_FIRST_FORM = {
     "content-what_i_did": "I hid the credit card debt.",
     "content-how_it_hurt": "You felt lied to.",

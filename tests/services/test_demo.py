@@ -26,8 +26,15 @@ from practice.models.homework import (
     HomeworkResponse,
     ResponseTransition,
 )
+from practice.models.notice import Notice
 from practice.services import DomainError, joint, windows
-from practice.services.demo import DEMO_PASSWORD, DEV_FIRST_COMMENT, DEV_SECOND_COMMENT, seed_demo
+from practice.services.demo import (
+    ALEX_AGREEMENT_NOTE,
+    DEMO_PASSWORD,
+    DEV_FIRST_COMMENT,
+    DEV_SECOND_COMMENT,
+    seed_demo,
+)
 from practice.tenancy import practice_context
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -131,18 +138,31 @@ def test_the_window_is_confirmed_by_both(demo):
     assert set(windows.confirmations(window)) == {p.id for p in couple.partners}
 
 
-def test_an_agreement_accepted_by_one_partner(demo):
+def test_an_agreement_made_from_a_proposal_one_accepts_the_other_would_discuss(demo):
     couple = _couple("Alex & Sam")
+    sam, alex = _partner(couple, "Sam"), _partner(couple, "Alex")
+    therapist = db.session.scalar(select(User).where(User.email == "therapist@example.com"))
     (agreement,) = db.session.scalars(select(Agreement).where(Agreement.couple_id == couple.id))
     assert agreement.text == "Tell each other about any message from an ex within 24 hours."
     assert agreement.time_frame == "three months"
     assert agreement.review_date is None
-    accepted = db.session.scalars(
-        select(AgreementAcceptance.partner_id).where(
-            AgreementAcceptance.agreement_id == agreement.id
-        )
+    sam_sheet, _ = _responses(couple, "boundaries")
+    assert agreement.merged_from == [[sam_sheet.id, 0]]  # "Use" on Sam's first proposal
+    answers = db.session.scalars(
+        select(AgreementAcceptance)
+        .where(AgreementAcceptance.agreement_id == agreement.id)
+        .order_by(AgreementAcceptance.id)
+    )
+    assert [(a.partner_id, a.decision, a.note) for a in answers] == [
+        (sam.id, "accepted", None),
+        (alex.id, "discuss", ALEX_AGREEMENT_NOTE),
+    ]
+    # The therapist is told that Alex would like to talk; the notice carries no words of it.
+    (notice,) = db.session.scalars(
+        select(Notice).where(Notice.recipient_user_id == therapist.id)
     ).all()
-    assert accepted == [_partner(couple, "Sam").id]
+    assert notice.kind == "agreement.discuss"
+    assert notice.link == f"/couples/{couple.id}/agreements"
 
 
 def test_the_returned_apology_has_a_history_of_two_comments(demo):
