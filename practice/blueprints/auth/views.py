@@ -18,6 +18,7 @@ from practice.blueprints.auth.forms import (
 )
 from practice.blueprints.auth.sessions import end_session, start_session, this_device
 from practice.blueprints.forms import show_error
+from practice.blueprints.transaction import discard_writes, keep_writes
 from practice.extensions import db, limiter
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.services import DomainError, NotFound, accounts, retry_on_conflict
@@ -55,7 +56,7 @@ def signup():
                 )
             )
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
             user_session = accounts.start_user_session(owner, device=this_device())
@@ -76,7 +77,7 @@ def login():
         try:
             user = accounts.authenticate(form.email.data, form.password.data)
         except DomainError as error:
-            db.session.commit()  # keep the failed-attempt audit row
+            keep_writes()  # the failed-attempt audit row is kept
             form.form_errors.append(error.message)
         else:
             user_session = accounts.start_user_session(user, device=this_device())
@@ -129,10 +130,10 @@ def reset_password(token: str):
         try:
             accounts.reset_password(token, form.password.data)
         except NotFound:
-            db.session.rollback()
+            discard_writes()
             return render_template("auth/link_expired.html", what="password reset"), 404
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
             db.session.commit()
@@ -159,10 +160,10 @@ def accept_invitation(token: str):
                 token, name=form.name.data, password=form.password.data
             )
         except NotFound:
-            db.session.rollback()
+            discard_writes()
             return render_template("auth/link_expired.html", what="invitation"), 404
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
             user_session = accounts.start_user_session(user, device=this_device())
@@ -188,7 +189,7 @@ def account():
         try:
             accounts.change_password(user, form.current_password.data, form.new_password.data)
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
             # Every session ended with the old password; this device goes on in a new one.
@@ -222,7 +223,6 @@ def sign_out_device(user_session_id: int):
         accounts.sign_out_device(current_user, user_session_id)
     except NotFound:
         abort(404)
-    db.session.commit()
     flash("That device is signed out.", "success")
     return redirect(url_for("auth.account"))
 

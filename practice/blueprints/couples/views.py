@@ -15,6 +15,7 @@ from practice.blueprints.couples.forms import (
     InviteForm,
 )
 from practice.blueprints.forms import show_error
+from practice.blueprints.transaction import discard_writes
 from practice.extensions import db
 from practice.jobs import failed_runs
 from practice.mailer import capture_outbox, flash_dev_links
@@ -129,10 +130,9 @@ def new():
                 therapist_ids=form.therapist_ids.data,
             )
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
-            db.session.commit()
             flash(
                 f"{couple.label} is in your caseload. Next: a personal link for each partner.",
                 "success",
@@ -218,10 +218,9 @@ def edit(couple):
                 partners=_partner_details(form),
             )
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
-            db.session.commit()
             flash("Saved.", "success")
             return redirect(url_for("couples.show", couple_id=couple.id))
     status = 422 if form.errors or form.form_errors else 200
@@ -238,7 +237,6 @@ def _confirmed() -> None:
 def close(couple):
     _confirmed()
     couple_service.close_couple(current_user, couple)
-    db.session.commit()
     flash(
         f"{couple.label} is closed. Both partners' links and portal sessions have ended.", "success"
     )
@@ -250,7 +248,6 @@ def close(couple):
 def reopen(couple):
     _confirmed()
     couple_service.reopen_couple(current_user, couple)
-    db.session.commit()
     flash(f"{couple.label} is active again. Create new links for the partners.", "success")
     return redirect(url_for("couples.show", couple_id=couple.id))
 
@@ -267,10 +264,9 @@ def assign(couple):
     try:
         couple_service.assign_therapists(current_user, couple, form.therapist_ids.data or [])
     except DomainError as error:
-        db.session.rollback()
+        discard_writes()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash("Assignments saved.", "success")
     return redirect(url_for("couples.show", couple_id=couple.id))
 
@@ -290,7 +286,7 @@ def invite(couple, partner_id: int):
             link = external_url("portal.welcome", token=token)
             db.session.commit()
     except DomainError as error:
-        db.session.rollback()
+        discard_writes()
         flash(error.message, "error")
         return redirect(url_for("couples.show", couple_id=couple.id))
     flash_dev_links(sent)
@@ -316,7 +312,6 @@ def revoke_invite(couple, partner_id: int):
     _confirmed()
     partner = _partner_or_404(couple, partner_id)
     portal_access.revoke_invite(current_user, partner)
-    db.session.commit()
     flash(f"{partner.display_name}'s link no longer works.", "success")
     return redirect(url_for("couples.show", couple_id=couple.id))
 
@@ -327,7 +322,6 @@ def clear_pin(couple, partner_id: int):
     _confirmed()
     partner = _partner_or_404(couple, partner_id)
     portal_pin.clear_pin(current_user, partner)
-    db.session.commit()
     flash(
         f"{partner.display_name}'s PIN is cleared. They can set a new one in the portal.", "success"
     )
@@ -340,7 +334,6 @@ def revoke_access(couple, partner_id: int):
     _confirmed()
     partner = _partner_or_404(couple, partner_id)
     portal_access.revoke_partner_access(current_user, partner)
-    db.session.commit()
     flash(
         f"{partner.display_name}'s access is revoked: signed out everywhere, link, email sign-in "
         "and calendar feed stopped. A new link lets them back in.",
@@ -361,6 +354,5 @@ def end_session(couple, partner_id: int, session_id: int):
     except NotFound:
         abort(404)
     portal_access.end_portal_session(portal_session, by=current_user, reason="ended by therapist")
-    db.session.commit()
     flash("That device is signed out.", "success")
     return redirect(url_for("couples.show", couple_id=couple.id))

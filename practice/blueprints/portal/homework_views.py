@@ -8,6 +8,7 @@ from practice.audience import AUDIENCE_LABELS, Audience
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.forms import ContinueForm, SignForm
 from practice.blueprints.portal.sessions import partner_required
+from practice.blueprints.transaction import discard_writes, keep_writes
 from practice.extensions import db
 from practice.homework import get_kind
 from practice.models import Practice
@@ -84,19 +85,18 @@ def save_homework(response_key: str):
                 g.partner, response, content=typed, base_version=_base_version()
             )
     except EditConflict as conflict:
-        db.session.rollback()
+        discard_writes()
         return _page(response, content=typed, conflict=conflict, status=409)
     except InvalidContent as error:
-        db.session.rollback()
+        discard_writes()
         return _page(response, content=typed, errors=error.errors, status=422)
     except Incomplete as error:
-        db.session.commit()  # the draft is saved; only the hand-in waits
+        keep_writes()  # the draft is saved; only the hand-in waits
         return _page(response, content=typed, errors=error.errors, status=422)
     except DomainError as error:
-        db.session.rollback()
+        discard_writes()
         flash(error.message, "error")
         return _page(response, content=typed, status=409)
-    db.session.commit()
     if submitting:
         flash("Submitted. Your therapist will read it before your next session.", "success")
         return redirect(url_for("portal.home"))
@@ -115,7 +115,7 @@ def autosave(response_key: str):
             g.partner, response, content=typed, base_version=_base_version()
         )
     except EditConflict as conflict:
-        db.session.rollback()
+        discard_writes()
         return {
             "conflict": True,
             "version": conflict.current_version,
@@ -129,12 +129,12 @@ def autosave(response_key: str):
             ),
         }, 409
     except InvalidContent as error:
-        db.session.rollback()
+        discard_writes()
         return {"message": error.message, "errors": error.errors}, 400
     except DomainError as error:
-        db.session.rollback()
+        discard_writes()
         return {"message": error.message}, 409
-    db.session.commit()
+    # Stored when this answer is sent: the request's transaction commits before it leaves.
     return {
         "version": response.version,
         "saved_at": response.last_saved_at.isoformat(),
@@ -164,10 +164,9 @@ def sign_contract(response_key: str):
     try:
         joint.sign_contract(g.partner, response, form.typed_name.data)
     except DomainError as error:
-        db.session.rollback()
+        discard_writes()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash("Signed.", "success")
     return redirect(url_for("portal.homework", response_key=response.public_id))
 
@@ -193,10 +192,9 @@ def propose_change(response_key: str):
                 ),
             )
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(
                 "It is open for changes. Your partner and your therapist have been told.", "success"
             )

@@ -8,6 +8,7 @@ from practice.blueprints.forms import show_error
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.forms import RemovePinForm, SetPinForm, UnlockForm
 from practice.blueprints.portal.sessions import forget, partner_required, partner_signed_in
+from practice.blueprints.transaction import discard_writes, keep_writes
 from practice.extensions import db, limiter
 from practice.models import Practice
 from practice.services import DomainError, portal_pin
@@ -37,14 +38,13 @@ def unlock():
         try:
             portal_pin.unlock(g.portal_session, form.pin.data)
         except LockedOut:
-            db.session.commit()  # the wrong tries and the ended session are kept
+            keep_writes()  # the wrong tries and the ended session are kept
             forget()
             return render_template("portal/locked_out.html"), 403
         except DomainError as error:
-            db.session.commit()
+            keep_writes()  # a wrong try is counted
             show_error(form, error)
         else:
-            db.session.commit()
             return redirect(_next_page())
     status = 422 if form.errors else 200
     return render_template("portal/unlock.html", form=form, partner=g.partner), status
@@ -54,7 +54,6 @@ def unlock():
 @partner_signed_in
 def lock():
     portal_pin.lock(g.portal_session)
-    db.session.commit()
     return redirect(url_for("portal.unlock"))
 
 
@@ -73,10 +72,9 @@ def pin():
                 confirm=form.confirm_pin.data,
             )
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
-            db.session.commit()
             flash("Your PIN is set. This portal asks for it after 10 minutes unused.", "success")
             return redirect(url_for("portal.pin"))
     return _pin_page(form, remove_form), 422 if form.errors else 200
@@ -91,10 +89,9 @@ def remove_pin():
         try:
             portal_pin.remove_pin(partner, current=remove_form.current_pin.data)
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(remove_form, error)
         else:
-            db.session.commit()
             flash("Your PIN is removed. Sign out when you leave a shared device.", "success")
             return redirect(url_for("portal.pin"))
     return _pin_page(form, remove_form), 422

@@ -12,6 +12,7 @@ from practice.blueprints.portal.sessions import (
     partner_required,
     partner_signed_in,
 )
+from practice.blueprints.transaction import discard_writes
 from practice.extensions import db, limiter
 from practice.homework.standing import Section
 from practice.mailer import capture_outbox, flash_dev_links
@@ -82,7 +83,7 @@ def redeem(token: str):
             token, device=describe_device(request.user_agent.string)
         )
     except LinkNotUsable:
-        db.session.rollback()
+        discard_writes()
         return _link_not_usable()
     db.session.commit()
     begin(portal_session)
@@ -111,7 +112,7 @@ def redeem_sign_in_link(token: str):
             token, device=describe_device(request.user_agent.string)
         )
     except LinkNotUsable:
-        db.session.rollback()
+        discard_writes()
         return _link_not_usable()
     db.session.commit()
     begin(portal_session)
@@ -147,7 +148,6 @@ def home():
     if portal_access.needs_privacy_acknowledgement(partner, practice):
         return redirect(url_for("portal.privacy"))
     portal_access.touch(g.portal_session)
-    db.session.commit()
     from practice.services import agreements, calendar, notices
     from practice.services import homework as homework_service
 
@@ -188,7 +188,6 @@ def privacy():
     form = AcknowledgeForm()
     if needs_ack and form.validate_on_submit():
         portal_access.acknowledge_privacy(partner, practice)
-        db.session.commit()
         flash("Thank you. This notice is always one tap away, under Privacy.", "success")
         return redirect(url_for("portal.home"))
     status = 422 if form.errors else 200
@@ -223,5 +222,4 @@ def open_notice(notice_id: int):
         notice = notices.open_for_partner(g.partner, notice_id)
     except NotFound:
         abort(404)
-    db.session.commit()
     return redirect(notice.link)

@@ -12,6 +12,7 @@ from practice.blueprints.homework.forms import InstructionsForm
 from practice.blueprints.loading import get_or_404
 from practice.blueprints.settings import bp
 from practice.blueprints.settings.forms import InviteTherapistForm, PracticeSettingsForm
+from practice.blueprints.transaction import discard_writes
 from practice.extensions import db
 from practice.jobs import failed_runs
 from practice.mailer import capture_outbox, flash_dev_links
@@ -50,10 +51,9 @@ def practice():
                 portal_idle_days=form.portal_idle_days.data,
             )
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
-            db.session.commit()
             flash("Practice settings saved.", "success")
             return redirect(url_for("settings.practice"))
     status = 422 if form.errors else 200
@@ -110,7 +110,7 @@ def invite():
                 )
                 db.session.commit()
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
             flash_dev_links(sent)
@@ -134,7 +134,7 @@ def resend_invitation(invitation_id: int):
             accounts.resend_invitation(current_user, invitation)
             db.session.commit()
     except DomainError as error:
-        db.session.rollback()
+        discard_writes()
         flash(error.message, "error")
     else:
         flash_dev_links(sent)
@@ -150,7 +150,6 @@ def revoke_invitation(invitation_id: int):
     _confirmed()
     invitation = get_or_404(TherapistInvitation, invitation_id)
     accounts.revoke_invitation(current_user, invitation)
-    db.session.commit()
     flash("Invitation withdrawn.", "success")
     return redirect(url_for("settings.team"))
 
@@ -173,10 +172,9 @@ def _set_active(user_id: int, active: bool):
     try:
         accounts.set_user_active(current_user, user, active)
     except DomainError as error:
-        db.session.rollback()
+        discard_writes()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(
             f"{user.name} is {'restored' if active else 'deactivated and signed out'}.", "success"
         )
@@ -200,7 +198,6 @@ def homework_templates():
             homework_service.set_default_instructions(
                 current_user, kind_key, form.instructions.data or ""
             )
-            db.session.commit()
             flash(f"Default instructions for {KINDS[kind_key].label} saved.", "success")
             return redirect(url_for("settings.homework_templates") + f"#kind-{kind_key}")
         failed = (kind_key, form)  # shown again as typed, with the reason beside it
