@@ -282,6 +282,7 @@ def test_a_note_to_the_therapist_reaches_the_therapist_and_never_the_other_partn
     kim_home = page(kim.get("/portal")).text
     assert "You asked to talk about this" in kim_home
     assert NOTE in kim_home  # their own note, to read back
+    assert "Change your note for your therapist" in kim_home and "Save my note" in kim_home
     assert "Your therapist will see that you would like to talk about this." in kim_home
 
     lee_home = lee.get("/portal").get_data(as_text=True)
