@@ -146,6 +146,7 @@ def new():
 @with_couple
 def show(couple):
     partners = couple.partners
+    assignments = homework_service.couple_assignments(couple)
     return render_template(
         "couples/show.html",
         couple=couple,
@@ -161,7 +162,8 @@ def show(couple):
         invite_form=InviteForm(),
         assign_form=_assign_form(couple),
         now=utcnow(),
-        assignments=homework_service.couple_assignments(couple),
+        assignments=assignments,
+        standing=homework_service.standings([r for a in assignments for r in a.responses]),
         agreements=agreement_service.agreements_in_force(couple),
         today=homework_service.couple_today(couple),
         is_overdue=homework_service.is_overdue,
