@@ -13,6 +13,7 @@ from practice.blueprints.portal.homework_views import _response_or_404
 from practice.blueprints.portal.sessions import partner_required
 from practice.blueprints.portal.window_forms import CalendarTitleForm
 from practice.extensions import db
+from practice.models import Practice
 from practice.services import DomainError, NotFound, calendar, windows
 from practice.services import homework as homework_service
 from practice.urls import external_url
@@ -101,6 +102,7 @@ def calendar_title():
         partner=g.partner,
         default_title=calendar.DEFAULT_TITLE,
         back=_back_to(form.back.data),
+        practice=db.session.get(Practice, g.partner.practice_id),
     ), 422
 
 
@@ -117,6 +119,7 @@ def calendar_subscribe():
         url=url,
         form=ContinueForm(),
         title=calendar.event_title(g.partner),
+        practice=db.session.get(Practice, g.partner.practice_id),
     )
 
 
