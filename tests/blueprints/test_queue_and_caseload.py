@@ -241,6 +241,25 @@ def test_another_practice_sees_none_of_this_queue(make_client, team, practice_b)
     assert stranger.get(f"/review?therapist={team['colleague']}").status_code == 302
 
 
+# --- the dashboard counts what the queue lists ----------------------------------------------------
+
+
+def test_the_dashboard_counts_the_queue_and_keeps_overdue_work(owner_client, team):
+    mine = team["mine"]
+    give(mine, "apology", "submitted", content=APOLOGY, handed_in_days_ago=2)
+    give(mine, "boundaries", "submitted", content=NO_PROPOSALS, handed_in_days_ago=1)
+    give(mine, "processing_window", "confirmed", handed_in_days_ago=1)
+    give(mine, "repair_contract", "final", handed_in_days_ago=1)
+    give(mine, "repair_contract", "signed", handed_in_days_ago=1)
+    late = give(mine, "apology", "draft", content=APOLOGY, due_in_days=-2)
+
+    dashboard = owner_client.get("/dashboard")
+    text = page(dashboard).text
+    assert "2 pieces of homework handed in, waiting for your review" in text
+    assert link(mine, late) in dashboard.get_data(as_text=True)  # under Overdue
+    assert "2 pieces waiting." in page(owner_client.get("/review")).text
+
+
 # --- the caseload's "needs you" -----------------------------------------------------------------
 
 

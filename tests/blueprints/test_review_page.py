@@ -125,6 +125,22 @@ def test_an_empty_comment_is_refused_beside_the_field_and_nothing_moves(
     assert response_row(apology).status == "submitted"
 
 
+def test_a_note_for_work_that_can_no_longer_be_returned_is_kept_on_the_page(
+    therapist_client,
+    couple,  # noqa: F811
+    apology,  # noqa: F811
+):
+    write_apology(apology, submitted=False)  # moved back to a draft while the page was open
+    note = "Please add what you will do on Sundays."
+    response = therapist_client.post_form(
+        f"{review_url(couple, apology)}/return", {"comment": note}
+    )
+    assert response.status_code == 422
+    shown = page(response).text
+    assert note in shown and "Your note was not sent" in shown
+    assert response_row(apology).status == "draft"
+
+
 # --- only the actions that apply ------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from practice.extensions import db
 from practice.models import Couple, Partner, User
-from practice.models.homework import HomeworkResponse
+from practice.models.homework import HomeworkComment, HomeworkResponse
 from practice.services import homework as hw
 from practice.services import review
 from practice.tenancy import practice_context
@@ -233,3 +233,78 @@ def test_needs_attention_lists_contract_revisits_that_are_due(world):
     hw.save_draft(world.ann, contract, content=later, base_version=contract.version)
     joint.finalize_contract(world.therapist, contract)
     assert review.needs_attention(world.therapist)["revisits"] == []
+
+
+def test_work_of_a_kind_without_review_never_waits_even_if_marked_handed_in(world):
+    (window,) = assign(world, "processing_window", "joint").responses
+    window.status = "submitted"  # not a state its path reaches; the queue still leaves it out
+    apology = submitted_apology(world, world.ben)
+    db.session.flush()
+
+    assert [r.id for r in review.review_queue(world.therapist)] == [apology.id]
+    assert review.waiting_count(world.therapist) == 1
+    assert review.needs_attention(world.therapist)["waiting_review"] == 1
+    assert {kind.key for kind in review.review_kinds()} == {"apology", "boundaries"}
+
+
+def test_the_queue_filters_by_therapist_and_kind_within_what_the_user_sees(world):
+    mine = submitted_apology(world, world.ben)
+    theirs = other_couples_apology(world)
+    hw.submit(world.cy, theirs, content=APOLOGY, base_version=0)
+
+    assert [r.id for r in review.review_queue(world.owner, therapist_id=world.therapist.id)] == [
+        mine.id
+    ]
+    assert review.review_queue(world.therapist, therapist_id=world.other_therapist.id) == []
+    assert review.review_queue(world.owner, kind="boundaries") == []
+    counts = review.queue_without_filters(
+        world.owner, therapist_id=world.other_therapist.id, kind="boundaries"
+    )
+    assert (counts.everything, counts.therapist_only, counts.kind_only) == (2, 1, 0)
+
+
+def test_the_history_keeps_every_note_with_its_return_newest_last(world):
+    response = submitted_apology(world, world.ben)
+    hw.return_for_revision(world.therapist, response, "First note.")
+    hw.submit(world.ben, response, content=APOLOGY, base_version=response.version)
+    hw.return_for_revision(world.therapist, response, "Second note.")
+    db.session.flush()
+
+    entries = review.history(response)
+    name = world.therapist.name
+    assert [(e.text, e.note) for e in entries] == [
+        (f"Assigned by {name}", None),
+        ("Ben started it", None),
+        ("Ben handed it in", None),
+        (f"Returned with a note from {name}", "First note."),
+        ("Ben handed it in", None),
+        (f"Returned with a note from {name}", "Second note."),
+    ]
+    assert [e.at for e in entries] == sorted(e.at for e in entries)
+
+
+def test_a_note_with_no_return_of_its_own_still_shows_in_the_history(world):
+    response = submitted_apology(world, world.ben)
+    later = response.submitted_at + timedelta(days=2)
+    db.session.add(
+        HomeworkComment(
+            response_id=response.id,
+            author_user_id=world.therapist.id,
+            body="Kept from before the history.",
+            created_at=later,
+        )
+    )
+    db.session.flush()
+
+    last = review.history(response)[-1]
+    assert (last.text, last.note, last.at) == (
+        f"Returned with a note from {world.therapist.name}",
+        "Kept from before the history.",
+        later,
+    )
+
+
+def test_nothing_needed_is_falsy_so_pages_show_nothing():
+    assert not review.NOTHING
+    assert review.NeedsYou(to_review=1)
+    assert review.NeedsYou(overdue=1)

@@ -9,7 +9,7 @@ from practice.blueprints.couples.views import with_couple
 from practice.blueprints.forms import Form, show_error
 from practice.blueprints.homework import bp
 from practice.blueprints.homework.forms import AssignForm, CommentForm
-from practice.extensions import db
+from practice.blueprints.transaction import discard_writes
 from practice.homework import KINDS, get_kind
 from practice.homework.workflow import Status
 from practice.services import DomainError, NotFound, joint, windows
@@ -93,10 +93,9 @@ def assign(couple):
                 partner_id=form.partner_id.data if form.mode.data == "one" else None,
             )
         except DomainError as error:
-            db.session.rollback()
+            discard_writes()
             show_error(form, error)
         else:
-            db.session.commit()
             flash(f"{kind.label} assigned.", "success")
             return redirect(url_for("couples.show", couple_id=couple.id))
     status = 422 if form.errors or form.form_errors else 200
@@ -139,10 +138,9 @@ def _act(couple, response_id: int, action, message: str):
     try:
         action(current_user, response)
     except DomainError as error:
-        db.session.rollback()
+        discard_writes()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(message, "success")
     return redirect(url_for("homework.review", couple_id=couple.id, response_id=response_id))
 
@@ -185,15 +183,14 @@ def return_for_revision(couple, response_id: int):
         try:
             homework_service.return_for_revision(current_user, response, form.comment.data)
         except DomainError as error:
-            db.session.rollback()
-            # Shown with the page again, what was typed still in the form (or kept beside
-            # it, if the work has moved on so that it can no longer be returned).
+            # Nothing is kept. The page comes back with what was typed still in the form (or
+            # kept beside it, if the work has moved on so that it can no longer be returned).
+            discard_writes()
             if error.field == "comment":
                 form.comment.errors = [*form.comment.errors, error.message]
             else:
                 flash(error.message, "error")
         else:
-            db.session.commit()
             flash(
                 "Reopened for changes, with your note."
                 if reopening
