@@ -12,6 +12,7 @@ from practice.blueprints.portal.forms import ContinueForm
 from practice.blueprints.portal.homework_views import _response_or_404
 from practice.blueprints.portal.sessions import partner_required
 from practice.blueprints.portal.window_forms import CalendarTitleForm
+from practice.blueprints.transaction import discard_writes
 from practice.extensions import db
 from practice.models import Practice
 from practice.services import DomainError, NotFound, calendar, windows
@@ -37,10 +38,9 @@ def confirm_window(response_key: str):
     try:
         both = windows.confirm(g.partner, response)
     except DomainError as error:
-        db.session.rollback()
+        discard_writes()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(
             "You have both agreed. You can add the times to your calendar below."
             if both
@@ -84,10 +84,8 @@ def calendar_title():
         try:
             calendar.set_calendar_title(g.partner, form.title.data or "")
         except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
+            show_error(form, error)  # the 422 below rolls back
         else:
-            db.session.commit()
             flash(
                 "Title saved. A subscribed calendar shows it when it next refreshes; a "
                 "downloaded file needs downloading again.",
@@ -112,7 +110,6 @@ def calendar_subscribe():
     if not ContinueForm().validate_on_submit():
         abort(400)
     token = calendar.create_feed(g.partner)
-    db.session.commit()
     url = external_url("portal.calendar_feed", token=token)
     return render_template(
         "portal/calendar_subscribe.html",
@@ -129,7 +126,6 @@ def calendar_unsubscribe():
     if not ContinueForm().validate_on_submit():
         abort(400)
     calendar.revoke_feed(g.partner)
-    db.session.commit()
     flash("Your calendar subscription link no longer works.", "success")
     return redirect(url_for("portal.home"))
 
