@@ -211,7 +211,7 @@ def test_text_typed_offline_is_kept_on_the_device_and_saved_on_return(app, open_
     what.fill(offline_text)
     _state(page).filter(has_text="offline").wait_for()
     assert "kept on this device" in _state(page).inner_text()
-    key = f"practice-draft-{homework.apology_id}"
+    key = f"practice-draft-{public(homework.apology_id)}"
     kept = page.evaluate(f"JSON.parse(localStorage.getItem('{key}'))")
     assert kept["fields"]["content-what_i_did"] == offline_text
     screenshot(page, "homework-apology-offline-360")
@@ -265,7 +265,7 @@ def test_two_partners_editing_the_window_at_once_see_a_conflict_and_lose_nothing
     assert "rainbow" in panel.locator(".conflict-theirs").inner_text()
     assert code_word.input_value() == "lighthouse", "what the second partner typed stays"
     assert "Not saved yet" in _state(second).inner_text()
-    kept = second.evaluate(f"localStorage.getItem('practice-draft-{homework.window_id}')")
+    kept = second.evaluate(f"localStorage.getItem('practice-draft-{public(homework.window_id)}')")
     assert "lighthouse" in kept
     assert _stored(homework.window_id).content["code_word"] == "rainbow"
     no_sideways_scroll(second, PHONE["width"])
@@ -341,7 +341,7 @@ def test_a_save_after_the_session_ended_says_so_and_keeps_the_text(app, open_pag
     page.get_by_label("What I did").fill(APOLOGY["What I did"])
     _state(page).filter(has_text="you are signed out").wait_for()
     assert "offline" not in _state(page).inner_text()
-    kept = page.evaluate(f"localStorage.getItem('practice-draft-{homework.apology_id}')")
+    kept = page.evaluate(f"localStorage.getItem('practice-draft-{public(homework.apology_id)}')")
     assert APOLOGY["What I did"] in kept
     assert _stored(homework.apology_id).status == "assigned"
     assert problems(console) == []
@@ -419,7 +419,7 @@ def test_the_worksheet_says_saved_only_once_the_server_stored_what_was_typed(
     _state(page).filter(has_text="Not everything you typed could be saved").wait_for()
     assert not any(SAVED_AT.match(state) for state in page.evaluate("window.__states"))
     assert "save-state--error" in _state(page).get_attribute("class")
-    kept = page.evaluate(f"localStorage.getItem('practice-draft-{worksheet_id}')")
+    kept = page.evaluate(f"localStorage.getItem('practice-draft-{public(worksheet_id)}')")
     assert "A note the server never reads." in kept
     stored = _stored(worksheet_id).content["proposals"]
     assert stored[0]["time_frame"] == "for the next two months"

@@ -228,6 +228,13 @@
             version.value = result.data.version;
             keepLocal();
             say("Not everything you typed could be saved. It is kept on this device; please tell your therapist.", true);
+          } else if (result.status === 200 && JSON.stringify(snapshot(form)) !== JSON.stringify(sent)) {
+            // Stored what was sent, but the partner typed more since: that is not saved yet.
+            version.value = result.data.version;
+            keepLocal();
+            say("Saving…");
+            renderCoach(result.data.findings);
+            again = true;
           } else if (result.status === 200) {
             version.value = result.data.version;
             clearLocal();
