@@ -16,7 +16,6 @@ from practice.blueprints.couples.views import with_couple
 from practice.blueprints.forms import show_error
 from practice.blueprints.homework import bp
 from practice.blueprints.homework.forms import AgreementForm
-from practice.extensions import db
 from practice.services import DomainError, NotFound, agreements
 
 
@@ -58,11 +57,9 @@ def agreements_page(couple):
                 merged_from=agreements.parse_keys(form.merged_from.data),
             )
         except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
+            show_error(form, error)  # the 422 below rolls back
         else:
             notes = len(agreements.coach_notes(agreement))
-            db.session.commit()
             flash(_added_message(notes), "success")
             return redirect(url_for("homework.agreements_page", couple_id=couple.id))
     status = 422 if form.errors or form.form_errors else 200
@@ -90,6 +87,5 @@ def retire_agreement(couple, agreement_id: int):
     except NotFound:
         abort(404)
     agreements.retire_agreement(current_user, agreement)
-    db.session.commit()
     flash("Agreement retired.", "success")
     return redirect(url_for("homework.agreements_page", couple_id=couple.id))

@@ -12,8 +12,6 @@ from practice.blueprints.forms import show_error
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.agreement_forms import AgreementAnswerForm
 from practice.blueprints.portal.sessions import partner_required
-from practice.extensions import db
-from practice.homework.boundaries import DOMAINS
 from practice.services import DomainError, NotFound, agreements
 
 FLASHES = {
@@ -40,7 +38,6 @@ def _answer_page(agreement, form, *, again: bool, status: int = 200):
         other=g.partner.other,
         agreement=agreement,
         answer=agreements.answer_of(agreement, g.partner.id),
-        domains=DOMAINS,
         form=form,
         again=again,
     ), status
@@ -64,10 +61,8 @@ def accept_agreement(agreement_key: str):
     except NotFound:
         abort(404)
     except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
+        show_error(form, error)  # the 422 rolls back
         return _answer_page(agreement, form, again=False, status=422)
-    db.session.commit()
     flash("Accepted.", "success")
     return _home()
 
@@ -102,9 +97,7 @@ def discuss_agreement(agreement_key: str):
     except NotFound:
         abort(404)
     except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
+        show_error(form, error)  # the 422 rolls back
         return _answer_page(agreement, form, again=again, status=422)
-    db.session.commit()
     flash(FLASHES[outcome], "success")
     return _home()
