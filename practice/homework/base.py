@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 from practice.audience import Audience
 from practice.homework import standing as standings
 from practice.homework.standing import Facts, Standing
-from practice.homework.workflow import REVIEWED, Status, Workflow
+from practice.homework.workflow import REVIEWED, WRITABLE, Status, Workflow
 
 Mode = Literal["one", "each", "joint"]
 
@@ -136,7 +136,12 @@ class HomeworkKind:
 
     def may_reopen(self, status: str) -> bool:
         """Whether a partner may propose a change from `status` (signed, final or agreed)."""
-        return self.reopen_to is not None and self.workflow.allows(Status(status), self.reopen_to)
+        # Only signed, final or agreed work: writable work is open for changes already.
+        return (
+            self.reopen_to is not None
+            and Status(status) not in WRITABLE
+            and self.workflow.allows(Status(status), self.reopen_to)
+        )
 
     def merge_edit(self, current: dict, typed: dict, *, position: int) -> dict:
         """What a save by the partner at `position` stores: by default all they typed. A joint

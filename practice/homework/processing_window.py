@@ -83,11 +83,6 @@ class ProcessingWindow(HomeworkKind):
     def empty(self) -> dict:
         return {"slots": [], "code_word": ""}
 
-    def may_reopen(self, status: str) -> bool:
-        """Only a schedule both agreed to is reopened: an untouched one (assigned) may also move
-        to a draft, but by a save, never by "Propose a change" and its notices."""
-        return Status(status) == Status.CONFIRMED and super().may_reopen(status)
-
     def clean(self, content: object) -> dict:
         """The schedule as typed. A slot may be half filled in a draft (a day chosen, no time
         yet): it is kept, and named only when agreeing (`check_complete`). A value that is

@@ -126,6 +126,7 @@ def propose_change(
         delete(JointConfirmation).where(JointConfirmation.response_id == response.id)
     )
     _transition(response, kind.reopen_to, partner=partner)
+    response.submitted_at = None  # signed or agreed no longer: no date says it is
     audit.record(
         "homework.change_proposed", actor=partner, target=response, details={"kind": kind.key}
     )
