@@ -257,7 +257,7 @@ def test_the_couple_page_lists_assignments_with_their_state_and_overdue(therapis
             .values(due_date=couple_today() - timedelta(days=3))
         )
     db.session.commit()
-    write_apology(window, {"slots": [], "code_word": ""}, submitted=True)
+    set_status(window, "confirmed")
 
     html = therapist_client.get(f"/couples/{couple.id}").get_data(as_text=True)
     rows = html.split(
@@ -267,8 +267,9 @@ def test_the_couple_page_lists_assignments_with_their_state_and_overdue(therapis
     window_row = next(r for r in rows if f'/homework/{window}"' in r)
     assert "Overdue" in apology_row
     assert "Overdue" not in window_row
-    assert "state--assigned" in apology_row
-    assert "state--submitted" in window_row
+    # Each row says who acts next.
+    assert "Not started by Lee" in apology_row
+    assert "Agreed by both" in window_row
 
 
 def test_the_review_page_shows_coach_findings_beside_the_text(therapist_client, couple):
