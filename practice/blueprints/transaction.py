@@ -17,7 +17,7 @@ from __future__ import annotations
 from flask import Flask, g
 
 from practice.extensions import db
-from practice.services import DomainError
+from practice.services import DomainError, NotFound
 
 
 def keep_writes() -> None:
@@ -50,6 +50,14 @@ def on_teardown(error: BaseException | None = None) -> None:
 def register(app: Flask) -> None:
     app.after_request(finish)
     app.teardown_request(on_teardown)
+
+    @app.errorhandler(NotFound)
+    def not_found(error: NotFound):
+        """A record out of reach, from any service: the same 404 as an unknown URL."""
+        from practice.blueprints.errors import render_error
+
+        db.session.rollback()
+        return render_error(404)
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):

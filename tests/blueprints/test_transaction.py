@@ -11,7 +11,7 @@ from sqlalchemy import select
 from practice.blueprints import transaction
 from practice.extensions import db
 from practice.models import Practice
-from practice.services import DomainError
+from practice.services import DomainError, NotFound
 from practice.tenancy import unscoped
 
 
@@ -67,3 +67,14 @@ def test_an_uncaught_domain_error_rolls_back_and_shows_its_message(app):
         transaction.finish(response)
     with app.app_context():
         assert not _stored("Boundary domain error")
+
+
+def test_a_record_out_of_reach_in_any_service_is_the_same_404_as_an_unknown_url(app):
+    with app.test_request_context("/"):
+        _write("Boundary not found")
+        response = app.make_response(app.handle_user_exception(NotFound()))
+        assert response.status_code == 404
+        assert "Page not found" in response.get_data(as_text=True)
+        transaction.finish(response)
+    with app.app_context():
+        assert not _stored("Boundary not found")

@@ -71,7 +71,7 @@ def _back_to(key: str | None):
             response = homework_service.get_partner_response(g.partner, key)
         except NotFound:
             response = None
-        if response is not None and response.kind == windows.KIND:
+        if response is not None:
             return url_for("portal.homework", response_key=response.public_id)
     return url_for("portal.home")
 
