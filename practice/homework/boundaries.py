@@ -65,9 +65,7 @@ from practice.homework import register
 from practice.homework.base import ContentError, Finding, HomeworkKind
 from practice.homework.text import APOSTROPHE as _A
 from practice.homework.text import (
-    HEDGE,
     LOOK,
-    MSG_HEDGED,
     NEGATION,
     Matcher,
     compile_pattern,
@@ -135,19 +133,6 @@ _TRACKING = Matcher(
     not_before=compile_pattern(
         r"\b(?:spending|budget(?:ing)?|money|expenses?|habit|fitness|sleep|mood|drinks?|"
         r"drinking|sobriety)\s+$"
-    ),
-)
-# Forms of "try to" the shared hedges do not list yet ("trying to", "try not to", "try our
-# best"), with the same exceptions: someone else's attempt, or a refusal ("stop trying to").
-_MORE_HEDGES = Matcher(
-    compile_pattern(
-        r"\btry(?:ing)?\s+not\s+to\b|\btrying\s+(?:to|and)\b"
-        r"|\btry(?:ing)?\s+(?:my|our|your|his|her|their)\s+(?:very\s+)?(?:best|hardest)\b"
-    ),
-    not_before=compile_pattern(
-        HEDGE.not_before.pattern
-        + rf"|\b(?:you|he|she|they|someone|anyone|anybody|people)(?:{_A}(?:re|s)|\s+(?:is|are|"
-        + r"was|were))\s+$"
     ),
 )
 _NEGATED_JUST_BEFORE = compile_pattern(negation_before(4))
@@ -280,12 +265,7 @@ def vague_finding(agreement: str, part: str) -> Finding | None:
     """A finding when the agreement is vague, hedged or has an amount with no measure."""
     # "Share passwords" is short, but says what; whether it has an end is checked apart.
     short_words = 0 if _TRANSPARENCY.search(agreement) else VAGUE_MAX_WORDS
-    found = vague_promise_finding(agreement, part, "agreement", short_words)
-    if found is None or found.code != "hedged-agreement":
-        hedge = _MORE_HEDGES.first(agreement)
-        if hedge:  # a hedge comes first, as in the shared rules
-            return Finding("hedged-agreement", MSG_HEDGED, part=part, phrase=hedge[0])
-    return found
+    return vague_promise_finding(agreement, part, "agreement", short_words)
 
 
 def transparency_finding(

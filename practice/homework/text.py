@@ -157,6 +157,8 @@ def has_when(text: str) -> bool:
 HEDGE = Matcher(
     compile_pattern(
         r"\btry\s+(?:to|and)\b"
+        r"|\btry(?:ing)?\s+not\s+to\b|\btrying\s+(?:to|and)\b"
+        r"|\btry(?:ing)?\s+(?:my|our|your|his|her|their)\s+(?:very\s+)?(?:best|hardest)\b"
         r"|\b(?:do|doing)\s+(?:my|our|your|his|her|their)\s+(?:very\s+)?(?:best|utmost)\b"
         r"|\b(?:if|where|when|whenever)\s+(?:at\s+all\s+)?possible\b"
         r"|\bas\s+(?:much|often|far)\s+as\s+(?:possible|(?:I|we)\s+can\b(?!['’]t))"
@@ -170,7 +172,10 @@ HEDGE = Matcher(
     # "if you try to call me": someone else's attempt, not a hedge; "never try to contact
     # her", "won't even try to": a firm promise.
     not_before=compile_pattern(
-        r"\b(?:you|he|she|they|someone|anyone|anybody|people)\s+$|" + negation_before(2)
+        r"\b(?:you|he|she|they|someone|anyone|anybody|people)\s+$|"
+        + negation_before(2)
+        + rf"|\b(?:you|he|she|they|someone|anyone|anybody|people)(?:{APOSTROPHE}(?:re|s)|\s+"
+        + r"(?:is|are|was|were))\s+$"
     ),
 )
 
