@@ -14,15 +14,13 @@ from sqlalchemy import select
 from practice.extensions import db
 from practice.homework import get_kind
 from practice.models.homework import (
-    Agreement,
-    AgreementAcceptance,
     ContractSignature,
     ContractVersion,
     HomeworkResponse,
 )
-from practice.services import DomainError, NotFound, agreements, joint
+from practice.services import DomainError, joint
 from practice.services import homework as hw
-from tests.services.test_homework import BOUNDARIES, World, assign, audit_events, stored
+from tests.services.test_homework import World, assign, audit_events, stored
 from tests.services.test_homework import world as world  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -245,110 +243,6 @@ def test_contract_content_is_validated(world):
             hw.save_draft(world.ann, contract, content=content, base_version=0)
     assert stored(contract.id).version == 0
     assert get_kind("repair_contract").check_complete(CONTRACT) == {}
-
-
-# --- agreements ---------------------------------------------------------------------------------
-
-
-def submitted_sheets(w: World) -> tuple[HomeworkResponse, HomeworkResponse]:
-    ann_sheet, ben_sheet = assign(w, "boundaries", "each").responses
-    ann_content = {
-        "proposals": [
-            {"domain": "social_media", "agreement": "No private messaging apps.", "time_frame": ""},
-            {"domain": "communication", "agreement": "Text when running late.", "time_frame": ""},
-            {"domain": "other", "agreement": "   ", "time_frame": ""},
-        ]
-    }
-    hw.submit(w.ann, ann_sheet, content=ann_content, base_version=0)
-    hw.submit(w.ben, ben_sheet, content=BOUNDARIES, base_version=0)
-    return ann_sheet, ben_sheet
-
-
-def test_proposals_for_lists_submitted_proposals_by_domain(world):
-    ann_sheet, ben_sheet = submitted_sheets(world)
-    draft_sheet = assign(world, "boundaries", "one", partner=world.ann).responses[0]
-    hw.save_draft(world.ann, draft_sheet, content=BOUNDARIES, base_version=0)
-
-    proposals = agreements.proposals_for(world.couple)
-
-    assert [(p.response.id, p.domain, p.agreement) for p in proposals] == [
-        (ann_sheet.id, "communication", "Text when running late."),
-        (ben_sheet.id, "communication", BOUNDARIES["proposals"][0]["agreement"]),
-        (ann_sheet.id, "social_media", "No private messaging apps."),
-    ]
-    assert proposals[1].review_date == "2026-09-01"
-    assert proposals[1].time_frame == "Three months"
-    assert agreements.proposals_for(world.other_couple) == []
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [
-        ({"domain": "politics"}, "domain"),
-        ({"text": "   "}, "text"),
-        ({"text": "x" * 1001}, "text"),
-        ({"time_frame": "t" * 201}, "time_frame"),
-    ],
-)
-def test_add_agreement_validates(world, kwargs, field):
-    values = {"domain": "privacy", "text": "Share location", "time_frame": "", "review_date": None}
-    values.update(kwargs)
-    with pytest.raises(DomainError) as raised:
-        agreements.add_agreement(world.therapist, world.couple, **values)
-    assert raised.value.field == field
-    assert db.session.scalars(select(Agreement)).all() == []
-
-
-def test_agreements_are_added_accepted_by_each_partner_and_retired(world):
-    agreement = agreements.add_agreement(
-        world.therapist,
-        world.couple,
-        domain="privacy",
-        text="  Share locations while apart.  ",
-        time_frame=" Three months ",
-        review_date=date(2026, 9, 1),
-    )
-    assert (agreement.text, agreement.time_frame) == (
-        "Share locations while apart.",
-        "Three months",
-    )
-    assert agreement.created_by_id == world.therapist.id
-    assert [a.id for a in agreements.agreements_in_force(world.couple)] == [agreement.id]
-    assert agreements.agreements_in_force(world.other_couple) == []
-    (added,) = audit_events("agreement.added")
-    assert added.couple_id == world.couple.id
-
-    agreements.accept(world.ann, agreement)
-    agreements.accept(world.ann, agreement)  # twice is once
-    assert {a.partner_id for a in agreement.acceptances} == {world.ann.id}
-    agreements.accept(world.ben, agreement)
-    assert {a.partner_id for a in agreement.acceptances} == {world.ann.id, world.ben.id}
-    assert len(db.session.scalars(select(AgreementAcceptance)).all()) == 2
-    assert len(audit_events("agreement.accepted")) == 2
-
-    with pytest.raises(NotFound):
-        agreements.accept(world.cy, agreement)
-    with pytest.raises(NotFound):
-        agreements.get_agreement(world.other_couple.id, agreement.id)
-    assert agreements.get_agreement(world.couple.id, agreement.id).id == agreement.id
-
-    agreements.retire_agreement(world.therapist, agreement)
-    agreements.retire_agreement(world.therapist, agreement)
-    assert agreement.retired_at is not None
-    assert agreements.agreements_in_force(world.couple) == []
-    assert len(audit_events("agreement.retired")) == 1
-    other = agreements.add_agreement(
-        world.therapist,
-        world.couple,
-        domain="other",
-        text="Another",
-        time_frame="",
-        review_date=None,
-    )
-    agreements.retire_agreement(world.therapist, other)
-    with pytest.raises(NotFound):  # a retired agreement is no longer accepted
-        agreements.accept(world.ann, other)
-    assert len(db.session.scalars(select(AgreementAcceptance)).all()) == 2
 
 
 def test_every_contract_version_stays_readable_on_the_review_page(world, client):
