@@ -158,7 +158,7 @@ def for_therapist(facts: Facts) -> Standing:
         waiting = [name for name in names if name not in facts.signers]
         if len(waiting) == 1:
             return Standing(f"Waiting for {waiting[0]} to sign", Section.WAITING, private)
-        return Standing("Final · waiting for both to sign", Section.WAITING, private)
+        return Standing("Waiting for both partners to sign", Section.WAITING, private)
     if facts.workflow is SIGNED and status == Status.SIGNED:
         return Standing(f"Signed by both{_on(facts.done_on)}", Section.DONE, private)
     if facts.workflow is CONFIRMED and status in WRITABLE:
@@ -166,15 +166,17 @@ def for_therapist(facts: Facts) -> Standing:
             waiting = [name for name in names if name not in facts.agreed]
             if waiting:
                 return Standing(f"Waiting for {waiting[0]} to agree", Section.WAITING, private)
-        return Standing(f"{_cap(who)} planning", Section.WAITING, private)
+        return Standing(f"{_cap(who)} {_are(who)} planning it", Section.WAITING, private)
     if facts.workflow is CONFIRMED and status == Status.CONFIRMED:
         return Standing(f"Agreed by both{_on(facts.done_on)}", Section.DONE, private)
     if status == Status.ASSIGNED:
-        return Standing(f"Not started by {who}", Section.WAITING, private)
+        return Standing(f"{_cap(who)} {_have(who)} not started", Section.WAITING, private)
     if status == Status.DRAFT:
-        return Standing(f"{_cap(who)} writing", Section.WAITING, private)
+        return Standing(f"{_cap(who)} {_are(who)} writing", Section.WAITING, private)
     if status == Status.RETURNED:
-        return Standing(f"Returned · {who} revising", Section.WAITING, private)
+        return Standing(
+            f"{_cap(who)} {_are(who)} revising it after your note", Section.WAITING, private
+        )
     if status == Status.SUBMITTED:
         return Standing(f"Handed in{_on(facts.handed_in_on)} · to review", Section.TODO, private)
     if status == Status.REVIEWED:
@@ -184,3 +186,11 @@ def for_therapist(facts: Facts) -> Standing:
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _are(who: str) -> str:
+    return "are" if who == "the couple" else "is"
+
+
+def _have(who: str) -> str:
+    return "have" if who == "the couple" else "has"

@@ -268,7 +268,7 @@ def test_the_couple_page_lists_assignments_with_their_state_and_overdue(therapis
     assert "Overdue" in apology_row
     assert "Overdue" not in window_row
     # Each row says who acts next.
-    assert "Not started by Lee" in apology_row
+    assert "Lee has not started" in apology_row
     assert "Agreed by both" in window_row
 
 
