@@ -172,14 +172,14 @@ def test_a_draft_offers_nothing_and_says_who_acts_next(
     response = therapist_client.get(review_url(couple, apology))
     text = page(response).text
     assert not form_actions(response.get_data(as_text=True))
-    assert "Nothing for you to do: not started by Lee." in text
+    assert "Nothing for you to do: Lee has not started." in text
     # No "Review" heading over nothing.
     assert "Review" not in HEADING.findall(response.get_data(as_text=True))
     assert "Next step" in HEADING.findall(response.get_data(as_text=True))
 
     write_apology(apology, submitted=False)
     text = page(therapist_client.get(review_url(couple, apology))).text
-    assert "Nothing for you to do: Lee writing." in text
+    assert "Nothing for you to do: Lee is writing." in text
     assert "Return for revision" not in text
 
 
