@@ -129,6 +129,12 @@ class HomeworkKind:
     reopen_consequence: ClassVar[str] = ""
     change_notice: ClassVar[str] = ""  # the notice kind sent when a change is proposed
 
+    def may_edit(self, status: str) -> bool:
+        """Whether its writers may change it in `status`: while it is assigned, a draft or
+        returned. Handed-in, final, signed and agreed work reads the same for everyone; it
+        changes only through its path (a return, or "Propose a change")."""
+        return Status(status) in WRITABLE
+
     @property
     def needs_review(self) -> bool:
         """Whether handed-in work of this kind waits for the therapist (the review queue)."""

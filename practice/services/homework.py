@@ -197,15 +197,17 @@ def partner_can_see(partner: Partner, response: HomeworkResponse) -> bool:
 
 
 def partner_can_edit(partner: Partner, response: HomeworkResponse) -> bool:
-    """The author (both partners, for a joint piece) may edit until it is handed in.
+    """The author (both partners, for a joint piece) may edit it in the states its kind
+    allows (`HomeworkKind.may_edit`); which parts of a joint piece are theirs to change is
+    the kind's `merge_edit`.
 
-    A repair contract is handed in when the therapist marks it final: from then on it is
-    read-only for both partners, so that the text they sign stays the text they signed.
+    A repair contract is final once the therapist marks it so: from then on it is read-only
+    for both partners, so that the text they sign stays the text they signed.
     """
     mine = response.partner_id == partner.id or (
         response.partner_id is None and response.couple_id == partner.couple_id
     )
-    return mine and response.status in WRITABLE
+    return mine and get_kind(response.kind).may_edit(response.status)
 
 
 def partner_responses(partner: Partner) -> list[HomeworkResponse]:
