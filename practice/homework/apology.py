@@ -4,6 +4,12 @@ The four parts follow the method: what I did; how I see it hurt you; I take full
 responsibility; how I will make amends and change. The draft is private (its author and the
 therapist) until the therapist releases it to the couple.
 
+Workflow (path "reviewed", `practice.homework.workflow`): assigned to the partner who broke
+trust; they write (saved as typed) and submit it to the therapist, who marks it reviewed,
+returns it with a note, closes it, or releases it to the couple. Once released, it reaches
+the other partner as something to read when they feel ready, never as a task
+(`ApologyDraft.standing`).
+
 The coach
 ---------
 `ApologyDraft.coach` is a pure function of the content. It reports:

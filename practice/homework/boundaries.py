@@ -5,6 +5,11 @@ with the domains of the method (communication; privacy; social media; substances
 spending) and "other". The therapist merges both partners' proposals into the couple's
 agreements (`practice.services.agreements`).
 
+Workflow (path "reviewed"): assigned to each partner, sealed until both have handed in;
+each writes and submits, the therapist reviews it, and its review page links to the merge
+page (`review_actions_template`), where the proposals become agreements each partner
+accepts or asks to discuss.
+
 The coach (a pure function of the content) looks at each proposal with an agreement. The
 wording rules live in `practice.homework.text`, shared with the other coaches:
 

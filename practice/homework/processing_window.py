@@ -1,7 +1,13 @@
 """Processing window: set times each week to talk about the betrayal, and a code word.
 
 Outside the window, either partner can use the code word to ask for reassurance without
-reopening the whole conversation. Both partners confirm the schedule.
+reopening the whole conversation.
+
+Workflow (path "confirmed", no therapist step): one joint document; both partners plan it
+and each agrees to the same version (an edit needs agreeing again). Once both agreed it is
+read-only and reaches their calendars under a neutral title each partner may rename; "Propose
+a change" reopens it as a draft (`reopen_to`), and it leaves the calendars until both agree
+again.
 """
 
 from __future__ import annotations

@@ -1,5 +1,11 @@
 """Repair contract: a short shared document both partners sign, and revisit after a month.
 
+Workflow (path "signed"): one joint document; each partner writes only their own three
+commitments (`merge_edit`), support and what breaks it are joint. The therapist marks a
+complete text final (a numbered version), and both partners sign it with their typed names.
+A final or signed contract is read-only; "Propose a change" (`reopen_to`) reopens it, the
+version's signatures stop counting, and the other partner and the therapist get a notice.
+
 The coach (a pure function of the content) reports what is missing, then:
 
 - each commitment that is hard to keep or check: a hedge ("try to", "if possible";
