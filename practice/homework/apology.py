@@ -527,6 +527,7 @@ def _at(item: tuple[int, Finding]) -> int:
 class ApologyDraft(HomeworkKind):
     key = "apology"
     label = "Apology draft"
+    shared_label = "Apology"
     summary = "Four parts: what you did, how it hurt, your responsibility, and your plan to change."
     coach_checked = (
         "No common non-apology phrases found, no part missing, and the plan says when. This is "

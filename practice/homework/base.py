@@ -56,6 +56,8 @@ class HomeworkKind:
     key: ClassVar[str]
     label: ClassVar[str]
     summary: ClassVar[str]  # one line for the assign page
+    # Its name once shared with the couple, when that differs ("Apology", not "Apology draft").
+    shared_label: ClassVar[str | None] = None
     # Shown where the coach finds nothing: what it looked for, never a verdict on sincerity.
     coach_checked: ClassVar[str] = (
         "Nothing found by this kind's checks. They look at the wording only, not at what is meant."
@@ -128,6 +130,10 @@ class HomeworkKind:
     reopen_to: ClassVar[Status | None] = None
     reopen_consequence: ClassVar[str] = ""
     change_notice: ClassVar[str] = ""  # the notice kind sent when a change is proposed
+
+    def title(self, *, shared: bool) -> str:
+        """What a partner's pages call it: a draft stops being called one once shared."""
+        return (self.shared_label or self.label) if shared else self.label
 
     def may_edit(self, status: str) -> bool:
         """Whether its writers may change it in `status`: while it is assigned, a draft or

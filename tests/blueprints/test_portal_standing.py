@@ -86,10 +86,13 @@ def test_a_released_apology_reaches_the_hurt_partner_as_a_card_not_a_task(
     read = page(kim.get(url)).text
     assert "Read it when you feel ready" in read
     assert APOLOGY["what_i_did"] in read
-    assert "Draft" not in read  # "draft" is dropped once shared
+    assert "Draft" not in read and "draft" not in read  # "draft" is dropped once shared
+    assert "Apology by Lee" in read
 
     author_home = lee.get("/portal").get_data(as_text=True)
-    assert "Shared with Kim by your therapist" in section(author_home, "Done")
+    done = section(author_home, "Done")
+    assert "Shared with Kim by your therapist" in done
+    assert "Apology" in done and "Apology draft" not in done
 
 
 def test_each_partner_writes_only_their_own_contract_commitments(
