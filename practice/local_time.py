@@ -75,6 +75,18 @@ def local_time(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M", zone=None)
     return f"{value.strftime(fmt)} {value.tzname()}"
 
 
+def iso_day(value: object, fmt: str = "%A %-d %B %Y") -> str:
+    """A day stored as typed in a date field ("2026-12-31") as a person reads it; anything
+    that is not such a day is shown exactly as stored."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        return date.fromisoformat(value).strftime(fmt)
+    except ValueError:
+        return value
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(iso_day)
     app.add_template_filter(local_date)
     app.add_template_filter(local_time)

@@ -41,3 +41,12 @@ def test_a_plain_date_and_nothing_pass_through():
 def test_outside_a_request_times_are_utc(app):
     with app.app_context():
         assert local_time(WINTER) == "15 Jan 2026, 14:05 UTC"
+
+
+def test_a_day_typed_in_a_date_field_reads_as_a_day_and_anything_else_as_stored():
+    from practice.local_time import iso_day
+
+    assert iso_day("2026-12-31") == "Thursday 31 December 2026"
+    assert iso_day("next month") == "next month"  # never lost, never reworded
+    assert iso_day("") == ""
+    assert iso_day(None) == ""
