@@ -1,0 +1,196 @@
+"""Charts drawn on the server as SVG: trends a therapist reads at a glance, the same picture in
+a page and in a PDF.
+
+No script and no style attribute (the pages' Content-Security-Policy allows neither inline):
+lines and bands are drawn with presentation attributes and classes that the stylesheet may
+refine. Every chart has a `<title>` and `<desc>`, and `table_rows` gives the same numbers as a
+table for screen readers and for print. A week with no answer is a gap in the line, never a
+zero.
+
+The method's timeline can be drawn behind a chart as bands ("small changes come in weeks,
+meaningful ones in months, stability in six to twelve months"), so that a flat month reads as
+part of the work rather than as failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from xml.sax.saxutils import escape
+
+# Line colours a reader can tell apart, also in greyscale print (dashes differ too).
+PALETTE = (("#28695a", ""), ("#7a4fa3", "6 4"), ("#b3541e", "2 3"), ("#1d4477", "8 3 2 3"))
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: a value per week (None where there was no answer)."""
+
+    label: str
+    values: Sequence[float | None]
+
+
+@dataclass(frozen=True)
+class Band:
+    """A stretch of weeks drawn behind the lines, labelled (the method's timeline)."""
+
+    start: int  # first week index, inclusive
+    end: int  # last week index, exclusive
+    label: str
+
+
+def timeline_bands(weeks_since_start: int, count: int) -> list[Band]:
+    """The method's timeline over a chart of `count` weeks whose last week is
+    `weeks_since_start` weeks into the work: early weeks, the months of meaningful change,
+    and the stretch where stability grows."""
+    first = weeks_since_start - count + 1  # the work week of the chart's first column
+    stages = ((0, 8, "Early weeks: small changes"), (8, 26, "Months: meaningful changes"))
+    stages += ((26, 10_000, "6–12 months: stability grows"),)
+    bands = []
+    for start, end, label in stages:
+        lo, hi = max(start, first) - first, min(end, weeks_since_start + 1) - first
+        if hi > lo:
+            bands.append(Band(lo, hi, label))
+    return bands
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def line_chart(
+    series: Sequence[Series],
+    *,
+    weeks: Sequence[date],
+    y_min: float,
+    y_max: float,
+    title: str,
+    y_labels: dict[float, str] | None = None,
+    bands: Sequence[Band] = (),
+    width: int = 640,
+    height: int = 220,
+    ident: str = "chart",
+) -> str:
+    """An SVG line chart of weekly values; `weeks` names each column (its Monday). `ident`
+    keeps the title's and description's ids unique when a page has several charts."""
+    if not ident.replace("-", "").isalnum():
+        raise ValueError("ident is letters, digits and hyphens")
+    if y_max <= y_min:
+        raise ValueError("y_max must be above y_min")
+    for line in series:
+        if len(line.values) != len(weeks):
+            raise ValueError(f"{line.label!r} has {len(line.values)} values for {len(weeks)} weeks")
+    longest = max((len(label) for label in (y_labels or {}).values()), default=2)
+    left, right, bottom = 14 + int(6.5 * longest), 12, 28
+    top = (
+        28 if len(series) > 1 else 12
+    )  # a legend above the plot when there are lines to tell apart
+    plot_w, plot_h = width - left - right, height - top - bottom
+    count = max(len(weeks), 1)
+    step = plot_w / max(count - 1, 1)
+
+    def x(index: float) -> float:
+        return left + index * step if count > 1 else left + plot_w / 2
+
+    def y(value: float) -> float:
+        clamped = min(max(value, y_min), y_max)
+        return top + plot_h * (1 - (clamped - y_min) / (y_max - y_min))
+
+    names = ", ".join(line.label for line in series) or "no data"
+    span = f"{weeks[0]:%-d %b %Y} to {weeks[-1]:%-d %b %Y}" if weeks else "no weeks"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="{ident}-title {ident}-desc">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">'
+        + escape(f"{names}, weekly, {span}. The same numbers are in the table below.")
+        + "</desc>",
+    ]
+    for band_index, band in enumerate(bands):
+        x0 = x(band.start) - (step / 2 if band.start > 0 else 0)
+        x1 = x(band.end - 1) + (step / 2 if band.end < count else 0)
+        fill = "#f3ede4" if band_index % 2 == 0 else "#eef3f1"
+        parts.append(
+            f'<rect class="chart__band" x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1):.1f}" '
+            f'height="{plot_h}" fill="{fill}"><title>{escape(band.label)}</title></rect>'
+        )
+        # The label if it fits the band, else its short form, else only the band's title.
+        for text in (band.label, band.label.split(":")[0]):
+            if len(text) * 5.6 + 8 <= x1 - x0:
+                parts.append(
+                    f'<text class="chart__band-label" x="{x0 + 4:.1f}" y="{top + 11}" '
+                    f'font-size="10" fill="#5a4326">{escape(text)}</text>'
+                )
+                break
+    for value, label in sorted((y_labels or {}).items()):
+        parts.append(
+            f'<line class="chart__grid" x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" '
+            f'y2="{y(value):.1f}" stroke="#d9d4cc" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text class="chart__axis" x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
+            f'text-anchor="end" fill="#4f5a67">{escape(label)}</text>'
+        )
+    every = max(count // 6, 1)
+    ticks = list(range(0, count, every)) if weeks else []
+    if ticks and count - 1 - ticks[-1] >= every / 2 + 0.5:
+        ticks.append(count - 1)  # the last week too, unless it would crowd the one before
+    for index in ticks:
+        parts.append(
+            f'<text class="chart__axis" x="{x(index):.1f}" y="{height - 8}" font-size="11" '
+            f'text-anchor="middle" fill="#4f5a67">{weeks[index]:%-d %b}</text>'
+        )
+    for line_index, line in enumerate(series):
+        colour, dash = PALETTE[line_index % len(PALETTE)]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        run: list[str] = []
+        runs: list[list[str]] = []
+        for index, value in enumerate(line.values):
+            if value is None:
+                if run:
+                    runs.append(run)
+                run = []
+                continue
+            run.append(f"{x(index):.1f},{y(value):.1f}")
+        if run:
+            runs.append(run)
+        for points in runs:
+            if len(points) == 1:
+                cx, cy = points[0].split(",")
+                parts.append(
+                    f'<circle class="chart__point" cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>'
+                )
+            else:
+                parts.append(
+                    f'<polyline class="chart__line" fill="none" stroke="{colour}" '
+                    f'stroke-width="2.5"{dash_attr} points="{" ".join(points)}">'
+                    f"<title>{escape(line.label)}</title></polyline>"
+                )
+    if len(series) > 1:
+        for line_index, line in enumerate(series):
+            colour, dash = PALETTE[line_index % len(PALETTE)]
+            lx = left + line_index * 150
+            dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+            parts.append(
+                f'<line x1="{lx}" x2="{lx + 18}" y1="10" y2="10" '
+                f'stroke="{colour}" stroke-width="2.5"{dash_attr}/>'
+            )
+            parts.append(
+                f'<text class="chart__legend" x="{lx + 22}" y="14" font-size="11" '
+                f'fill="#1d2733">{escape(line.label)}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def table_rows(series: Sequence[Series], weeks: Sequence[date]) -> list[list[str]]:
+    """The chart's numbers as rows (week, then one cell per line; "—" for no answer)."""
+    rows = []
+    for index, week in enumerate(weeks):
+        cells = [f"{week:%-d %b %Y}"]
+        for line in series:
+            value = line.values[index]
+            cells.append("—" if value is None else _fmt(value))
+        rows.append(cells)
+    return rows
