@@ -44,9 +44,9 @@ lint: $(VENV)/.installed-dev
 worker: $(VENV)/.installed
 	$(FLASK) jobs worker --with-scheduler
 
-## bench: the benchmarks in bench/
+## bench: page timings at 500 and 5,000 couples on SQLite (and PostgreSQL with BENCH_DATABASE_URL, then concurrent autosave); BENCH_QUICK=1 for a smoke run
 bench: $(VENV)/.installed-dev
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
