@@ -35,13 +35,17 @@ class TenancyError(RuntimeError):
 
 
 class PracticeScoped:
-    """Mixin for every table a practice owns: a non-null, indexed `practice_id`."""
+    """Mixin for every table a practice owns: a non-null `practice_id`.
+
+    It has no index of its own: every index of a tenant table leads with `practice_id`
+    (tests/models/test_indexes.py), and the first of them serves this foreign key too. An
+    index on `practice_id` alone would lure the planner into looping over the practice.
+    """
 
     @declared_attr
     def practice_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
         return mapped_column(
             ForeignKey("practices.id", ondelete="CASCADE"),
-            index=True,
             nullable=False,
             # Load the old value when it is overwritten (even after a commit expired it),
             # so that before_flush can always tell a row is being moved to another practice.

@@ -24,7 +24,15 @@ class AuditEvent(PracticeScoped, db.Model):
         practice_fk("couple_id", "couples", cascade=True),
         Index("ix_audit_events_target", "practice_id", "target_type", "target_id"),
         Index("ix_audit_events_practice_id_created_at", "practice_id", "created_at"),
-        Index("ix_audit_events_couple_id_created_at", "couple_id", "created_at"),
+        # A couple's trail, newest first.
+        Index(
+            "ix_audit_events_practice_id_couple_id_created_at",
+            "practice_id",
+            "couple_id",
+            "created_at",
+        ),
+        Index("ix_audit_events_practice_id_actor_user_id", "practice_id", "actor_user_id"),
+        Index("ix_audit_events_practice_id_actor_partner_id", "practice_id", "actor_partner_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -105,8 +105,14 @@ class CoupleTherapist(PracticeScoped, db.Model):
     __table_args__ = (
         practice_fk("couple_id", "couples", cascade=True),
         practice_fk("user_id", "users"),
-        UniqueConstraint("couple_id", "user_id"),
-        Index("ix_couple_therapists_user_id", "user_id"),
+        UniqueConstraint("practice_id", "couple_id", "user_id"),
+        # A therapist's couples (the caseload's "assigned to" filter, the review queue).
+        Index(
+            "ix_couple_therapists_practice_id_user_id_couple_id",
+            "practice_id",
+            "user_id",
+            "couple_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,14 +138,21 @@ class Partner(PracticeScoped, db.Model):
     __tablename__ = "partners"
     __table_args__ = (
         UniqueConstraint("practice_id", "id"),
-        UniqueConstraint("couple_id", "position"),
+        # Also the index of a couple's partners (the caseload loads them by couple).
+        UniqueConstraint("practice_id", "couple_id", "position"),
         practice_fk("couple_id", "couples", cascade=True),
         CheckConstraint("position IN (1, 2)", name="position"),
         CheckConstraint("repair_role IN ('hurt', 'broke_trust', 'mutual')", name="repair_role"),
+        # The dashboard's "not opened yet": oldest first, read in index order.
+        Index(
+            "ix_partners_practice_id_joined_at_created_at", "practice_id", "joined_at", "created_at"
+        ),
+        # Asking for a sign-in link by email is the one lookup across practices.
+        Index("ix_partners_email", "email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    couple_id: Mapped[int] = mapped_column(index=True)
+    couple_id: Mapped[int] = mapped_column()
     position: Mapped[int] = mapped_column()
     display_name: Mapped[str] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(254))
@@ -195,10 +208,18 @@ class PartnerInvite(PracticeScoped, db.Model):
         practice_fk("partner_id", "partners", cascade=True),
         practice_fk("created_by_id", "users"),
         UniqueConstraint("practice_id", "id"),
+        # A partner's current link: partner_id = ? AND revoked_at IS NULL.
+        Index(
+            "ix_partner_invites_practice_id_partner_id_revoked_at",
+            "practice_id",
+            "partner_id",
+            "revoked_at",
+        ),
+        Index("ix_partner_invites_practice_id_created_by_id", "practice_id", "created_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    partner_id: Mapped[int] = mapped_column(index=True)
+    partner_id: Mapped[int] = mapped_column()
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -230,10 +251,13 @@ class PartnerSignInLink(PracticeScoped, db.Model):
     """A single-use, 30-minute sign-in link a partner asked for by email."""
 
     __tablename__ = "partner_sign_in_links"
-    __table_args__ = (practice_fk("partner_id", "partners", cascade=True),)
+    __table_args__ = (
+        practice_fk("partner_id", "partners", cascade=True),
+        Index("ix_partner_sign_in_links_practice_id_partner_id", "practice_id", "partner_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    partner_id: Mapped[int] = mapped_column(index=True)
+    partner_id: Mapped[int] = mapped_column()
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -244,10 +268,19 @@ class PortalSession(PracticeScoped, db.Model):
     """One device's portal session for a partner; listed on the couple page, revocable."""
 
     __tablename__ = "portal_sessions"
-    __table_args__ = (practice_fk("partner_id", "partners", cascade=True),)
+    __table_args__ = (
+        practice_fk("partner_id", "partners", cascade=True),
+        # A partner's live sessions: partner_id = ? AND ended_at IS NULL.
+        Index(
+            "ix_portal_sessions_practice_id_partner_id_ended_at",
+            "practice_id",
+            "partner_id",
+            "ended_at",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    partner_id: Mapped[int] = mapped_column(index=True)
+    partner_id: Mapped[int] = mapped_column()
     started_via: Mapped[str] = mapped_column(String(20))  # "invite" or "email link"
     device: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -271,11 +304,17 @@ class PrivacyAcknowledgement(PracticeScoped, db.Model):
     __tablename__ = "privacy_acknowledgements"
     __table_args__ = (
         practice_fk("partner_id", "partners", cascade=True),
-        UniqueConstraint("partner_id", "notice_digest"),
+        UniqueConstraint(
+            "practice_id",
+            "partner_id",
+            "notice_digest",
+            # The conventional name is longer than PostgreSQL's 63 characters.
+            name="uq_privacy_acknowledgements_practice_id_partner_id_digest",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    partner_id: Mapped[int] = mapped_column(index=True)
+    partner_id: Mapped[int] = mapped_column()
     notice_version: Mapped[int] = mapped_column()  # the practice's policy version
     # The words acknowledged: our notice's text and the policy (None before digests).
     notice_digest: Mapped[str | None] = mapped_column(String(64))

@@ -43,7 +43,14 @@ class Assignment(PracticeScoped, db.Model):
         practice_fk("created_by_id", "users"),
         UniqueConstraint("practice_id", "id"),
         CheckConstraint("mode IN ('one', 'each', 'joint')", name="mode"),
-        Index("ix_assignments_couple_id_created_at", "couple_id", "created_at"),
+        # A couple's homework, newest first.
+        Index(
+            "ix_assignments_practice_id_couple_id_created_at",
+            "practice_id",
+            "couple_id",
+            "created_at",
+        ),
+        Index("ix_assignments_practice_id_created_by_id", "practice_id", "created_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,12 +90,20 @@ class HomeworkResponse(PracticeScoped, db.Model):
         practice_fk("couple_id", "couples", cascade=True),
         practice_fk("partner_id", "partners", cascade=True),
         UniqueConstraint("practice_id", "id"),
-        UniqueConstraint("assignment_id", "partner_id"),
+        # Also the index of an assignment's responses.
+        UniqueConstraint("practice_id", "assignment_id", "partner_id"),
         CheckConstraint(
             "status IN (" + ", ".join(f"'{status}'" for status in Status) + ")", name="status"
         ),
         CheckConstraint("audience IN ('private', 'couple', 'sealed')", name="audience"),
-        Index("ix_homework_responses_couple_id_status", "couple_id", "status"),
+        # A couple's work, by status (the caseload's counts, the portal, the dashboard).
+        Index(
+            "ix_homework_responses_practice_id_couple_id_status",
+            "practice_id",
+            "couple_id",
+            "status",
+        ),
+        Index("ix_homework_responses_practice_id_partner_id", "practice_id", "partner_id"),
         Index(
             "ix_homework_responses_practice_id_status_submitted_at",
             "practice_id",
@@ -152,10 +167,20 @@ class ResponseTransition(PracticeScoped, db.Model):
         practice_fk("response_id", "homework_responses", cascade=True),
         practice_fk("actor_user_id", "users"),
         practice_fk("actor_partner_id", "partners", cascade=True),
+        # A piece's history, in order.
+        Index(
+            "ix_homework_transitions_practice_id_response_id_at", "practice_id", "response_id", "at"
+        ),
+        Index("ix_homework_transitions_practice_id_actor_user_id", "practice_id", "actor_user_id"),
+        Index(
+            "ix_homework_transitions_practice_id_actor_partner_id",
+            "practice_id",
+            "actor_partner_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(index=True)
+    response_id: Mapped[int] = mapped_column()
     from_status: Mapped[str] = mapped_column(String(12))
     to_status: Mapped[str] = mapped_column(String(12))
     actor_user_id: Mapped[int | None] = mapped_column()
@@ -189,10 +214,12 @@ class HomeworkComment(PracticeScoped, db.Model):
     __table_args__ = (
         practice_fk("response_id", "homework_responses", cascade=True),
         practice_fk("author_user_id", "users"),
+        Index("ix_homework_comments_practice_id_response_id", "practice_id", "response_id"),
+        Index("ix_homework_comments_practice_id_author_user_id", "practice_id", "author_user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(index=True)
+    response_id: Mapped[int] = mapped_column()
     author_user_id: Mapped[int] = mapped_column()
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -223,7 +250,8 @@ class JointConfirmation(PracticeScoped, db.Model):
     __table_args__ = (
         practice_fk("response_id", "homework_responses", cascade=True),
         practice_fk("partner_id", "partners", cascade=True),
-        UniqueConstraint("response_id", "partner_id"),
+        UniqueConstraint("practice_id", "response_id", "partner_id"),
+        Index("ix_joint_confirmations_practice_id_partner_id", "practice_id", "partner_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -242,11 +270,13 @@ class ContractVersion(PracticeScoped, db.Model):
         practice_fk("response_id", "homework_responses", cascade=True),
         practice_fk("finalized_by_id", "users"),
         UniqueConstraint("practice_id", "id"),
-        UniqueConstraint("response_id", "number"),
+        # Also the index of a piece's versions.
+        UniqueConstraint("practice_id", "response_id", "number"),
+        Index("ix_contract_versions_practice_id_finalized_by_id", "practice_id", "finalized_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(index=True)
+    response_id: Mapped[int] = mapped_column()
     number: Mapped[int] = mapped_column()
     content: Mapped[dict] = mapped_column(JSON)
     revisit_date: Mapped[date | None] = mapped_column(Date)
@@ -270,7 +300,8 @@ class ContractSignature(PracticeScoped, db.Model):
     __table_args__ = (
         practice_fk("version_id", "contract_versions", cascade=True),
         practice_fk("partner_id", "partners", cascade=True),
-        UniqueConstraint("version_id", "partner_id"),
+        UniqueConstraint("practice_id", "version_id", "partner_id"),
+        Index("ix_contract_signatures_practice_id_partner_id", "practice_id", "partner_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -288,7 +319,8 @@ class Agreement(PracticeScoped, db.Model):
         practice_fk("couple_id", "couples", cascade=True),
         practice_fk("created_by_id", "users"),
         UniqueConstraint("practice_id", "id"),
-        Index("ix_agreements_couple_id", "couple_id"),
+        Index("ix_agreements_practice_id_couple_id", "practice_id", "couple_id"),
+        Index("ix_agreements_practice_id_created_by_id", "practice_id", "created_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -324,8 +356,9 @@ class AgreementAcceptance(PracticeScoped, db.Model):
     __table_args__ = (
         practice_fk("agreement_id", "agreements", cascade=True),
         practice_fk("partner_id", "partners", cascade=True),
-        UniqueConstraint("agreement_id", "partner_id"),
+        UniqueConstraint("practice_id", "agreement_id", "partner_id"),
         CheckConstraint("decision IN ('accepted', 'discuss')", name="decision"),
+        Index("ix_agreement_acceptances_practice_id_partner_id", "practice_id", "partner_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -345,10 +378,13 @@ class CalendarFeed(PracticeScoped, db.Model):
     """A partner's private, read-only calendar subscription URL (only its digest stored)."""
 
     __tablename__ = "calendar_feeds"
-    __table_args__ = (practice_fk("partner_id", "partners", cascade=True),)
+    __table_args__ = (
+        practice_fk("partner_id", "partners", cascade=True),
+        Index("ix_calendar_feeds_practice_id_partner_id", "practice_id", "partner_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    partner_id: Mapped[int] = mapped_column(index=True)
+    partner_id: Mapped[int] = mapped_column()
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -23,6 +23,8 @@ class JobRun(PracticeScoped, db.Model):
             "status IN ('pending', 'queued', 'running', 'done', 'failed')", name="status"
         ),
         Index("ix_job_runs_status_created_at", "status", "created_at"),
+        # Its only foreign key (deleting a practice finds its runs here).
+        Index("ix_job_runs_practice_id", "practice_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

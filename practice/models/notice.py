@@ -27,8 +27,20 @@ class Notice(PracticeScoped, db.Model):
         CheckConstraint(
             "(recipient_user_id IS NULL) <> (recipient_partner_id IS NULL)", name="one_recipient"
         ),
-        Index("ix_notices_recipient_user_id_read_at", "recipient_user_id", "read_at"),
-        Index("ix_notices_recipient_partner_id_read_at", "recipient_partner_id", "read_at"),
+        # Someone's unread notices: recipient = ? AND read_at IS NULL.
+        Index(
+            "ix_notices_practice_id_recipient_user_id_read_at",
+            "practice_id",
+            "recipient_user_id",
+            "read_at",
+        ),
+        Index(
+            "ix_notices_practice_id_recipient_partner_id_read_at",
+            "practice_id",
+            "recipient_partner_id",
+            "read_at",
+        ),
+        Index("ix_notices_practice_id_couple_id", "practice_id", "couple_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

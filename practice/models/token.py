@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.extensions import db
@@ -20,10 +20,13 @@ class PasswordReset(PracticeScoped, db.Model):
     """A single-use, short-lived password reset for one user."""
 
     __tablename__ = "password_resets"
-    __table_args__ = (practice_fk("user_id", "users", cascade=True),)
+    __table_args__ = (
+        practice_fk("user_id", "users", cascade=True),
+        Index("ix_password_resets_practice_id_user_id", "practice_id", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(index=True)
+    user_id: Mapped[int] = mapped_column()
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -43,6 +46,8 @@ class TherapistInvitation(PracticeScoped, db.Model):
     __table_args__ = (
         practice_fk("invited_by_id", "users"),
         practice_fk("user_id", "users"),
+        Index("ix_therapist_invitations_practice_id_invited_by_id", "practice_id", "invited_by_id"),
+        Index("ix_therapist_invitations_practice_id_user_id", "practice_id", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
