@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from practice.extensions import refresh_statistics
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -102,10 +104,21 @@ def run_migrations_online():
             # table would cascade into its children. Outside a transaction, so it applies.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()  # end the implicit transaction; Alembic opens its own
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        applied = []
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            **{**conf_args, "on_version_apply": lambda **step: applied.append(step)},
+        )
 
         with context.begin_transaction():
             context.run_migrations()
+        if applied:
+            # New indexes, and tables a migration filled or rewrote, need statistics, or the
+            # planner guesses (and with `practice_id = ?` everywhere it can guess a loop over
+            # a whole practice). Cheap on an empty database; a large one is sampled.
+            refresh_statistics(connection)
+            connection.commit()
         if connection.dialect.name == "sqlite":
             # The connection goes back to the pool: give it back as the app expects it.
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")

@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from practice.extensions import db
+from practice.extensions import db, refresh_statistics
 from practice.models import JobRun
 from practice.models.base import utcnow
 from practice.services import DomainError, retry_on_conflict
@@ -28,6 +28,9 @@ def seed_demo_command(as_json: bool) -> None:
 
     result = seed_demo()
     db.session.commit()
+    # Fresh rows, no statistics yet: without them the first pages would be planned blind.
+    with db.engine.begin() as connection:
+        refresh_statistics(connection)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
