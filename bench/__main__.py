@@ -137,6 +137,14 @@ def report(results: list[dict], report_file) -> list[str]:
                 for statement, count in profile["statements"]:
                     report_file.write(f"  {count:4d}  {statement}\n")
                 report_file.write("\n".join(profile["functions"]) + "\n")
+    if small.get("fresh") and large.get("fresh"):
+        print("freshly loaded, before statistics (ANALYZE):")
+        for a, b in zip(small["fresh"], large["fresh"], strict=True):
+            ratio = b["median"] / a["median"]
+            print(
+                f"  {a['page']:<24} {a['median']:9.1f} ms at {small['couples']:,}, "
+                f"{b['median']:9.1f} ms at {large['couples']:,}: ratio {ratio:.2f}"
+            )
     bad = [p["page"] for r in results for p in r["pages"] if p["status"] != 200]
     if bad:
         print(f"(pages that did not answer 200: {', '.join(sorted(set(bad)))})")

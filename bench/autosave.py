@@ -120,6 +120,17 @@ class Partner(threading.Thread):
             raise RuntimeError(f"the draft answered {status}")
         self.csrf = _CSRF.search(page).group(1)
         self.version = int(_VERSION.search(page).group(1))
+        # One save before the clock starts: each worker thread has served the route once.
+        form = {"csrf_token": self.csrf, "version": str(self.version)}
+        form |= {f"content-{key}": "" for key in _FIELDS}
+        form["content-what_i_did"] = f"Partner {self.partner_id} starts writing."
+        status, _, body = self.browser.request(
+            "POST", f"/portal/homework/{self.draft_key}/autosave", form, "application/json"
+        )
+        if status != 200:
+            raise RuntimeError(f"the first save answered {status}")
+        self.version = json.loads(body)["version"]
+        self.last_sent = form["content-what_i_did"]
 
     def run(self) -> None:
         path = f"/portal/homework/{self.draft_key}/autosave"

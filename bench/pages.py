@@ -5,13 +5,17 @@
 Run by `python -m bench` (which compares sizes); on its own it prints one size. Requests go
 through Flask's test client, in this process: the whole WSGI app (routing, sessions, CSRF,
 the tenancy guard, SQL, Jinja) without a socket or a server. `/healthz` is timed the same way
-in the same process, so "throughput %" (healthz median / page median) reads the page's own
-cost relative to the cheapest request the app can answer.
+in the same process (100 requests just before each page), so "throughput %" (healthz median /
+page median) reads the page's own cost relative to the cheapest request the app can answer.
 
 The database is emptied and migrated first (SQLite: a file in a temporary folder). Then
 `bench.seed.seed_practice` loads the practice, and a second practice a tenth of its size
 (other tenants' rows in every table), and `refresh_statistics()` runs (BENCH_ANALYZE=0
 skips it: the planner then sees a freshly loaded database).
+
+Before that, the caseload's first page and the dashboard are timed on the freshly loaded
+database, before any statistics (BENCH_FRESH=0 skips this): the state a practice is in right
+after an import, where a planner without statistics may pick a plan that loops.
 
 Environment: BENCH_ROUNDS (requests per page, default 30), BENCH_PAGE_SECONDS (a page stops
 early once it has used this much time, after at least 3 rounds; default 10).
@@ -37,6 +41,7 @@ from pathlib import Path
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
 PAGE_SECONDS = float(os.environ.get("BENCH_PAGE_SECONDS", "10"))
 HEALTHZ_ROUNDS = 400
+HEALTHZ_NEAR = 100
 MIN_ROUNDS = 3
 
 
@@ -247,10 +252,6 @@ def run(couples: int, url: str | None, *, profile_all: bool = False) -> dict:
             seeded = seed_practice(couples, slug="bench")
             seed_practice(max(couples // 10, 1), slug="neighbour")
             seed_seconds = time.perf_counter() - began
-            began = time.perf_counter()
-            if os.environ.get("BENCH_ANALYZE", "1") != "0":
-                refresh_statistics()
-            analyze_seconds = time.perf_counter() - began
 
         therapist = app.test_client()
         therapist.post("/login", data={"email": seeded.owner_email, "password": seeded.password})
@@ -280,14 +281,30 @@ def run(couples: int, url: str | None, *, profile_all: bool = False) -> dict:
             ("homework edit (portal)", partner, f"/portal/homework/{couple.drafts[partner_id]}"),
         ]
         recorder = Recorder(app)
+        # Freshly loaded, before any statistics: the two pages whose plans went quadratic.
+        fresh = []
+        if os.environ.get("BENCH_FRESH", "1") != "0":
+            for label, client, path in (pages[0], pages[6]):
+                measured = time_page(client, recorder, path, rounds=ROUNDS, budget=5)
+                fresh.append(measured | {"page": label})
+        began = time.perf_counter()
+        if os.environ.get("BENCH_ANALYZE", "1") != "0":
+            with app.app_context():
+                refresh_statistics()
+        analyze_seconds = time.perf_counter() - began
         health = time_page(
             app.test_client(), recorder, "/healthz", rounds=HEALTHZ_ROUNDS, budget=PAGE_SECONDS
         )
         results = []
+        probe = app.test_client()
         for label, client, path in pages:
+            # /healthz just before each page: the machine's load drifts during a run (other
+            # work on the same cores), and the ratio should compare like with like.
+            local = time_page(probe, recorder, "/healthz", rounds=HEALTHZ_NEAR, budget=1)
             measured = time_page(client, recorder, path, rounds=ROUNDS, budget=PAGE_SECONDS)
             measured["page"] = label
-            measured["throughput"] = 100 * health["median"] / measured["median"]
+            measured["healthz_ms"] = local["median"]
+            measured["throughput"] = 100 * local["median"] / measured["median"]
             if profile_all or measured["throughput"] < 8:
                 measured["profile"] = profile_page(client, recorder, path)
             results.append(measured)
@@ -305,6 +322,7 @@ def run(couples: int, url: str | None, *, profile_all: bool = False) -> dict:
         "healthz": health,
         "healthz_after": health_after,
         "pages": results,
+        "fresh": fresh,
     }
 
 
