@@ -1,6 +1,7 @@
 """Every model, imported here so that Alembic and the app see the whole schema."""
 
 from practice.models.audit import AuditEvent
+from practice.models.checkin import Checkin, ReminderSent, SafetyAnswer, SafetyFlag
 from practice.models.couple import (
     Couple,
     CoupleTherapist,
@@ -34,6 +35,7 @@ __all__ = [
     "AgreementAcceptance",
     "Assignment",
     "CalendarFeed",
+    "Checkin",
     "ContractSignature",
     "ContractVersion",
     "InstructionTemplate",
@@ -53,6 +55,9 @@ __all__ = [
     "PortalSession",
     "Practice",
     "PrivacyAcknowledgement",
+    "ReminderSent",
+    "SafetyAnswer",
+    "SafetyFlag",
     "TherapistInvitation",
     "User",
     "UserSession",

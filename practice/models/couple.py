@@ -47,6 +47,8 @@ class Couple(PracticeScoped, db.Model):
             name="presenting_concern",
         ),
         Index("ix_couples_practice_id_status_label", "practice_id", "status", "label"),
+        CheckConstraint("checkin_weekday BETWEEN 0 AND 6", name="checkin_weekday"),
+        CheckConstraint("checkin_hour BETWEEN 0 AND 23", name="checkin_hour"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +57,9 @@ class Couple(PracticeScoped, db.Model):
     presenting_concern: Mapped[str] = mapped_column(String(20), default="other")
     start_date: Mapped[date] = mapped_column(Date)
     time_zone: Mapped[str] = mapped_column(String(64))
+    # The couple's own check-in day and hour (None: the practice's).
+    checkin_weekday: Mapped[int | None] = mapped_column()
+    checkin_hour: Mapped[int | None] = mapped_column()
     # The therapists' own notes: never shown in the portal.
     therapist_notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -175,6 +180,11 @@ class Partner(PracticeScoped, db.Model):
     # The title of processing-window events in this partner's calendar (None: the neutral
     # default). Calendars are often shared or on a work account: the partner chooses.
     calendar_title: Mapped[str | None] = mapped_column(String(80))
+    # The last safety screen answered (again every 90 days), and when the PIN was offered.
+    screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pin_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Reminders an hour before each processing window: the partner opts in.
+    window_reminders: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     couple: Mapped[Couple] = relationship(
         back_populates="partners",

@@ -39,6 +39,8 @@ class Practice(db.Model):
         ),
         CheckConstraint("invite_link_days BETWEEN 1 AND 90", name="invite_link_days"),
         CheckConstraint("portal_idle_days BETWEEN 1 AND 365", name="portal_idle_days"),
+        CheckConstraint("checkin_weekday BETWEEN 0 AND 6", name="checkin_weekday"),
+        CheckConstraint("checkin_hour BETWEEN 0 AND 23", name="checkin_hour"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +58,23 @@ class Practice(db.Model):
     portal_idle_days: Mapped[int] = mapped_column(default=30, server_default="30")
     # Bumped whenever the secrets policy changes: partners acknowledge each version.
     privacy_notice_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The weekly check-in opens on this day (0 Monday … 6 Sunday) at this hour, in each
+    # couple's own time zone; a couple may have its own.
+    checkin_weekday: Mapped[int] = mapped_column(default=6, server_default="6")
+    checkin_hour: Mapped[int] = mapped_column(default=18, server_default="18")
+    # The safety screen partners answer (an instrument's key: practice.instruments).
+    safety_instrument: Mapped[str] = mapped_column(
+        String(40), default="own_safety", server_default="own_safety"
+    )
+    # Where to go for help now, shown to a partner after an unsafe answer ("" = a default
+    # that names no country's services).
+    crisis_resources: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Where the quick-exit control leaves to: a neutral page the practice chooses.
+    quick_exit_url: Mapped[str] = mapped_column(
+        String(300),
+        default="https://www.wikipedia.org/",
+        server_default="https://www.wikipedia.org/",
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
