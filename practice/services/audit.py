@@ -79,6 +79,8 @@ ACTION_LABELS = {
     "homework.change_proposed": "proposed a change to signed or agreed homework",
     "homework.instructions_changed": "changed the default homework instructions",
     "agreement.added": "added an agreement",
+    "checkin.submitted": "handed in a weekly check-in",
+    "checkin.reviewed": "reviewed a weekly check-in",
     "agreement.accepted": "accepted an agreement",
     "agreement.discuss": "asked to talk about an agreement",
     "agreement.change_proposed": "asked to talk again about an accepted agreement",

@@ -1,0 +1,238 @@
+"""Weekly check-ins: the week a check-in belongs to, writing it (saved as typed, never
+silently overwritten), handing it in, and who may read it.
+
+A check-in opens once a week, on the couple's day and hour in the couple's own time zone
+(the practice's default unless the couple has its own). Each partner has one per week. It is
+private to its author and the therapists unless the author shares it; the paired reflection
+is sealed: each partner sees the other's answer only once both have handed theirs in. The
+safety items are not part of it at all: they are stored as safety answers, which no
+partner-facing page reads (services.safety).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from practice.checkins import questions
+from practice.extensions import db
+from practice.models import Couple, Partner, Practice, User
+from practice.models.base import utcnow
+from practice.models.checkin import Checkin
+from practice.models.homework import Agreement
+from practice.services import Conflict, DomainError, NotFound, audit, retry_on_conflict
+
+WRITABLE = ("open", "draft")
+
+
+class CheckinInvalid(DomainError):
+    """Some answers do not fit; `errors` maps form field names to messages. Nothing saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("Some answers could not be saved as they are. Nothing was changed.")
+        self.errors = errors
+
+
+class CheckinConflict(DomainError):
+    """Saved on another device since this page was opened: both versions go back."""
+
+    def __init__(self, checkin: Checkin, attempted: dict):
+        super().__init__("You saved this check-in on another device while writing here.")
+        self.current_content = checkin.content
+        self.current_version = checkin.version
+        self.attempted = attempted
+
+
+@dataclass(frozen=True)
+class Schedule:
+    weekday: int  # 0 Monday … 6 Sunday
+    hour: int
+    zone: ZoneInfo
+
+
+def schedule(couple: Couple) -> Schedule:
+    practice = db.session.scalar(select(Practice).where(Practice.id == couple.practice_id))
+    weekday = couple.checkin_weekday if couple.checkin_weekday is not None else None
+    hour = couple.checkin_hour if couple.checkin_hour is not None else None
+    return Schedule(
+        weekday=practice.checkin_weekday if weekday is None else weekday,
+        hour=practice.checkin_hour if hour is None else hour,
+        zone=ZoneInfo(couple.time_zone),
+    )
+
+
+def week_of(couple: Couple, now: datetime | None = None) -> date:
+    """The day the current week's check-in opened: the latest opening at or before `now`,
+    in the couple's time zone."""
+    plan = schedule(couple)
+    local = (now or utcnow()).astimezone(plan.zone)
+    day = local.date() - timedelta(days=(local.weekday() - plan.weekday) % 7)
+    if datetime.combine(day, time(plan.hour), tzinfo=plan.zone) > local:
+        day -= timedelta(days=7)
+    return day
+
+
+def opens_at(couple: Couple, week: date) -> datetime:
+    """The moment the check-in of `week` opened (aware, in the couple's zone)."""
+    plan = schedule(couple)
+    return datetime.combine(week, time(plan.hour), tzinfo=plan.zone)
+
+
+def agreement_keys(couple: Couple) -> tuple[str, ...]:
+    """The couple's agreements in force, as the check-in names them (public ids)."""
+    return tuple(
+        db.session.scalars(
+            select(Agreement.public_id)
+            .where(Agreement.couple_id == couple.id, Agreement.retired_at.is_(None))
+            .order_by(Agreement.created_at, Agreement.id)
+        )
+    )
+
+
+def current(partner: Partner, now: datetime | None = None) -> Checkin:
+    """This week's check-in of the partner, opened on first use (once, even when two
+    requests open it at the same moment)."""
+    week = week_of(partner.couple, now)
+
+    def find_or_open() -> Checkin:
+        found = db.session.scalar(
+            select(Checkin).where(Checkin.partner_id == partner.id, Checkin.week_of == week)
+        )
+        if found is not None:
+            return found
+        checkin = Checkin(
+            couple_id=partner.couple_id,
+            partner_id=partner.id,
+            week_of=week,
+            status="open",
+            content=questions.empty(),
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(checkin)
+        except IntegrityError:
+            raise Conflict() from None
+        return checkin
+
+    return retry_on_conflict(find_or_open)
+
+
+def get_partner_checkin(partner: Partner, public_id: str) -> Checkin:
+    """A check-in the partner may read (their own; the other's when shared), or NotFound."""
+    checkin = db.session.scalar(
+        select(Checkin).where(
+            Checkin.public_id == public_id, Checkin.couple_id == partner.couple_id
+        )
+    )
+    if checkin is None or not partner_can_read(partner, checkin):
+        raise NotFound()
+    return checkin
+
+
+def partner_can_read(partner: Partner, checkin: Checkin) -> bool:
+    if checkin.couple_id != partner.couple_id:
+        return False
+    if checkin.partner_id == partner.id:
+        return True
+    return checkin.shared and checkin.status not in WRITABLE
+
+
+def both_handed_in(couple_id: int, week: date) -> bool:
+    statuses = db.session.scalars(
+        select(Checkin.status).where(Checkin.couple_id == couple_id, Checkin.week_of == week)
+    ).all()
+    return len(statuses) == 2 and all(status not in WRITABLE for status in statuses)
+
+
+def reflection_of_other(partner: Partner, checkin: Checkin) -> str | None:
+    """The other partner's answer to the week's sealed reflection, once both handed in."""
+    if not both_handed_in(partner.couple_id, checkin.week_of):
+        return None
+    other = db.session.scalar(
+        select(Checkin).where(
+            Checkin.couple_id == partner.couple_id,
+            Checkin.week_of == checkin.week_of,
+            Checkin.partner_id != partner.id,
+        )
+    )
+    return other.content.get("reflection", "") if other is not None else None
+
+
+def save(
+    partner: Partner, checkin: Checkin, *, form, base_version: int, share: bool | None = None
+) -> Checkin:
+    """Save what the partner typed, if nobody saved since `base_version`."""
+    if checkin.partner_id != partner.id:
+        raise NotFound()
+    if checkin.status not in WRITABLE:
+        raise DomainError("This check-in has been handed in, so it can no longer be changed.")
+    content, errors = questions.parse_form(form, agreement_keys(partner.couple))
+    if errors:
+        raise CheckinInvalid(errors)
+    if base_version != checkin.version:
+        raise CheckinConflict(checkin, content)
+    values = {
+        "content": content,
+        "version": base_version + 1,
+        "last_saved_at": utcnow(),
+        "status": "draft",
+    }
+    if share is not None:
+        values["shared"] = share
+    saved = db.session.execute(
+        update(Checkin)
+        .where(
+            Checkin.id == checkin.id,
+            Checkin.version == base_version,
+            Checkin.status.in_(WRITABLE),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(checkin)
+    if saved != 1:
+        if checkin.status not in WRITABLE:
+            raise DomainError("This check-in has been handed in, so it can no longer be changed.")
+        raise CheckinConflict(checkin, content)
+    return checkin
+
+
+def submit(
+    partner: Partner, checkin: Checkin, *, form, base_version: int, share: bool | None = None
+) -> Checkin:
+    """Save and hand in. Every answer is optional: a check-in is never refused as incomplete."""
+    save(partner, checkin, form=form, base_version=base_version, share=share)
+    checkin.status = "submitted"
+    checkin.submitted_at = utcnow()
+    audit.record("checkin.submitted", actor=partner, target=checkin, couple_id=checkin.couple_id)
+    return checkin
+
+
+def mark_reviewed(user: User, checkin: Checkin, note: str | None = None) -> None:
+    if checkin.status in WRITABLE:
+        raise DomainError("It has not been handed in yet.")
+    if note is not None:
+        if len(note) > 10_000:
+            raise DomainError("Keep the note under 10,000 characters.", "note")
+        checkin.therapist_note = note.strip()
+    if checkin.status != "reviewed":
+        checkin.status = "reviewed"
+        checkin.reviewed_at = utcnow()
+        checkin.reviewed_by_id = user.id
+    audit.record("checkin.reviewed", actor=user, target=checkin, couple_id=checkin.couple_id)
+
+
+def history(partner: Partner, weeks: int = 52) -> list[Checkin]:
+    """The partner's own check-ins, newest first (for their trend and their list)."""
+    return list(
+        db.session.scalars(
+            select(Checkin)
+            .where(Checkin.partner_id == partner.id)
+            .order_by(Checkin.week_of.desc())
+            .limit(weeks)
+        )
+    )
