@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import io
 import json
 import os
 import re
@@ -196,10 +197,12 @@ def seed(database: str, couples: int):
 
     folder = tempfile.mkdtemp()
     app = build_app(database, Path(folder))
-    reset_database(app)
-    with app.app_context():
-        seeded = seed_practice(couples, slug="bench")
-        refresh_statistics()
+    # Migrations log to stderr through alembic's own logging set-up: kept out of the report.
+    with contextlib.redirect_stderr(io.StringIO()):
+        reset_database(app)
+        with app.app_context():
+            seeded = seed_practice(couples, slug="bench")
+            refresh_statistics()
     # Active couples only (every fourth is closed, and a closed couple's links do not work).
     chosen = [c for index, c in enumerate(seeded.couples) if index % 4 in (0, 1)][: PARTNERS // 2]
     return app, chosen
