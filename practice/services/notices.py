@@ -36,6 +36,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Your therapist sent some work back with a note.",
         "Work was sent back with a note.",
     ),
+    # Therapists only: the partner who answered never gets a notice about it.
+    "safety.answer": (
+        "",
+        "A safety answer needs your attention.",
+    ),
     "homework.released": (
         "Something is ready for you to read, when you feel ready.",
         "Work was released to the couple.",

@@ -114,3 +114,18 @@ def send_partner_sign_in_link(partner_id: int) -> None:
         "Your sign-in link",
         render_template("email/partner_sign_in_link.txt", partner=partner, link=link),
     )
+
+
+@job(name="email.safety_flag", queue=DEFAULT_QUEUE, timeout=60)
+def send_safety_flag(user_id: int, couple_id: int) -> None:
+    """Tell an assigned therapist that a safety answer needs their attention: no name, no
+    answer, only a link to sign in and look."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return
+    link = external_url("couples.show", couple_id=couple_id)
+    send_mail(
+        user.email,
+        "A safety answer needs your attention",
+        render_template("email/safety_flag.txt", user=user, link=link),
+    )
