@@ -133,9 +133,9 @@ def report(results: list[dict], report_file) -> list[str]:
                     f"{rest:.0f} ms; {b['statements']} statements"
                 )
                 report_file.write(f"\n== {misses[-1]}\n")
-                report_file.write("statements (count, start):\n")
-                for statement, count in profile["statements"]:
-                    report_file.write(f"  {count:4d}  {statement}\n")
+                report_file.write("statements (count, execute ms, start), the slowest first:\n")
+                for statement, count, ms in profile["statements"]:
+                    report_file.write(f"  {count:4d} {ms:8.1f}  {statement}\n")
                 report_file.write("\n".join(profile["functions"]) + "\n")
     if small.get("fresh") and large.get("fresh"):
         print("freshly loaded, before statistics (ANALYZE):")
