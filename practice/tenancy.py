@@ -104,16 +104,36 @@ def _scope_statement(state: ORMExecuteState) -> None:
         )
     if state.is_insert:
         return  # new rows are stamped and checked in before_flush
+    if _carries_criteria(state.statement, practice_id):
+        # A relationship load (lazy or selectin) of objects loaded in this practice: SQLAlchemy
+        # gives it the criteria of the statement that loaded them. Added again, they would
+        # pile up, once more at every level of loading.
+        return
     state.statement = state.statement.options(
-        with_loader_criteria(
-            PracticeScoped,
-            lambda cls: cls.practice_id == practice_id,
-            include_aliases=True,
-        ),
+        # Propagated to the loads of the objects a statement returns (see above), and applied
+        # to joined eager loads too.
+        with_loader_criteria(PracticeScoped, _criteria(practice_id), include_aliases=True),
         # The tenant itself: only the current one.
         with_loader_criteria(
             _tenant_model, lambda cls: cls.id == practice_id, include_aliases=True
         ),
+    )
+
+
+def _criteria(practice_id: int):
+    def in_practice(cls):
+        return cls.practice_id == practice_id
+
+    in_practice.practice_id = practice_id  # which practice these criteria keep to
+    return in_practice
+
+
+def _carries_criteria(statement, practice_id: int) -> bool:
+    """Whether the statement has the guard's criteria for this practice already."""
+    return any(
+        getattr(option, "root_entity", None) is PracticeScoped
+        and getattr(getattr(option, "_where_crit_orig", None), "practice_id", None) == practice_id
+        for option in getattr(statement, "_with_options", ())
     )
 
 

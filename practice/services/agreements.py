@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from practice.extensions import db
 from practice.homework.base import Finding
@@ -53,16 +53,20 @@ class Proposal:
         return f"{self.response.id}:{self.index}"
 
 
-def proposals_for(couple: Couple) -> list[Proposal]:
-    """Every submitted boundary proposal of the couple, by domain, with the coach's notes."""
+def proposals_for(couple: Couple, in_force: list[Agreement] | None = None) -> list[Proposal]:
+    """Every submitted boundary proposal of the couple, by domain, with the coach's notes.
+    `in_force`: the couple's agreements in force, when the caller has them loaded already
+    (they say which proposals were used)."""
     responses = db.session.scalars(
-        select(HomeworkResponse).where(
+        select(HomeworkResponse)
+        .where(
             HomeworkResponse.couple_id == couple.id,
             HomeworkResponse.kind == "boundaries",
             HomeworkResponse.status.in_(HANDED_IN),
         )
+        .options(joinedload(HomeworkResponse.partner))
     )
-    used = merged_keys(couple)
+    used = merged_keys(couple) if in_force is None else _keys_of(in_force)
     result = []
     for response in responses:
         proposals = (response.content or {}).get("proposals", [])
@@ -92,12 +96,22 @@ def proposals_for(couple: Couple) -> list[Proposal]:
 
 def merged_keys(couple: Couple) -> set[str]:
     """The proposals ("<response id>:<index>") that agreements in force were made from."""
-    keys: set[str] = set()
-    for merged in db.session.scalars(
-        select(Agreement.merged_from).where(
-            Agreement.couple_id == couple.id, Agreement.retired_at.is_(None)
+    return _merged(
+        db.session.scalars(
+            select(Agreement.merged_from).where(
+                Agreement.couple_id == couple.id, Agreement.retired_at.is_(None)
+            )
         )
-    ):
+    )
+
+
+def _keys_of(in_force: list[Agreement]) -> set[str]:
+    return _merged(agreement.merged_from for agreement in in_force)
+
+
+def _merged(merged_froms) -> set[str]:
+    keys: set[str] = set()
+    for merged in merged_froms:
         for pair in merged or []:
             if isinstance(pair, list | tuple) and len(pair) == 2:
                 keys.add(f"{pair[0]}:{pair[1]}")
@@ -143,11 +157,13 @@ class Prefill:
     merged_from: str
 
 
-def prefill(couple: Couple, keys: list[str]) -> Prefill | None:
+def prefill(
+    couple: Couple, keys: list[str], proposals: list[Proposal] | None = None
+) -> Prefill | None:
     """The form's starting values from the chosen proposals (None when none is valid): the
     first one's domain, every chosen text (to be merged into one), the first time frame given
-    and the earliest review date."""
-    by_key = {p.key: p for p in proposals_for(couple)}
+    and the earliest review date. `proposals`: `proposals_for(couple)`, when already made."""
+    by_key = {p.key: p for p in (proposals_for(couple) if proposals is None else proposals)}
     chosen = [by_key[key] for key in keys if key in by_key]
     if not chosen:
         return None
@@ -178,8 +194,8 @@ def agreements_in_force(couple: Couple) -> list[Agreement]:
             select(Agreement)
             .where(Agreement.couple_id == couple.id, Agreement.retired_at.is_(None))
             .order_by(Agreement.created_at, Agreement.id)
-            .options(selectinload(Agreement.acceptances))
-        )
+            .options(joinedload(Agreement.acceptances))
+        ).unique()
     )
 
 

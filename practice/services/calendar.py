@@ -53,6 +53,16 @@ def window_schedules(couple: Couple) -> list[HomeworkResponse]:
     )
 
 
+def agreed_windows(responses: list[HomeworkResponse]) -> list[HomeworkResponse]:
+    """`window_schedules` among pieces of work already loaded: a page that lists every piece
+    a partner sees has them all (a schedule is joint work, which both partners see)."""
+    return [
+        r
+        for r in sorted(responses, key=lambda r: r.id)
+        if r.kind == "processing_window" and r.status == Status.CONFIRMED
+    ]
+
+
 def event_title(partner: Partner) -> str:
     """The title of the partner's window events: their own, or the neutral default."""
     return partner.calendar_title or DEFAULT_TITLE

@@ -6,11 +6,12 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from practice.extensions import db
-from practice.models import Couple, CoupleTherapist, Partner, User
+from practice.models import Couple, CoupleTherapist, Partner, PortalSession, User
 from practice.models.base import utcnow
 from practice.models.couple import COUPLE_STATUSES, PRESENTING_CONCERNS, REPAIR_ROLES
 from practice.services import MAX_ID, DomainError, NotFound, audit
@@ -69,10 +70,54 @@ def visible_couples(user: User) -> Select:
 
 def get_couple(user: User, couple_id: int) -> Couple:
     """The couple if this therapist may see it; NotFound otherwise (never 'forbidden')."""
-    couple = db.session.scalar(visible_couples(user).where(Couple.id == couple_id))
+    couple = (
+        db.session.execute(
+            visible_couples(user)
+            .where(Couple.id == couple_id)
+            # Its partners with it: every page of a couple names them.
+            .options(joinedload(Couple.partners))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if couple is None:
         raise NotFound()
     return couple
+
+
+def couple_page(user: User, couple_id: int) -> tuple[Couple, dict[int, list[PortalSession]]]:
+    """The couple for its page, if this therapist may see it (NotFound otherwise), in one
+    statement: its partners with their links, its therapists and assignments, and each
+    partner's signed-in devices (`portal_access.live_sessions`, by partner id)."""
+    rows = (
+        db.session.execute(
+            visible_couples(user)
+            .add_columns(PortalSession)
+            .where(Couple.id == couple_id)
+            .outerjoin(Partner, Partner.couple_id == Couple.id)
+            .outerjoin(
+                PortalSession,
+                and_(PortalSession.partner_id == Partner.id, PortalSession.ended_at.is_(None)),
+            )
+            .options(
+                joinedload(Couple.partners).joinedload(Partner.current_invite),
+                joinedload(Couple.therapists),
+                joinedload(Couple.assignments),
+            )
+        )
+        .unique()
+        .all()
+    )
+    if not rows:
+        raise NotFound()
+    couple = rows[0].Couple
+    sessions: dict[int, list[PortalSession]] = {partner.id: [] for partner in couple.partners}
+    for row in rows:
+        if row.PortalSession is not None:
+            sessions[row.PortalSession.partner_id].append(row.PortalSession)
+    for devices in sessions.values():
+        devices.sort(key=lambda device: device.last_seen_at, reverse=True)
+    return couple, sessions
 
 
 def get_partner(user: User, couple: Couple, partner_id: int) -> Partner:
@@ -336,10 +381,27 @@ def recent_audit(couple: Couple, limit: int = 30):
     )
 
 
-def dashboard_summary(user: User) -> dict:
-    """Counts for the dashboard, and the partners who have not opened their portal yet."""
+def attach_couples(records: list) -> list:
+    """Give each record that names a couple (a notice, say) its `couple`, all from one
+    statement: a page reading `record.couple` would otherwise query once per record."""
+    ids = {record.couple_id for record in records if record.couple_id is not None}
+    found = {}
+    if ids:
+        found = {c.id: c for c in db.session.scalars(select(Couple).where(Couple.id.in_(ids)))}
+    for record in records:
+        set_committed_value(record, "couple", found.get(record.couple_id))
+    return records
+
+
+def dashboard_summary(user: User, open_couples: int | None = None) -> dict:
+    """Counts for the dashboard, and the partners who have not opened their portal yet.
+    `open_couples`: the count, when the caller has it (`review.dashboard_counts`)."""
     visible = visible_couples(user).where(Couple.status.in_(STATUS_FILTERS["open"]))
-    open_count = db.session.scalar(visible.with_only_columns(func.count()).order_by(None))
+    open_count = (
+        open_couples
+        if open_couples is not None
+        else db.session.scalar(visible.with_only_columns(func.count()).order_by(None))
+    )
     waiting = list(
         db.session.scalars(
             select(Partner)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, inspect, select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from practice.audience import Audience, Content, Viewer, can_see
 from practice.extensions import db
@@ -23,6 +25,7 @@ from practice.models.base import utcnow
 from practice.models.homework import (
     MODES,
     Assignment,
+    ContractSignature,
     ContractVersion,
     HomeworkComment,
     HomeworkResponse,
@@ -218,7 +221,7 @@ def partner_responses(partner: Partner) -> list[HomeworkResponse]:
         .where(HomeworkResponse.couple_id == partner.couple_id)
         .order_by(Assignment.created_at.desc(), HomeworkResponse.id)
         .options(
-            joinedload(HomeworkResponse.assignment).selectinload(Assignment.responses),
+            joinedload(HomeworkResponse.assignment).joinedload(Assignment.responses),
             joinedload(HomeworkResponse.partner),
         )
     ).unique()
@@ -228,21 +231,41 @@ def partner_responses(partner: Partner) -> list[HomeworkResponse]:
 def get_partner_response(partner: Partner, public_id: str) -> HomeworkResponse:
     """A piece of work the partner may see, by its public id, or NotFound (existence included)."""
     response = db.session.scalar(
-        select(HomeworkResponse).where(
+        select(HomeworkResponse)
+        .where(
             HomeworkResponse.public_id == public_id,
             HomeworkResponse.couple_id == partner.couple_id,
+        )
+        .options(
+            # What seeing it and its page need: the other pieces of the same assignment, and
+            # who wrote it.
+            joinedload(HomeworkResponse.assignment).joinedload(Assignment.responses),
+            joinedload(HomeworkResponse.partner),
         )
     )
     if response is None or not partner_can_see(partner, response):
         raise NotFound()
+    # The couple is the partner's own (the statement asks for it): no query to find it again.
+    set_committed_value(response.assignment, "couple", partner.couple)
     return response
 
 
 def get_therapist_response(user: User, couple: Couple, response_id: int) -> HomeworkResponse:
-    response = db.session.scalar(
-        select(HomeworkResponse).where(
-            HomeworkResponse.id == response_id, HomeworkResponse.couple_id == couple.id
+    response = (
+        db.session.execute(
+            select(HomeworkResponse)
+            .where(HomeworkResponse.id == response_id, HomeworkResponse.couple_id == couple.id)
+            .options(
+                # What its pages show: the assignment, who gave it, the couple, the author,
+                # and the therapists' comments with who wrote them.
+                joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
+                joinedload(HomeworkResponse.assignment).joinedload(Assignment.created_by),
+                joinedload(HomeworkResponse.partner),
+                joinedload(HomeworkResponse.comments).joinedload(HomeworkComment.author),
+            )
         )
+        .unique()
+        .scalar_one_or_none()
     )
     if response is None:
         raise NotFound()
@@ -250,14 +273,22 @@ def get_therapist_response(user: User, couple: Couple, response_id: int) -> Home
 
 
 def couple_assignments(couple: Couple) -> list[Assignment]:
-    return list(
+    """The couple's assignments, newest first, with their pieces of work and their authors:
+    one statement. Each piece knows its assignment and the assignment its couple, with no
+    further query."""
+    assignments = list(
         db.session.scalars(
             select(Assignment)
             .where(Assignment.couple_id == couple.id)
             .order_by(Assignment.created_at.desc())
-            .options(selectinload(Assignment.responses).joinedload(HomeworkResponse.partner))
-        )
+            .options(joinedload(Assignment.responses).joinedload(HomeworkResponse.partner))
+        ).unique()
     )
+    for assignment in assignments:
+        set_committed_value(assignment, "couple", couple)
+        for response in assignment.responses:
+            set_committed_value(response, "assignment", assignment)
+    return assignments
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -407,36 +438,84 @@ def standings(
     response id: who acts next, in words, and the portal section. A fixed number of queries."""
     if not responses:
         return {}
-    joint_ids = [r.id for r in responses if r.is_joint]
     confirmed: dict[int, dict[int, tuple[int, datetime]]] = {}
     signed: dict[int, dict[int, datetime]] = {}
-    if joint_ids:
-        for row in db.session.scalars(
-            select(JointConfirmation).where(JointConfirmation.response_id.in_(joint_ids))
-        ):
-            mine = confirmed.setdefault(row.response_id, {})
-            mine[row.partner_id] = (row.version, row.confirmed_at)
-        for version in db.session.scalars(
-            select(ContractVersion)
-            .where(
-                ContractVersion.response_id.in_(joint_ids), ContractVersion.superseded_at.is_(None)
-            )
-            .options(selectinload(ContractVersion.signatures))
-        ):
-            signed[version.response_id] = {s.partner_id: s.signed_at for s in version.signatures}
-    returned_by: dict[int, str] = {}
+    returned_by: dict[int, tuple[int, str]] = {}
+    joint_ids = [r.id for r in responses if r.is_joint]
     returned = [r.id for r in responses if r.status == Status.RETURNED]
-    if returned:
-        for comment in db.session.scalars(
-            select(HomeworkComment)
-            .where(HomeworkComment.response_id.in_(returned))
-            .order_by(HomeworkComment.id)
-            .options(joinedload(HomeworkComment.author))
-        ):
-            returned_by[comment.response_id] = comment.author.name
+    if joint_ids or returned:
+        # One statement for what only some pieces have: the agreements to a joint piece's
+        # version, the signatures on its current contract version, and who returned a piece.
+        rows = db.session.execute(
+            select(
+                HomeworkResponse.id,
+                JointConfirmation.partner_id,
+                JointConfirmation.version,
+                JointConfirmation.confirmed_at,
+                ContractVersion.id,
+                ContractSignature.partner_id,
+                ContractSignature.signed_at,
+                HomeworkComment.id,
+                User.name,
+            )
+            .select_from(HomeworkResponse)
+            .outerjoin(
+                JointConfirmation,
+                and_(
+                    JointConfirmation.response_id == HomeworkResponse.id,
+                    HomeworkResponse.id.in_(joint_ids),
+                ),
+            )
+            .outerjoin(
+                ContractVersion,
+                and_(
+                    ContractVersion.response_id == HomeworkResponse.id,
+                    ContractVersion.superseded_at.is_(None),
+                    HomeworkResponse.id.in_(joint_ids),
+                ),
+            )
+            .outerjoin(ContractSignature, ContractSignature.version_id == ContractVersion.id)
+            .outerjoin(
+                HomeworkComment,
+                and_(
+                    HomeworkComment.response_id == HomeworkResponse.id,
+                    HomeworkResponse.id.in_(returned),
+                ),
+            )
+            .outerjoin(User, User.id == HomeworkComment.author_user_id)
+            .where(HomeworkResponse.id.in_(joint_ids + returned))
+            # Agreements and signatures in the order they were given: names are listed so.
+            .order_by(
+                HomeworkResponse.id,
+                JointConfirmation.id,
+                ContractSignature.signed_at,
+                ContractSignature.id,
+                HomeworkComment.id,
+            )
+        )
+        for (
+            rid,
+            agreer,
+            agreed_version,
+            agreed_at,
+            version_id,
+            signer,
+            signed_at,
+            comment,
+            author,
+        ) in rows:
+            if agreer is not None:
+                confirmed.setdefault(rid, {})[agreer] = (agreed_version, agreed_at)
+            if version_id is not None:
+                signatures = signed.setdefault(rid, {})
+                if signer is not None:
+                    signatures[signer] = signed_at
+            if comment is not None and comment > returned_by.get(rid, (0, ""))[0]:
+                returned_by[rid] = (comment, author)
+    couples = _couples_with_partners({r.couple_id for r in responses})
     result = {}
     for response in responses:
-        couple = response.assignment.couple
+        couple = couples[response.couple_id]
         names = {p.id: p.display_name for p in couple.partners}
         other = partner.other if partner is not None else None
         agreed = {
@@ -463,7 +542,7 @@ def standings(
             handed_in_on=_local_day(response.submitted_at, couple.time_zone),
             reviewed_on=_local_day(response.reviewed_at, couple.time_zone),
             done_on=_local_day(done_at, couple.time_zone) if done_at else None,
-            returned_by=returned_by.get(response.id, ""),
+            returned_by=returned_by.get(response.id, (0, ""))[1],
             signed_by_viewer=partner is not None and partner.id in signatures,
             signed_by_other=other is not None and other.id in signatures,
             signers=tuple(names[pid] for pid in signatures if pid in names),
@@ -474,6 +553,23 @@ def standings(
         )
         result[response.id] = kind.standing(facts)
     return result
+
+
+def _couples_with_partners(couple_ids: set[int]) -> dict[int, Couple]:
+    """The couples by id, with their partners: those the session holds already, the rest in
+    one statement."""
+    couples = {}
+    for couple_id in couple_ids:
+        couple = db.session.identity_map.get(identity_key(Couple, couple_id))
+        if couple is not None and not {"partners", "time_zone"} & inspect(couple).unloaded:
+            couples[couple_id] = couple
+    missing = couple_ids - couples.keys()
+    if missing:
+        for couple in db.session.scalars(
+            select(Couple).where(Couple.id.in_(missing)).options(joinedload(Couple.partners))
+        ).unique():
+            couples[couple.id] = couple
+    return couples
 
 
 def standing(response: HomeworkResponse, *, partner: Partner | None = None) -> Standing:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
 
 from practice.extensions import db
 from practice.homework import get_kind
@@ -28,12 +29,16 @@ DEFAULT_REVISIT = timedelta(days=30)
 
 
 def contract_versions(response: HomeworkResponse) -> list[ContractVersion]:
+    """The versions marked final, newest first, with their signatures."""
+    if get_kind(response.kind).workflow is not SIGNED:
+        return []  # only work that both partners sign is ever marked final
     return list(
         db.session.scalars(
             select(ContractVersion)
             .where(ContractVersion.response_id == response.id)
             .order_by(ContractVersion.number.desc())
-        )
+            .options(joinedload(ContractVersion.signatures))
+        ).unique()
     )
 
 

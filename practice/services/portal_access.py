@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from practice.extensions import db
 from practice.jobs import enqueue
@@ -285,15 +286,26 @@ def start_session_from_sign_in_link(token: str, *, device: str | None) -> Portal
 def load_portal_session(session_id: int, partner_id: int, version: int) -> PortalSession | None:
     """The live portal session behind a cookie, or None if it ended, was revoked or idled out."""
     with unscoped():  # the cookie is what tells us the practice
-        portal_session = db.session.scalar(
-            select(PortalSession).where(
-                PortalSession.id == session_id, PortalSession.partner_id == partner_id
+        # One statement: the session, its partner, their couple with both partners (pages
+        # name the other) and its therapists (pages name them), and the practice.
+        couple = joinedload(PortalSession.partner).joinedload(Partner.couple)
+        row = (
+            db.session.execute(
+                select(PortalSession, Practice)
+                .join(Practice, Practice.id == PortalSession.practice_id)
+                .where(PortalSession.id == session_id, PortalSession.partner_id == partner_id)
+                .options(couple.joinedload(Couple.partners), couple.joinedload(Couple.therapists))
             )
+            .unique()
+            .first()
         )
-        if portal_session is None or portal_session.ended_at is not None:
+        if row is None or row.PortalSession.ended_at is not None:
             return None
+        portal_session, practice = row
+        # The session's identity map holds objects weakly: held here for the rest of the
+        # request, the practice is what `db.session.get(Practice, ...)` finds, with no query.
+        db.session.info["portal_practice"] = practice
         partner = portal_session.partner
-        practice = db.session.get(Practice, partner.practice_id)
         now = utcnow()
         if partner.session_version != version or not may_enter(partner):
             return None

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, false, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, case, false, func, inspect, or_, select, true
+from sqlalchemy.orm import aliased, joinedload
 
 from practice.audience import Audience
 from practice.extensions import db
 from practice.homework import KINDS, HomeworkKind, get_kind
 from practice.homework.standing import Section
 from practice.homework.workflow import AWAITING_THERAPIST, HANDED_IN, WRITABLE, Status
-from practice.models import Couple, CoupleTherapist, User
+from practice.models import Couple, CoupleTherapist, Practice, TherapistInvitation, User
 from practice.models.homework import (
     Assignment,
     ContractVersion,
@@ -27,7 +27,7 @@ from practice.models.homework import (
     ResponseTransition,
 )
 from practice.services import homework as homework_service
-from practice.services.couples import visible_couples
+from practice.services.couples import STATUS_FILTERS
 
 # -- the review queue ----------------------------------------------------------------------------
 
@@ -54,8 +54,14 @@ def _couples_of(therapist_id: int):
     return select(CoupleTherapist.couple_id).where(CoupleTherapist.user_id == therapist_id)
 
 
-def _visible_ids(user: User):
-    return visible_couples(user).with_only_columns(Couple.id).order_by(None)
+def _visible(user: User, couple_id):
+    """`couple_id` (a column) names a couple this user sees: `couples.visible_couples`, as a
+    condition on the column itself. The owner sees every couple of the practice, and the guard
+    keeps every row to the practice already; a therapist, the couples assigned to them (looked
+    up by the assignment, not through the couples: no loop over the practice's couples)."""
+    if user.is_owner:
+        return true()
+    return couple_id.in_(_couples_of(user.id))
 
 
 def review_queue(
@@ -65,7 +71,7 @@ def review_queue(
     the couples of one therapist of the practice and to one kind, when asked."""
     statement = (
         select(HomeworkResponse)
-        .where(_waiting(), HomeworkResponse.couple_id.in_(_visible_ids(user)))
+        .where(_waiting(), _visible(user, HomeworkResponse.couple_id))
         .order_by(HomeworkResponse.submitted_at, HomeworkResponse.id)
         .options(
             joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
@@ -84,7 +90,7 @@ def waiting_count(user: User) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(HomeworkResponse)
-        .where(_waiting(), HomeworkResponse.couple_id.in_(_visible_ids(user)))
+        .where(_waiting(), _visible(user, HomeworkResponse.couple_id))
     )
 
 
@@ -152,7 +158,7 @@ def queue_without_filters(
             func.count(case((kind_match, 1))) if kind_match is not None else func.count(),
         )
         .select_from(HomeworkResponse)
-        .where(_waiting(), HomeworkResponse.couple_id.in_(_visible_ids(user)))
+        .where(_waiting(), _visible(user, HomeworkResponse.couple_id))
     ).one()
     return QueueWithoutFilters(*row)
 
@@ -160,15 +166,67 @@ def queue_without_filters(
 # -- the dashboard -------------------------------------------------------------------------------
 
 
-def _before_the_couples_today(column, couple_ids, *, or_on: bool = False):
+@dataclass(frozen=True)
+class DashboardCounts:
+    """The dashboard's numbers, and the time zones its day-by-day lists need."""
+
+    team_size: int
+    open_invitations: int
+    open_couples: int
+    waiting_review: int
+    # The time zones of the couples this user sees: "today" differs between them.
+    zones: tuple[str, ...]
+
+
+def dashboard_counts(user: User) -> DashboardCounts:
+    """Every number on the dashboard, and its couples' time zones: one statement (one row per
+    time zone, the counts repeated; one row with no zone when the user sees no couple)."""
+    zones = select(Couple.time_zone).where(_visible(user, Couple.id)).distinct().subquery()
+    rows = db.session.execute(
+        select(
+            select(func.count()).select_from(User).where(User.active).scalar_subquery(),
+            select(func.count())
+            .select_from(TherapistInvitation)
+            .where(
+                TherapistInvitation.accepted_at.is_(None), TherapistInvitation.revoked_at.is_(None)
+            )
+            .scalar_subquery(),
+            select(func.count())
+            .select_from(Couple)
+            .where(_visible(user, Couple.id), Couple.status.in_(STATUS_FILTERS["open"]))
+            .scalar_subquery(),
+            select(func.count())
+            .select_from(HomeworkResponse)
+            .where(_waiting(), _visible(user, HomeworkResponse.couple_id))
+            .scalar_subquery(),
+            zones.c.time_zone,
+        )
+        # The practice itself (the guard keeps it to the current one): always one row.
+        .select_from(Practice)
+        .outerjoin(zones, true())
+    ).all()
+    team_size, open_invitations, open_couples, waiting_review, _ = rows[0]
+    return DashboardCounts(
+        team_size,
+        open_invitations,
+        open_couples,
+        waiting_review,
+        tuple(sorted(row[-1] for row in rows if row[-1] is not None)),
+    )
+
+
+def _zones_of(user: User) -> list[str]:
+    return db.session.scalars(
+        select(Couple.time_zone).where(_visible(user, Couple.id)).distinct()
+    ).all()
+
+
+def _before_the_couples_today(column, zones, *, or_on: bool = False):
     """`column` (a date) before each couple's own today, or on it with `or_on`.
 
     A due date is a day where the couple lives: work due on Monday in Auckland is late hours
     before it is late in Honolulu, and the dashboard agrees with each couple's page.
     """
-    zones = db.session.scalars(
-        select(Couple.time_zone).where(Couple.id.in_(couple_ids)).distinct()
-    ).all()
     each_zone = []
     for zone in zones:
         today = datetime.now(ZoneInfo(zone)).date()
@@ -178,19 +236,20 @@ def _before_the_couples_today(column, couple_ids, *, or_on: bool = False):
     return or_(*each_zone) if each_zone else false()
 
 
-def needs_attention(user: User) -> dict:
+def needs_attention(user: User, counts: DashboardCounts | None = None) -> dict:
     """For the dashboard: overdue work, repair contracts due for their revisit, and how much
-    waits for review (counted as the queue counts it)."""
-    couple_ids = _visible_ids(user)
+    waits for review (counted as the queue counts it). `counts`: the dashboard's counts,
+    when the caller has them (they carry the couples' time zones)."""
+    zones = counts.zones if counts is not None else _zones_of(user)
     overdue = list(
         db.session.scalars(
             select(HomeworkResponse)
             .join(HomeworkResponse.assignment)
             .join(Couple, Couple.id == HomeworkResponse.couple_id)
             .where(
-                HomeworkResponse.couple_id.in_(couple_ids),
+                _visible(user, HomeworkResponse.couple_id),
                 HomeworkResponse.status.in_(WRITABLE),
-                _before_the_couples_today(Assignment.due_date, couple_ids),
+                _before_the_couples_today(Assignment.due_date, zones),
             )
             .order_by(Assignment.due_date, HomeworkResponse.id)
             .limit(30)
@@ -200,34 +259,29 @@ def needs_attention(user: User) -> dict:
             )
         )
     )
+    # Each version with its piece of work and the couple: one statement.
+    revisit_response = aliased(HomeworkResponse)
     revisits = list(
-        db.session.scalars(
-            select(ContractVersion)
-            .join(HomeworkResponse, HomeworkResponse.id == ContractVersion.response_id)
-            .join(Couple, Couple.id == HomeworkResponse.couple_id)
+        db.session.execute(
+            select(ContractVersion, revisit_response)
+            .join(revisit_response, revisit_response.id == ContractVersion.response_id)
+            .join(Couple, Couple.id == revisit_response.couple_id)
             .where(
-                HomeworkResponse.couple_id.in_(couple_ids),
+                _visible(user, revisit_response.couple_id),
                 ContractVersion.superseded_at.is_(None),
-                _before_the_couples_today(ContractVersion.revisit_date, couple_ids, or_on=True),
+                _before_the_couples_today(ContractVersion.revisit_date, zones, or_on=True),
             )
             .order_by(ContractVersion.revisit_date)
             .limit(30)
-        )
-    )
-    revisit_responses = {}
-    if revisits:
-        revisit_responses = {
-            r.id: r
-            for r in db.session.scalars(
-                select(HomeworkResponse)
-                .where(HomeworkResponse.id.in_([v.response_id for v in revisits]))
-                .options(joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple))
+            .options(
+                joinedload(revisit_response.assignment).joinedload(Assignment.couple),
             )
-        }
+        ).tuples()
+    )
     return {
         "overdue": overdue,
-        "revisits": [(v, revisit_responses[v.response_id]) for v in revisits],
-        "waiting_review": waiting_count(user),
+        "revisits": revisits,
+        "waiting_review": counts.waiting_review if counts is not None else waiting_count(user),
     }
 
 
@@ -343,19 +397,22 @@ def history(response: HomeworkResponse) -> list[HistoryEntry]:
             .where(ResponseTransition.response_id == response.id)
             .order_by(ResponseTransition.at, ResponseTransition.id)
             .options(
-                selectinload(ResponseTransition.actor_user),
-                selectinload(ResponseTransition.actor_partner),
+                joinedload(ResponseTransition.actor_user),
+                joinedload(ResponseTransition.actor_partner),
             )
         )
     )
-    comments = list(
-        db.session.scalars(
-            select(HomeworkComment)
-            .where(HomeworkComment.response_id == response.id)
-            .order_by(HomeworkComment.created_at, HomeworkComment.id)
-            .options(selectinload(HomeworkComment.author))
+    if "comments" in inspect(response).unloaded:
+        comments = list(
+            db.session.scalars(
+                select(HomeworkComment)
+                .where(HomeworkComment.response_id == response.id)
+                .order_by(HomeworkComment.created_at, HomeworkComment.id)
+                .options(joinedload(HomeworkComment.author))
+            )
         )
-    )
+    else:  # loaded with the response (`homework.get_therapist_response`)
+        comments = sorted(response.comments, key=lambda c: (c.created_at, c.id))
     # A return and its comment are written together: pair each comment with the return by
     # the same therapist nearest in time, and show them as one line with the note beneath.
     returns = [

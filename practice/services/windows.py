@@ -21,6 +21,8 @@ KIND = "processing_window"
 
 def confirmations(response: HomeworkResponse) -> dict[int, JointConfirmation]:
     """Confirmations of the current version, by partner id."""
+    if response.kind != KIND:
+        return {}  # only a schedule is confirmed (see `confirm`)
     rows = db.session.scalars(
         select(JointConfirmation).where(JointConfirmation.response_id == response.id)
     )

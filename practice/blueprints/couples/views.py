@@ -143,15 +143,19 @@ def new():
 
 
 @bp.route("/<int:couple_id>")
-@with_couple
-def show(couple):
+@login_required
+def show(couple_id: int):
+    try:
+        couple, sessions = couple_service.couple_page(current_user, couple_id)
+    except NotFound:
+        abort(404)
     partners = couple.partners
     assignments = homework_service.couple_assignments(couple)
     return render_template(
         "couples/show.html",
         couple=couple,
         partners=partners,
-        sessions={p.id: portal_access.live_sessions(p) for p in partners},
+        sessions=sessions,
         failed_emails=_failed_invite_emails(partners),
         notice_digest=portal_access.privacy_notice_digest(current_user.practice),
         invite_state=portal_access.invite_state,

@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from practice.blueprints.auth.forms import ConfirmForm
 from practice.blueprints.dashboard import bp
 from practice.extensions import db
-from practice.models import TherapistInvitation, User
 from practice.models.base import utcnow
 from practice.services import (
     NotFound,
@@ -31,23 +29,18 @@ def home():
 @login_required
 def index():
     practice = current_user.practice
-    team_size = db.session.scalar(select(func.count()).select_from(User).where(User.active))
-    open_invitations = db.session.scalar(
-        select(func.count())
-        .select_from(TherapistInvitation)
-        .where(TherapistInvitation.accepted_at.is_(None), TherapistInvitation.revoked_at.is_(None))
-    )
+    counts = review.dashboard_counts(current_user)  # every number on the page: one statement
     return render_template(
         "dashboard/index.html",
         practice=practice,
-        team_size=team_size,
-        open_invitations=open_invitations,
-        summary=couples.dashboard_summary(current_user),
-        attention=review.needs_attention(current_user),
+        team_size=counts.team_size,
+        open_invitations=counts.open_invitations,
+        summary=couples.dashboard_summary(current_user, open_couples=counts.open_couples),
+        attention=review.needs_attention(current_user, counts),
         get_kind=homework.get_kind,
         invite_state=portal_access.invite_state,
         now=utcnow(),
-        notices=notices.unread_for_user(current_user),
+        notices=couples.attach_couples(notices.unread_for_user(current_user)),
         notice_text=notices.text_for,
         agreement_reviews=agreements.due_for_review(current_user),
         action_form=ConfirmForm(),

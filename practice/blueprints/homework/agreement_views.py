@@ -34,7 +34,11 @@ def _added_message(notes: int) -> str:
 @with_couple
 def agreements_page(couple):
     using = agreements.parse_keys(request.args.getlist("use"))
-    prefill = agreements.prefill(couple, using) if using and request.method == "GET" else None
+    prefill = in_force = proposals = None
+    if using and request.method == "GET":
+        in_force = agreements.agreements_in_force(couple)
+        proposals = agreements.proposals_for(couple, in_force)
+        prefill = agreements.prefill(couple, using, proposals)
     if prefill is not None:
         form = AgreementForm(
             domain=prefill.domain,
@@ -63,13 +67,15 @@ def agreements_page(couple):
             flash(_added_message(notes), "success")
             return redirect(url_for("homework.agreements_page", couple_id=couple.id))
     status = 422 if form.errors or form.form_errors else 200
-    in_force = agreements.agreements_in_force(couple)
+    if proposals is None:  # else loaded above for a GET, which writes nothing
+        in_force = agreements.agreements_in_force(couple)
+        proposals = agreements.proposals_for(couple, in_force)
     in_form = agreements.parse_keys(form.merged_from.data)
     return render_template(
         "homework/agreements.html",
         couple=couple,
         form=form,
-        proposals=agreements.proposals_for(couple),
+        proposals=proposals,
         in_form=in_form,
         in_force=in_force,
         coach_notes_by_id={a.id: agreements.coach_notes(a) for a in in_force},

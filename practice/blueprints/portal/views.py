@@ -169,7 +169,7 @@ def home():
         handed_in=[r for r in visible if not homework_service.partner_can_edit(partner, r)],
         agreements=agreements.agreements_in_force(partner.couple),
         # The calendar card once both partners agreed to a schedule: never before.
-        has_window=bool(calendar.window_schedules(partner.couple)),
+        has_window=bool(calendar.agreed_windows(visible)),
         has_feed=calendar.has_feed(partner),
         today=homework_service.couple_today(partner.couple),
         get_kind=homework_service.get_kind,
