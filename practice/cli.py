@@ -129,3 +129,15 @@ def requeue_command(older_than: int) -> None:
     for job_run_id, practice_id, function in runs:
         dispatch(job_run_id, practice_id, function)
     click.echo(f"requeued {len(runs)} job run(s)")
+
+
+@jobs_cli.command("tick")
+def tick_command():
+    """Send the reminders that are due, each exactly once (run every minute from cron or a
+    systemd timer; two at once are safe)."""
+    from practice.services import reminders
+
+    sent = reminders.tick()
+    click.echo(
+        ", ".join(f"{kind}: {count}" for kind, count in sorted(sent.items())) or "nothing due"
+    )

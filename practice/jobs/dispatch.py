@@ -48,6 +48,10 @@ def _after_flush(session: Session, flush_context) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy also calls this when a SAVEPOINT is released: the work is not committed
+    # yet, and the outer transaction may still roll back. Only the outermost commit sends.
+    if session.in_nested_transaction():
+        return
     ready = session.info.pop(f"{SESSION_KEY}_ready", None)
     for job_run_id, practice_id, function in ready or ():
         dispatch(job_run_id, practice_id, function)

@@ -36,6 +36,26 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Your therapist sent some work back with a note.",
         "Work was sent back with a note.",
     ),
+    "checkin.open": (
+        "Your weekly check-in is open.",
+        "",
+    ),
+    "checkin.nudge": (
+        "A gentle reminder: your weekly check-in is still open.",
+        "",
+    ),
+    "window.soon": (
+        "Your processing window starts within the hour.",
+        "",
+    ),
+    "contract.revisit": (
+        "",
+        "A repair contract is due for its revisit.",
+    ),
+    "agreement.review": (
+        "",
+        "An agreement is due for review.",
+    ),
     # Therapists only: the partner who answered never gets a notice about it.
     "safety.answer": (
         "",

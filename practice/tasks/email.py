@@ -129,3 +129,26 @@ def send_safety_flag(user_id: int, couple_id: int) -> None:
         "A safety answer needs your attention",
         render_template("email/safety_flag.txt", user=user, link=link),
     )
+
+
+def _partner_reminder(partner_id: int, subject: str, template: str) -> None:
+    partner = db.session.get(Partner, partner_id)
+    if partner is None or not partner.email or partner.access_revoked_at is not None:
+        return
+    send_mail(
+        partner.email,
+        subject,
+        render_template(template, partner=partner, link=external_url("portal.home")),
+    )
+
+
+@job(name="email.checkin_reminder", queue=DEFAULT_QUEUE, timeout=60)
+def send_checkin_reminder(partner_id: int) -> None:
+    """'Your weekly check-in is open': no names, no content, a link to the portal."""
+    _partner_reminder(partner_id, "Your weekly check-in is open", "email/checkin_reminder.txt")
+
+
+@job(name="email.window_reminder", queue=DEFAULT_QUEUE, timeout=60)
+def send_window_reminder(partner_id: int) -> None:
+    """An hour's notice of a time the partner reserved; the words say only that."""
+    _partner_reminder(partner_id, "Coming up within the hour", "email/window_reminder.txt")

@@ -173,6 +173,39 @@ def test_a_rolled_back_transaction_dispatches_nothing(
         assert redis.llen("rq:queue:default") == 0
 
 
+@pytest.mark.parametrize("mode", ["inline", "redis"])
+def test_releasing_a_savepoint_sends_nothing_until_the_outer_commit(
+    request, app, owner, inbox, job_runs, mode
+):
+    """A savepoint released inside a transaction is not a commit: a run recorded before it
+    waits for the outer commit, and goes nowhere if the outer transaction rolls back."""
+    redis = request.getfixturevalue("redis_jobs") if mode == "redis" else None
+    enqueue("email.password_reset", practice_id=owner.practice_id, user_id=owner.id)
+    db.session.flush()
+    with db.session.begin_nested():
+        with unscoped():
+            db.session.add(PracticeFactory.build())
+    assert inbox.messages == []
+    if redis is not None:
+        assert redis.llen("rq:queue:default") == 0
+    db.session.rollback()
+    assert job_runs() == []
+    assert inbox.messages == []
+
+    enqueue("email.password_reset", practice_id=owner.practice_id, user_id=owner.id)
+    db.session.flush()
+    with db.session.begin_nested():
+        with unscoped():
+            db.session.add(PracticeFactory.build())
+    assert inbox.messages == []
+    db.session.commit()
+    (run,) = job_runs()
+    if redis is None:
+        assert run.status == "done" and len(inbox.messages) == 1
+    else:
+        assert redis.llen("rq:queue:default") == 1
+
+
 # --- RQ on the real Redis ----------------------------------------------------------------
 
 
