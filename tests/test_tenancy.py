@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, event, exists, func, inspect, select, text, true, update
+from sqlalchemy import (
+    PrimaryKeyConstraint,
+    UniqueConstraint,
+    delete,
+    event,
+    exists,
+    func,
+    inspect,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from practice.extensions import db
@@ -483,7 +495,14 @@ def test_every_tenant_table_has_a_non_null_indexed_practice_id_in_the_models():
         column = table.columns.get("practice_id")
         assert column is not None, f"{table.name} has no practice_id"
         assert not column.nullable, f"{table.name}.practice_id is nullable"
-        indexed = column.index or any(list(index.columns)[0] is column for index in table.indexes)
+        # An index or a unique constraint (an index on both databases) that leads with it.
+        leading = [list(index.columns)[0] for index in table.indexes] + [
+            list(constraint.columns)[0]
+            for constraint in table.constraints
+            if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint)
+            and constraint.columns
+        ]
+        indexed = column.index or any(col is column for col in leading)
         assert indexed, f"{table.name}.practice_id has no index"
         assert "practices.id" in {fk.target_fullname for fk in column.foreign_keys}, table.name
 
@@ -503,5 +522,7 @@ def test_every_tenant_table_has_a_non_null_indexed_practice_id_in_the_database(a
         columns = {c["name"]: c for c in inspector.get_columns(name)}
         assert "practice_id" in columns, name
         assert columns["practice_id"]["nullable"] is False, name
-        leading = {index["column_names"][0] for index in inspector.get_indexes(name)}
+        leading = {index["column_names"][0] for index in inspector.get_indexes(name)} | {
+            unique["column_names"][0] for unique in inspector.get_unique_constraints(name)
+        }
         assert "practice_id" in leading, f"{name}.practice_id has no index in the database"

@@ -12,14 +12,13 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from practice.checkins.status import CheckinStatus
 from practice.extensions import db
 from practice.models.base import UTCDateTime, practice_fk, utcnow
 from practice.models.couple import Couple, Partner
 from practice.models.homework import new_public_id
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
-
-CHECKIN_STATUSES = ("open", "draft", "submitted", "reviewed")
 
 
 class Checkin(PracticeScoped, db.Model):
@@ -33,7 +32,7 @@ class Checkin(PracticeScoped, db.Model):
         UniqueConstraint("practice_id", "id"),
         UniqueConstraint("partner_id", "week_of"),
         CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in CHECKIN_STATUSES) + ")", name="status"
+            "status IN (" + ", ".join(f"'{s}'" for s in CheckinStatus) + ")", name="status"
         ),
         Index("ix_checkins_practice_id_couple_id_week_of", "practice_id", "couple_id", "week_of"),
         Index("ix_checkins_practice_id_partner_id_week_of", "practice_id", "partner_id", "week_of"),
@@ -49,7 +48,7 @@ class Checkin(PracticeScoped, db.Model):
     partner_id: Mapped[int] = mapped_column()
     # The day the week's check-in opened, in the couple's time zone.
     week_of: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default=CheckinStatus.OPEN.value)
     # Shared with the partner ("share with my partner"); private by default.
     shared: Mapped[bool] = mapped_column(default=False)
     content: Mapped[dict] = mapped_column(JSON)

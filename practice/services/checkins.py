@@ -19,14 +19,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from practice.checkins import questions
+from practice.checkins.status import WRITABLE, CheckinStatus
 from practice.extensions import db
 from practice.models import Couple, Partner, Practice, User
 from practice.models.base import utcnow
 from practice.models.checkin import Checkin
 from practice.models.homework import Agreement
 from practice.services import Conflict, DomainError, NotFound, audit, retry_on_conflict
-
-WRITABLE = ("open", "draft")
 
 
 class CheckinInvalid(DomainError):
@@ -108,7 +107,7 @@ def current(partner: Partner, now: datetime | None = None) -> Checkin:
             couple_id=partner.couple_id,
             partner_id=partner.id,
             week_of=week,
-            status="open",
+            status=CheckinStatus.OPEN,
             content=questions.empty(),
         )
         try:
@@ -179,7 +178,7 @@ def save(
         "content": content,
         "version": base_version + 1,
         "last_saved_at": utcnow(),
-        "status": "draft",
+        "status": CheckinStatus.DRAFT,
     }
     if share is not None:
         values["shared"] = share
@@ -206,7 +205,7 @@ def submit(
 ) -> Checkin:
     """Save and hand in. Every answer is optional: a check-in is never refused as incomplete."""
     save(partner, checkin, form=form, base_version=base_version, share=share)
-    checkin.status = "submitted"
+    checkin.status = CheckinStatus.SUBMITTED
     checkin.submitted_at = utcnow()
     audit.record("checkin.submitted", actor=partner, target=checkin, couple_id=checkin.couple_id)
     return checkin
@@ -219,8 +218,8 @@ def mark_reviewed(user: User, checkin: Checkin, note: str | None = None) -> None
         if len(note) > 10_000:
             raise DomainError("Keep the note under 10,000 characters.", "note")
         checkin.therapist_note = note.strip()
-    if checkin.status != "reviewed":
-        checkin.status = "reviewed"
+    if checkin.status != CheckinStatus.REVIEWED:
+        checkin.status = CheckinStatus.REVIEWED
         checkin.reviewed_at = utcnow()
         checkin.reviewed_by_id = user.id
     audit.record("checkin.reviewed", actor=user, target=checkin, couple_id=checkin.couple_id)

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from practice.checkins.status import HANDED_IN
 from practice.extensions import db
 from practice.homework import get_kind
 from practice.homework.workflow import Status
@@ -44,7 +45,6 @@ from practice.tenancy import practice_context, unscoped
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
 NUDGE_AFTER = timedelta(days=1)
 WINDOW_LEAD = timedelta(hours=1)
-HANDED_IN = ("submitted", "reviewed")
 
 
 @dataclass
