@@ -1,0 +1,134 @@
+"""Trends: a couple's check-ins over 12, 26 or 52 weeks, as series ready to chart.
+
+Per partner: each progress marker, the week's trigger count and longest recovery, whether
+the check-in was handed in, and the share of agreements kept. Only handed-in check-ins
+count; a week without one is a gap, never a zero. Safety answers are not check-in content
+and never reach a trend. What a partner may see is decided by the caller: their own
+trend, and the other partner's only where that partner shared the week.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from practice.charts import Series
+from practice.checkins.questions import MARKERS
+from practice.checkins.status import HANDED_IN
+from practice.extensions import db
+from practice.models import Couple, Partner
+from practice.models.checkin import Checkin
+from practice.services import checkins as checkin_service
+
+SPANS = (12, 26, 52)
+KEPT_SCORE = {"yes": 1.0, "mostly": 0.5, "no": 0.0}
+
+
+@dataclass(frozen=True)
+class PartnerTrend:
+    partner: Partner
+    markers: dict[str, Series]  # marker key -> one value per week
+    triggers: Series
+    longest_minutes: Series
+    kept: Series  # share of agreements kept, 0-100
+    handed_in: list[bool]
+
+    @property
+    def completion(self) -> int:
+        """Check-ins handed in, as a percentage of the weeks shown."""
+        if not self.handed_in:
+            return 0
+        return round(100 * sum(self.handed_in) / len(self.handed_in))
+
+
+@dataclass(frozen=True)
+class CoupleTrend:
+    weeks: list[date]
+    partners: list[PartnerTrend]
+    weeks_since_start: int  # how far into the work the last week is (for the timeline)
+
+
+def _weeks(couple: Couple, span: int) -> list[date]:
+    last = checkin_service.week_of(couple)
+    return [last - timedelta(weeks=span - 1 - i) for i in range(span)]
+
+
+def couple_trend(
+    couple: Couple, span: int = 26, *, for_partner: Partner | None = None
+) -> CoupleTrend:
+    """The couple's trend over `span` weeks. With `for_partner`, what that partner may see:
+    their own check-ins, and the other's only in weeks the other shared."""
+    if span not in SPANS:
+        span = 26
+    weeks = _weeks(couple, span)
+    rows = db.session.scalars(
+        select(Checkin).where(
+            Checkin.couple_id == couple.id,
+            Checkin.week_of >= weeks[0],
+            Checkin.week_of <= weeks[-1],
+            Checkin.status.in_(HANDED_IN),
+        )
+    ).all()
+    by_partner: dict[int, dict[date, Checkin]] = {}
+    for row in rows:
+        if for_partner is not None and row.partner_id != for_partner.id and not row.shared:
+            continue
+        by_partner.setdefault(row.partner_id, {})[row.week_of] = row
+    partners = []
+    for partner in couple.partners:
+        weekly = by_partner.get(partner.id, {})
+        if for_partner is not None and partner.id != for_partner.id and not weekly:
+            continue  # nothing shared: the other partner's trend is not shown at all
+        partners.append(_partner_trend(partner, weeks, weekly))
+    started = couple.created_at.date()
+    return CoupleTrend(
+        weeks=weeks,
+        partners=partners,
+        weeks_since_start=max((weeks[-1] - started).days // 7, 0),
+    )
+
+
+def _partner_trend(partner: Partner, weeks: list[date], weekly: dict[date, Checkin]):
+    def values(pick) -> list[float | None]:
+        return [pick(weekly[week].content) if week in weekly else None for week in weeks]
+
+    markers = {
+        marker.key: Series(marker.name, values(lambda c, k=marker.key: c.get("markers", {}).get(k)))
+        for marker in MARKERS
+    }
+
+    def kept(content: dict) -> float | None:
+        answers = [KEPT_SCORE[a] for a in content.get("kept", {}).values() if a in KEPT_SCORE]
+        return round(100 * sum(answers) / len(answers)) if answers else None
+
+    return PartnerTrend(
+        partner=partner,
+        markers=markers,
+        triggers=Series("Triggers", values(lambda c: c.get("triggers", {}).get("count"))),
+        longest_minutes=Series(
+            "Longest recovery (minutes)",
+            values(lambda c: c.get("triggers", {}).get("longest_minutes")),
+        ),
+        kept=Series("Agreements kept (%)", values(kept)),
+        handed_in=[week in weekly for week in weeks],
+    )
+
+
+def marker_series(trend: CoupleTrend, marker_key: str) -> list[Series]:
+    """One marker across the partners shown, each line named for its partner."""
+    return [
+        Series(partner.partner.display_name, partner.markers[marker_key].values)
+        for partner in trend.partners
+    ]
+
+
+def worse_three_weeks_running(trend: PartnerTrend) -> list[str]:
+    """The markers that went down three handed-in weeks running (for "needs you today")."""
+    found = []
+    for key, series in trend.markers.items():
+        recent = [value for value in series.values if value is not None][-4:]
+        if len(recent) == 4 and all(b < a for a, b in zip(recent, recent[1:], strict=False)):
+            found.append(key)
+    return found
