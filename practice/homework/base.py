@@ -119,6 +119,14 @@ class HomeworkKind:
         """Plain feedback on the content; a pure function."""
         return []
 
+    def coach_counts(self, content: dict) -> tuple[int, int]:
+        """What the coach finds, counted: (flags, missing parts). Tips are not counted. Stored
+        with every save, so that lists show them without running the coach again."""
+        findings = self.coach(content or {})
+        flags = sum(1 for finding in findings if finding.level == "flag")
+        missing = sum(1 for finding in findings if finding.level == "missing")
+        return flags, missing
+
     # -- workflow hooks --------------------------------------------------------------------
     # The button that hands the work in, or None when handing in is a joint step (signing,
     # agreeing) described by `write_hint` instead.

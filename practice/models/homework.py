@@ -132,6 +132,10 @@ class HomeworkResponse(PracticeScoped, db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the coach found in the stored content, counted when it is saved (lists show the
+    # counts without running the coach again): flags, and parts still missing.
+    coach_flags: Mapped[int] = mapped_column(default=0, server_default="0")
+    coach_missing: Mapped[int] = mapped_column(default=0, server_default="0")
 
     assignment: Mapped[Assignment] = relationship(
         back_populates="responses",

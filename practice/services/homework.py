@@ -355,6 +355,13 @@ def save_draft(
             version=base_version + 1,
             last_saved_at=now,
             last_saved_by_partner_id=partner.id,
+            **dict(
+                zip(
+                    ("coach_flags", "coach_missing"),
+                    get_kind(response.kind).coach_counts(cleaned),
+                    strict=True,
+                )
+            ),
         )
         .execution_options(synchronize_session=False)
     ).rowcount

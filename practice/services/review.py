@@ -107,10 +107,7 @@ class QueueItem:
 
 def coach_counts(kind: HomeworkKind, content: dict) -> tuple[int, int]:
     """The coach's findings on `content`: (flags, missing parts). Tips are not counted."""
-    findings = kind.coach(content or {})
-    flags = sum(1 for finding in findings if finding.level == "flag")
-    missing = sum(1 for finding in findings if finding.level == "missing")
-    return flags, missing
+    return kind.coach_counts(content)
 
 
 def handed_in_late(response: HomeworkResponse) -> bool:

@@ -631,3 +631,21 @@ def test_transitions_are_stored_rows_with_their_actor(world):
         ("draft", "submitted", world.ben.id),
     }
     assert all(r.at is not None for r in rows)
+
+
+def test_every_save_stores_what_the_coach_counts(world):
+    response = apology_for(world, world.ben)
+    assert (response.coach_flags, response.coach_missing) == (0, 0)
+    hw.save_draft(
+        world.ben,
+        response,
+        content={**APOLOGY, "responsibility": "I'm sorry if it upset you.", "amends": ""},
+        base_version=0,
+    )
+    flags, missing = get_kind("apology").coach_counts(response.content)
+    assert flags >= 1 and missing == 1
+    assert (response.coach_flags, response.coach_missing) == (flags, missing)
+    hw.save_draft(world.ben, response, content=APOLOGY, base_version=1)
+    assert (response.coach_flags, response.coach_missing) == get_kind("apology").coach_counts(
+        APOLOGY
+    )
