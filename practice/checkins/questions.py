@@ -171,11 +171,9 @@ def parse_form(form, agreement_keys: tuple[str, ...] = ()) -> tuple[dict, dict[s
     triggers["longest_minutes"] = _whole(
         form.get("triggers-longest_minutes", ""), "triggers-longest_minutes", MAX_MINUTES, errors
     )
-    helped = form.getlist("triggers-helped") if hasattr(form, "getlist") else []
-    unknown = [step for step in helped if step not in GROUNDING_STEPS]
-    if unknown:
-        errors["triggers-helped"] = "Choose from the list; add anything else in the box below."
-    triggers["helped"] = [step for step in GROUNDING_STEPS if step in helped]
+    # One checkbox per step, each its own field (a form and an autosave echo map one value
+    # to one name).
+    triggers["helped"] = [step for step in GROUNDING_STEPS if form.get(f"triggers-helped-{step}")]
     triggers["helped_other"] = form.get("triggers-helped_other", "")
     if len(triggers["helped_other"]) > TEXT_LIMIT:
         errors["triggers-helped_other"] = f"Keep this under {TEXT_LIMIT:,} characters."
@@ -195,16 +193,17 @@ def parse_form(form, agreement_keys: tuple[str, ...] = ()) -> tuple[dict, dict[s
     return content, errors
 
 
-def form_values(content: dict) -> dict[str, str | list[str]]:
+def form_values(content: dict) -> dict[str, str]:
     """The form fields that show `content`: the inverse of `parse_form`."""
-    values: dict[str, str | list[str]] = {f"checkin-{key}": content.get(key, "") for key in TEXTS}
+    values: dict[str, str] = {f"checkin-{key}": content.get(key, "") for key in TEXTS}
     for key, rating in content.get("markers", {}).items():
         values[f"marker-{key}"] = str(rating)
     triggers = content.get("triggers", {})
     for key in ("count", "longest_minutes"):
         value = triggers.get(key)
         values[f"triggers-{key}"] = "" if value is None else str(value)
-    values["triggers-helped"] = list(triggers.get("helped", []))
+    for step in triggers.get("helped", []):
+        values[f"triggers-helped-{step}"] = "y"
     values["triggers-helped_other"] = triggers.get("helped_other", "")
     window = content.get("window", {})
     values["window-held"] = window.get("held", "")

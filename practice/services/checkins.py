@@ -120,6 +120,15 @@ def current(partner: Partner, now: datetime | None = None) -> Checkin:
     return retry_on_conflict(find_or_open)
 
 
+def peek(partner: Partner, now: datetime | None = None) -> Checkin | None:
+    """This week's check-in if the partner has opened it (a page that only shows it does
+    not open it)."""
+    week = week_of(partner.couple, now)
+    return db.session.scalar(
+        select(Checkin).where(Checkin.partner_id == partner.id, Checkin.week_of == week)
+    )
+
+
 def get_partner_checkin(partner: Partner, public_id: str) -> Checkin:
     """A check-in the partner may read (their own; the other's when shared), or NotFound."""
     checkin = db.session.scalar(

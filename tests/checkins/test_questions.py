@@ -28,8 +28,8 @@ TYPED = MultiDict(
         ("marker-checking", "2"),
         ("triggers-count", "2"),
         ("triggers-longest_minutes", "45"),
-        ("triggers-helped", "breathed"),
-        ("triggers-helped", "code_word"),
+        ("triggers-helped-breathed", "y"),
+        ("triggers-helped-code_word", "y"),
         ("triggers-helped_other", "A walk round the block"),
         ("window-held", "yes"),
         ("window-how", "Calmer than last week."),
@@ -101,10 +101,10 @@ def test_what_does_not_fit_is_named_and_everything_else_is_kept(field, value):
     assert content["triggers"]["helped_other"] == "A walk round the block"
 
 
-def test_an_unknown_grounding_step_is_refused_and_known_ones_kept():
-    typed = MultiDict([("triggers-helped", "breathed"), ("triggers-helped", "shouted")])
+def test_a_step_the_list_does_not_have_is_not_stored():
+    typed = MultiDict([("triggers-helped-breathed", "y"), ("triggers-helped-shouted", "y")])
     content, errors = parse_form(typed)
-    assert "triggers-helped" in errors
+    assert errors == {}
     assert content["triggers"]["helped"] == ["breathed"]
 
 

@@ -4,6 +4,7 @@ bp = Blueprint("portal", __name__)
 
 from practice.blueprints.portal import (  # noqa: E402, F401
     agreement_views,
+    checkin_views,
     homework_views,
     pin_views,
     views,

@@ -149,6 +149,10 @@ def home():
         return redirect(url_for("portal.privacy"))
     portal_access.touch(g.portal_session)
     from practice.services import agreements, calendar, notices
+    from practice.checkins.status import HANDED_IN
+    from practice.services import checkins as checkin_service
+
+    this_week = checkin_service.peek(partner)
     from practice.services import homework as homework_service
 
     visible = homework_service.partner_responses(partner)
@@ -175,6 +179,9 @@ def home():
         get_kind=homework_service.get_kind,
         form=ContinueForm(),
         notices=notices.unread_for_partner(partner),
+        checkin=this_week,
+        checkin_handed_in=this_week is not None and this_week.status in HANDED_IN,
+        checkin_week=checkin_service.week_of(partner.couple),
         notice_text=notices.text_for,
     )
 

@@ -1,0 +1,168 @@
+"""The partner's weekly check-in: written on a phone, saved as typed (no-JS save and
+autosave alike), handed in, read back."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from practice.blueprints.portal import bp
+from practice.blueprints.portal.forms import ContinueForm
+from practice.blueprints.portal.sessions import partner_required
+from practice.blueprints.transaction import discard_writes
+from practice.checkins import questions
+from practice.checkins.status import WRITABLE
+from practice.extensions import db
+from practice.models import Agreement
+from practice.services import DomainError, safety
+from practice.services import checkins as checkin_service
+from practice.services.checkins import CheckinConflict, CheckinInvalid
+
+SAFETY_FIELDS = tuple(f"safety-{key}" for key, _ in safety.CHECKIN_ITEMS)
+
+
+def _base_version() -> int:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        return -1  # an unreadable version can only be a conflict, never an overwrite
+
+
+def _safety_typed() -> dict[str, str]:
+    return {key: request.form.get(f"safety-{key}", "") for key, _ in safety.CHECKIN_ITEMS}
+
+
+def _stored_safety(checkin) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from practice.models.checkin import SafetyAnswer
+
+    answer = db.session.scalar(
+        select(SafetyAnswer).where(
+            SafetyAnswer.checkin_id == checkin.id, SafetyAnswer.partner_id == g.partner.id
+        )
+    )
+    return {f"safety-{k}": v for k, v in (answer.answers if answer else {}).items() if v}
+
+
+def _values(checkin, typed_form=None) -> dict[str, str]:
+    """What the form shows: what was just typed (a refused or conflicting post) or stored."""
+    if typed_form is not None:
+        return {name: typed_form.get(name, "") for name in typed_form}
+    values = questions.form_values(checkin.content)
+    values.update(_stored_safety(checkin))
+    if checkin.shared:
+        values["share"] = "y"
+    return values
+
+
+def _page(checkin, *, typed_form=None, errors=None, conflict=None, status=200):
+    partner = g.partner
+    writable = checkin.status in WRITABLE
+    return render_template(
+        "portal/checkin.html" if writable else "portal/checkin_read.html",
+        partner=partner,
+        other=partner.other,
+        checkin=checkin,
+        values=_values(checkin, typed_form),
+        errors=errors or {},
+        conflict=conflict,
+        markers=questions.MARKERS,
+        question=questions.question,
+        steps=questions.GROUNDING_STEPS,
+        window_held=questions.WINDOW_HELD,
+        kept=questions.KEPT,
+        agreements=_agreement_rows(partner),
+        safety_items=safety.CHECKIN_ITEMS,
+        safety_answers=safety.CHECKIN_ANSWERS,
+        their_reflection=checkin_service.reflection_of_other(partner, checkin),
+        form=ContinueForm(),
+    ), status
+
+
+def _agreement_rows(partner):
+    from sqlalchemy import select
+
+    return db.session.scalars(
+        select(Agreement)
+        .where(Agreement.couple_id == partner.couple_id, Agreement.retired_at.is_(None))
+        .order_by(Agreement.created_at, Agreement.id)
+    ).all()
+
+
+def _save(checkin, *, submitting: bool):
+    share = request.form.get("share") == "y"
+    if submitting:
+        checkin_service.submit(
+            g.partner, checkin, form=request.form, base_version=_base_version(), share=share
+        )
+    else:
+        checkin_service.save(
+            g.partner, checkin, form=request.form, base_version=_base_version(), share=share
+        )
+    safety.record_checkin_items(
+        g.partner,
+        checkin,
+        _safety_typed(),
+        link=url_for("couples.show", couple_id=checkin.couple_id),
+    )
+
+
+@bp.route("/portal/checkin", methods=["GET"])
+@partner_required
+def checkin():
+    return _page(checkin_service.current(g.partner))
+
+
+@bp.route("/portal/checkin", methods=["POST"])
+@partner_required
+def save_checkin():
+    if not ContinueForm().validate_on_submit():
+        abort(400)
+    checkin = checkin_service.current(g.partner)
+    submitting = request.form.get("action") == "submit"
+    try:
+        _save(checkin, submitting=submitting)
+    except CheckinConflict as conflict:
+        discard_writes()
+        return _page(checkin, typed_form=request.form, conflict=conflict, status=409)
+    except CheckinInvalid as error:
+        discard_writes()
+        return _page(checkin, typed_form=request.form, errors=error.errors, status=422)
+    except DomainError as error:
+        discard_writes()
+        flash(error.message, "error")
+        return _page(checkin, typed_form=request.form, status=409)
+    if submitting:
+        flash("Handed in. Thank you: your therapist reads it before your next session.", "success")
+        return redirect(url_for("portal.home"))
+    flash("Saved.", "success")
+    return redirect(url_for("portal.checkin"))
+
+
+@bp.route("/portal/checkin/autosave", methods=["POST"])
+@partner_required
+def autosave_checkin():
+    checkin = checkin_service.current(g.partner)
+    try:
+        _save(checkin, submitting=False)
+    except CheckinConflict as conflict:
+        discard_writes()
+        return {
+            "conflict": True,
+            "version": conflict.current_version,
+            "message": conflict.message,
+            "theirs": "",
+        }, 409
+    except CheckinInvalid as error:
+        discard_writes()
+        return {"message": error.message, "errors": error.errors}, 400
+    except DomainError as error:
+        discard_writes()
+        return {"message": error.message}, 409
+    return {
+        "version": checkin.version,
+        "saved_at": checkin.last_saved_at.isoformat(),
+        # What was stored, as form fields: the page says "Saved" only when all it sent is here.
+        "stored": _values(checkin),
+        "findings": [],
+    }
