@@ -1,6 +1,7 @@
 """What needs the therapist: the review queue, the dashboard's attention list, the caseload's
 "needs you" counts, and what a review page offers. Each list answers in a fixed number of
-statements, whatever the caseload: coach counts are worked out here from the loaded content.
+statements, whatever the caseload: the coach's counts are the ones stored with each save
+(`coach_flags`, `coach_missing`), so no list runs a coach or loads the text.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, false, func, inspect, or_, select, true
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, load_only
 
 from practice.audience import Audience
 from practice.extensions import db
@@ -64,25 +65,105 @@ def _visible(user: User, couple_id):
     return couple_id.in_(_couples_of(user.id))
 
 
+QUEUE_PAGE_SIZE = 50
+
+
+def _queue_filters(therapist_id: int | None, kind: str | None):
+    """The filters' own conditions (None: no such filter)."""
+    therapist_match = (
+        HomeworkResponse.couple_id.in_(_couples_of(therapist_id))
+        if therapist_id is not None
+        else None
+    )
+    kind_match = HomeworkResponse.kind == kind if kind is not None else None
+    return therapist_match, kind_match
+
+
+def _key_of(response_id: int):
+    """The queue's order key of a piece, (handed in, id), as a scalar subquery on the time: the
+    page links name a piece by its id, never by a time to parse."""
+    cursor = aliased(HomeworkResponse)
+    return select(cursor.submitted_at).where(cursor.id == response_id).scalar_subquery()
+
+
+def _before_key(response_id: int, *, or_at: bool = False):
+    """Ordered before the piece `response_id` in the queue (or the piece itself, `or_at`)."""
+    at = _key_of(response_id)
+    return or_(
+        HomeworkResponse.submitted_at < at,
+        and_(
+            HomeworkResponse.submitted_at == at,
+            HomeworkResponse.id <= response_id if or_at else HomeworkResponse.id < response_id,
+        ),
+    )
+
+
+def _after_key(response_id: int):
+    at = _key_of(response_id)
+    return or_(
+        HomeworkResponse.submitted_at > at,
+        and_(HomeworkResponse.submitted_at == at, HomeworkResponse.id > response_id),
+    )
+
+
 def review_queue(
-    user: User, *, therapist_id: int | None = None, kind: str | None = None
+    user: User,
+    *,
+    therapist_id: int | None = None,
+    kind: str | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int | None = None,
 ) -> list[HomeworkResponse]:
     """Work waiting for review across the couples this user sees, oldest first; narrowed to
-    the couples of one therapist of the practice and to one kind, when asked."""
+    the couples of one therapist of the practice and to one kind, when asked.
+
+    Paged by keyset on (handed in, id): `after` a piece, the `limit` that follow it; `before`
+    a piece, the `limit` just before it (still oldest first). The content is never loaded (a
+    list shows the coach's stored counts): reading it raises instead of a query per row.
+    """
     statement = (
         select(HomeworkResponse)
         .where(_waiting(), _visible(user, HomeworkResponse.couple_id))
-        .order_by(HomeworkResponse.submitted_at, HomeworkResponse.id)
         .options(
-            joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
+            load_only(
+                HomeworkResponse.id,
+                # The tenancy guard checks each loaded row's practice.
+                HomeworkResponse.practice_id,
+                HomeworkResponse.assignment_id,
+                HomeworkResponse.couple_id,
+                HomeworkResponse.partner_id,
+                HomeworkResponse.kind,
+                HomeworkResponse.status,
+                HomeworkResponse.submitted_at,
+                HomeworkResponse.coach_flags,
+                HomeworkResponse.coach_missing,
+                raiseload=True,
+            ),
+            joinedload(HomeworkResponse.assignment)
+            .load_only(Assignment.practice_id, Assignment.couple_id, Assignment.due_date)
+            .joinedload(Assignment.couple),
             joinedload(HomeworkResponse.partner),
         )
     )
-    if therapist_id is not None:
-        statement = statement.where(HomeworkResponse.couple_id.in_(_couples_of(therapist_id)))
-    if kind is not None:
-        statement = statement.where(HomeworkResponse.kind == kind)
-    return list(db.session.scalars(statement))
+    therapist_match, kind_match = _queue_filters(therapist_id, kind)
+    if therapist_match is not None:
+        statement = statement.where(therapist_match)
+    if kind_match is not None:
+        statement = statement.where(kind_match)
+    backwards = before is not None
+    if backwards:
+        statement = statement.where(_before_key(before)).order_by(
+            HomeworkResponse.submitted_at.desc(), HomeworkResponse.id.desc()
+        )
+    else:
+        if after is not None:
+            statement = statement.where(_after_key(after))
+        statement = statement.order_by(HomeworkResponse.submitted_at, HomeworkResponse.id)
+    if limit is not None:
+        statement = statement.limit(limit)
+    rows = list(db.session.scalars(statement))
+    return rows[::-1] if backwards else rows
 
 
 def waiting_count(user: User) -> int:
@@ -96,18 +177,14 @@ def waiting_count(user: User) -> int:
 
 @dataclass(frozen=True)
 class QueueItem:
-    """One row of the queue: the work, and what the coach found in it, counted (never shown)."""
+    """One row of the queue: the work, and what the coach found in it, counted (never shown):
+    the counts stored with the last save, so no coach runs for a list."""
 
     response: HomeworkResponse
     kind: HomeworkKind
     flags: int
     missing: int
     late: bool
-
-
-def coach_counts(kind: HomeworkKind, content: dict) -> tuple[int, int]:
-    """The coach's findings on `content`: (flags, missing parts). Tips are not counted."""
-    return kind.coach_counts(content)
 
 
 def handed_in_late(response: HomeworkResponse) -> bool:
@@ -120,12 +197,16 @@ def handed_in_late(response: HomeworkResponse) -> bool:
 
 
 def queue_items(responses: list[HomeworkResponse]) -> list[QueueItem]:
-    items = []
-    for response in responses:
-        kind = get_kind(response.kind)
-        flags, missing = coach_counts(kind, response.content)
-        items.append(QueueItem(response, kind, flags, missing, handed_in_late(response)))
-    return items
+    return [
+        QueueItem(
+            response,
+            get_kind(response.kind),
+            response.coach_flags,
+            response.coach_missing,
+            handed_in_late(response),
+        )
+        for response in responses
+    ]
 
 
 @dataclass(frozen=True)
@@ -138,18 +219,61 @@ class QueueWithoutFilters:
     kind_only: int
 
 
-def queue_without_filters(
-    user: User, *, therapist_id: int | None, kind: str | None
-) -> QueueWithoutFilters:
-    """Counts for an empty, filtered queue: one statement."""
-    therapist_match = (
-        HomeworkResponse.couple_id.in_(_couples_of(therapist_id))
-        if therapist_id is not None
-        else None
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue: its rows, how many wait with these filters in all, where the
+    page starts among them (0 for the first), and the counts without the filters."""
+
+    items: list[QueueItem]
+    total: int
+    start: int
+    without_filters: QueueWithoutFilters
+
+    @property
+    def first(self) -> int:
+        """The position of the first row shown, counted from 1 (0 when there is none)."""
+        return self.start + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.start + len(self.items)
+
+    @property
+    def earlier(self) -> int | None:
+        """The id to page back from (the first row shown), when anything waits before it."""
+        return self.items[0].response.id if self.items and self.start > 0 else None
+
+    @property
+    def later(self) -> int | None:
+        """The id to page on from (the last row shown), when anything waits after it."""
+        return self.items[-1].response.id if self.items and self.last < self.total else None
+
+
+def _queue_counts(
+    user: User,
+    *,
+    therapist_id: int | None,
+    kind: str | None,
+    after: int | None = None,
+    before: int | None = None,
+) -> tuple[int, int, QueueWithoutFilters]:
+    """In one statement: how many wait with the filters, how many of them come before the
+    page (the cursor's key), and how many without each filter."""
+    therapist_match, kind_match = _queue_filters(therapist_id, kind)
+    both = and_(
+        therapist_match if therapist_match is not None else true(),
+        kind_match if kind_match is not None else true(),
     )
-    kind_match = HomeworkResponse.kind == kind if kind is not None else None
+    if after is not None:
+        ahead = and_(both, _before_key(after, or_at=True))
+    elif before is not None:
+        ahead = and_(both, _before_key(before))
+    else:
+        ahead = false()
     row = db.session.execute(
         select(
+            func.count(case((both, 1))),
+            func.count(case((ahead, 1))),
             func.count(),
             func.count(case((therapist_match, 1))) if therapist_match is not None else func.count(),
             func.count(case((kind_match, 1))) if kind_match is not None else func.count(),
@@ -157,7 +281,39 @@ def queue_without_filters(
         .select_from(HomeworkResponse)
         .where(_waiting(), _visible(user, HomeworkResponse.couple_id))
     ).one()
-    return QueueWithoutFilters(*row)
+    total, ahead_count, *without = row
+    return total, ahead_count, QueueWithoutFilters(*without)
+
+
+def queue_page(
+    user: User,
+    *,
+    therapist_id: int | None = None,
+    kind: str | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    size: int = QUEUE_PAGE_SIZE,
+) -> QueuePage:
+    """A page of the review queue, oldest first, `size` rows after (or before) a piece: two
+    statements whatever the practice's size (one when nothing waits with these filters)."""
+    total, ahead, without = _queue_counts(
+        user, therapist_id=therapist_id, kind=kind, after=after, before=before
+    )
+    responses = []
+    if total:
+        responses = review_queue(
+            user, therapist_id=therapist_id, kind=kind, after=after, before=before, limit=size
+        )
+    # Paging back lands on the rows just before the cursor: the page starts that many earlier.
+    start = max(ahead - len(responses), 0) if before is not None else ahead
+    return QueuePage(queue_items(responses), total, start, without)
+
+
+def queue_without_filters(
+    user: User, *, therapist_id: int | None, kind: str | None
+) -> QueueWithoutFilters:
+    """Counts for an empty, filtered queue: one statement."""
+    return _queue_counts(user, therapist_id=therapist_id, kind=kind)[2]
 
 
 # -- the dashboard -------------------------------------------------------------------------------
@@ -319,30 +475,26 @@ def needs_you(couples: list[Couple]) -> dict[int, NeedsYou]:
         )
     )
     waiting = _waiting()
+    overdue = and_(HomeworkResponse.status.in_(WRITABLE), late)
+    # Counted in the database, the coach's flags as stored with each save: no text loaded.
     rows = db.session.execute(
         select(
             HomeworkResponse.couple_id,
-            HomeworkResponse.kind,
-            waiting.label("waiting"),
-            # The text only of work to review, for the coach; never an overdue draft's.
-            case((waiting, HomeworkResponse.content)).label("content"),
+            func.count(case((waiting, 1))),
+            func.count(case((overdue, 1))),
+            func.count(case((and_(waiting, HomeworkResponse.coach_flags > 0), 1))),
         )
         .join(HomeworkResponse.assignment)
         .where(
             HomeworkResponse.couple_id.in_([couple.id for couple in couples]),
-            or_(waiting, and_(HomeworkResponse.status.in_(WRITABLE), late)),
+            or_(waiting, overdue),
         )
+        .group_by(HomeworkResponse.couple_id)
     ).all()
-    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for row in rows:
-        count = counts[row.couple_id]
-        if row.waiting:
-            count[0] += 1
-            flags, _missing = coach_counts(get_kind(row.kind), row.content)
-            count[2] += 1 if flags else 0
-        else:
-            count[1] += 1
-    return {couple_id: NeedsYou(*count) for couple_id, count in counts.items()}
+    return {
+        couple_id: NeedsYou(to_review, late_count, flagged)
+        for couple_id, to_review, late_count, flagged in rows
+    }
 
 
 # -- the review page ----------------------------------------------------------------------------

@@ -67,7 +67,9 @@ def give(
         db.session.commit()
     values: dict = {"status": status, "version": 1}
     if content is not None:
-        values["content"] = content
+        # As a save stores it: the text and what the coach counts in it.
+        flags, missing = get_kind(kind).coach_counts(content)
+        values.update(content=content, coach_flags=flags, coach_missing=missing)
     if handed_in_days_ago is not None:
         values["submitted_at"] = utcnow() - timedelta(days=handed_in_days_ago)
     with unscoped():

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from wtforms import SelectField
+from wtforms import IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional
 
 from practice.blueprints.auth.forms import ConfirmForm
 from practice.blueprints.couples.views import with_couple
@@ -26,13 +27,16 @@ def _response_or_404(couple, response_id: int):
 
 
 class QueueFilterForm(Form):
-    """The queue's filters: a GET form that changes nothing, so no CSRF token."""
+    """The queue's filters and its page: a GET form that changes nothing, so no CSRF token.
+    `after` / `before`: the piece a page follows or precedes (keyset paging, by id)."""
 
     class Meta:
         csrf = False
 
     therapist = SelectField("Therapist", coerce=str, default="")
     kind = SelectField("Kind", coerce=str, default="")
+    after = IntegerField(validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    before = IntegerField(validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
 
 
 @bp.route("/review")
@@ -43,25 +47,34 @@ def queue():
     form.therapist.choices = [("", "Any therapist")] + [(str(t.id), t.name) for t in therapists]
     kinds = review_service.review_kinds()
     form.kind.choices = [("", "Any kind")] + [(k.key, k.label) for k in kinds]
-    if not form.validate():
+    if not form.validate() or (form.after.data and form.before.data):
         flash("Some filters were not understood and were reset.", "error")
         return redirect(url_for("homework.queue"))
     therapist_id = int(form.therapist.data) if form.therapist.data else None
     kind_key = form.kind.data or None
-    responses = review_service.review_queue(current_user, therapist_id=therapist_id, kind=kind_key)
-    without_filters = None
-    if not responses and (therapist_id or kind_key):
-        without_filters = review_service.queue_without_filters(
-            current_user, therapist_id=therapist_id, kind=kind_key
-        )
+    queue_page = review_service.queue_page(
+        current_user,
+        therapist_id=therapist_id,
+        kind=kind_key,
+        after=form.after.data,
+        before=form.before.data,
+    )
+    # The filters each page link keeps.
+    filters = {
+        key: value
+        for key, value in (("therapist", form.therapist.data), ("kind", form.kind.data))
+        if value
+    }
     return render_template(
         "homework/queue.html",
         form=form,
-        items=review_service.queue_items(responses),
+        queue=queue_page,
+        items=queue_page.items,
+        filters=filters,
         therapist_name=dict(form.therapist.choices).get(form.therapist.data or ""),
         kind_label=dict(form.kind.choices).get(form.kind.data or ""),
         filtered=bool(therapist_id or kind_key),
-        without_filters=without_filters,
+        without_filters=queue_page.without_filters,
     )
 
 
