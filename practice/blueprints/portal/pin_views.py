@@ -9,9 +9,9 @@ from practice.blueprints.portal import bp
 from practice.blueprints.portal.forms import RemovePinForm, SetPinForm, UnlockForm
 from practice.blueprints.portal.sessions import forget, partner_required, partner_signed_in
 from practice.blueprints.transaction import discard_writes, keep_writes
-from practice.extensions import db, limiter
+from practice.extensions import csrf, db, limiter
 from practice.models import Practice
-from practice.services import DomainError, portal_pin
+from practice.services import DomainError, portal_access, portal_pin
 from practice.services.portal_pin import LockedOut
 
 
@@ -111,3 +111,23 @@ def _pin_page(form: SetPinForm, remove_form: RemovePinForm) -> str:
 @bp.context_processor
 def pin_vocabulary() -> dict:
     return {"pin_idle_seconds": int(portal_pin.PIN_IDLE.total_seconds())}
+
+
+@bp.route("/portal/exit", methods=["POST"])
+@csrf.exempt  # a safety control works even on a page whose form has expired
+def quick_exit():
+    """Leave at once for the practice's neutral page. With a PIN the portal session is locked
+    on the server; without one it is ended. Either way Back shows no content (pages are never
+    cached), only the lock screen or the signed-out page."""
+    destination = "https://www.wikipedia.org/"
+    if g.get("partner") is not None:
+        practice = db.session.get(Practice, g.partner.practice_id)
+        destination = practice.quick_exit_url if practice else destination
+        if portal_pin.has_pin(g.partner):
+            portal_pin.lock(g.portal_session)
+        else:
+            portal_access.end_portal_session(g.portal_session, by=g.partner, reason="quick exit")
+            forget()
+    response = redirect(destination, code=303)
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
