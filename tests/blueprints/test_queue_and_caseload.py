@@ -317,7 +317,8 @@ def test_overdue_in_the_caseload_is_a_day_where_the_couple_lives(owner_client, p
 # --- a fixed number of statements ---------------------------------------------------------------
 
 
-def statements_for(client, url: str) -> tuple[int, str]:
+def sql_of(client, url: str) -> tuple[list[str], str]:
+    """The SQL statements a GET sends, and the page."""
     statements: list[str] = []
 
     def count_statement(conn, cursor, statement, parameters, context, executemany):
@@ -329,7 +330,12 @@ def statements_for(client, url: str) -> tuple[int, str]:
     finally:
         event.remove(db.engine, "before_cursor_execute", count_statement)
     assert response.status_code == 200, url
-    return len(statements), response.get_data(as_text=True)
+    return statements, response.get_data(as_text=True)
+
+
+def statements_for(client, url: str) -> tuple[int, str]:
+    statements, html = sql_of(client, url)
+    return len(statements), html
 
 
 def couples_with_work(practice: PracticeSet, therapists: list[int], start: int, count: int):
@@ -393,7 +399,7 @@ def test_the_queue_and_the_caseload_send_the_same_few_statements_at_2_and_12_cou
     assert max(count for (_, url), count in large.items() if url != "/dashboard") <= 6, large
 
 
-def test_an_empty_filtered_queue_costs_one_statement_more_whatever_the_size(
+def test_an_empty_filtered_queue_costs_the_same_few_statements_whatever_the_size(
     make_client, practice_a
 ):
     owner = make_client()
@@ -409,3 +415,132 @@ def test_an_empty_filtered_queue_costs_one_statement_more_whatever_the_size(
     )
     assert "Nothing waiting with these filters" in page_text(html)
     assert small == large <= 6
+
+
+# --- paging -------------------------------------------------------------------------------------
+
+
+def page_links(html: str) -> dict[str, str]:
+    """The queue's page links by their rel ("next", "prev"), as the browser would follow them."""
+    return {
+        rel: unescape(href)
+        for href, rel in re.findall(r'<a href="(/review\?[^"]*)" rel="(next|prev)"', html)
+    }
+
+
+def test_the_queue_shows_fifty_a_page_and_pages_keep_the_filters(owner_client, team, practice_a):
+    mine, theirs = team["mine"], team["theirs"]
+    apologies = [
+        give(mine, "apology", "submitted", content=APOLOGY, handed_in_days_ago=60 - n / 2)
+        for n in range(51)
+    ]
+    # Left out by the filters: another kind from the same couple, another therapist's couple.
+    sheet = give(mine, "boundaries", "submitted", content=NO_PROPOSALS, handed_in_days_ago=90)
+    their_apology = give(theirs, "apology", "submitted", content=APOLOGY, handed_in_days_ago=90)
+
+    url = f"/review?therapist={practice_a.therapist_id}&kind=apology"
+    first = owner_client.get(url)
+    html = first.get_data(as_text=True)
+    assert html.count('class="task"') == 50
+    for response_id in apologies[:50]:
+        assert link(mine, response_id) in html
+    assert link(mine, apologies[50]) not in html
+    assert link(mine, sheet) not in html and link(theirs, their_apology) not in html
+    assert "51 pieces waiting with these filters; showing 1–50." in page(first).text
+    links = page_links(html)
+    assert "prev" not in links  # the first page: nothing earlier
+    assert (
+        f"therapist={practice_a.therapist_id}" in links["next"] and "kind=apology" in links["next"]
+    )
+
+    second = owner_client.get(links["next"])
+    html = second.get_data(as_text=True)
+    assert html.count('class="task"') == 1 and link(mine, apologies[50]) in html
+    assert "51 pieces waiting with these filters; showing 51–51." in page(second).text
+    assert page(second).selected == {"therapist": str(practice_a.therapist_id), "kind": "apology"}
+    links = page_links(html)
+    assert "next" not in links  # the last page
+    assert (
+        f"therapist={practice_a.therapist_id}" in links["prev"] and "kind=apology" in links["prev"]
+    )
+
+    back = owner_client.get(links["prev"])
+    html = back.get_data(as_text=True)
+    assert html.count('class="task"') == 50 and link(mine, apologies[0]) in html
+    assert "showing 1–50." in page(back).text and "prev" not in page_links(html)
+
+
+def test_without_filters_the_pages_count_everything_waiting(owner_client, team):
+    mine, theirs = team["mine"], team["theirs"]
+    for n in range(50):
+        give(mine, "apology", "submitted", content=APOLOGY, handed_in_days_ago=60 - n / 2)
+    newest = give(theirs, "boundaries", "submitted", content=NO_PROPOSALS, handed_in_days_ago=0)
+
+    html = owner_client.get("/review").get_data(as_text=True)
+    assert "51 pieces waiting; showing 1–50." in page_text(html)
+    assert link(theirs, newest) not in html
+    following = owner_client.get(page_links(html)["next"]).get_data(as_text=True)
+    assert link(theirs, newest) in following and "showing 51–51" in page_text(following)
+    assert "therapist=" not in page_links(following)["prev"]
+
+
+def test_a_page_whose_work_was_reviewed_since_says_so_and_links_back(owner_client, team):
+    only = give(team["mine"], "apology", "submitted", content=APOLOGY, handed_in_days_ago=1)
+    response = owner_client.get(f"/review?after={only}&kind=apology")
+    text = page(response).text
+    assert "Nothing more waiting here" in text
+    assert 'href="/review?kind=apology"' in response.get_data(as_text=True)
+
+
+def test_page_positions_not_understood_are_reset(owner_client, team):
+    give(team["mine"], "apology", "submitted", content=APOLOGY, handed_in_days_ago=1)
+    for query in ("after=abc", "before=-1", "after=99999999999999", "after=1&before=2"):
+        response = owner_client.get(f"/review?{query}")
+        assert response.status_code == 302, query
+        assert response.headers["Location"] == "/review"
+
+
+# --- the counts are the stored ones: no coach runs for a list ------------------------------------
+
+
+def store_counts(response_id: int, *, flags: int, missing: int) -> None:
+    with unscoped():
+        db.session.execute(
+            update(HomeworkResponse)
+            .where(HomeworkResponse.id == response_id)
+            .values(coach_flags=flags, coach_missing=missing)
+        )
+    db.session.commit()
+
+
+def test_the_queue_and_the_caseload_show_the_stored_counts_not_a_fresh_coach_run(
+    owner_client, team
+):
+    mine, theirs = team["mine"], team["theirs"]
+    # Text the coach would find nothing in, with counts stored: the stored counts show.
+    clean = give(mine, "apology", "submitted", content=APOLOGY, handed_in_days_ago=2)
+    store_counts(clean, flags=7, missing=3)
+    # Text the coach flags, stored as found clean: nothing shows.
+    flagged = give(theirs, "apology", "submitted", content=FLAGGED, handed_in_days_ago=1)
+    store_counts(flagged, flags=0, missing=0)
+
+    html = owner_client.get("/review").get_data(as_text=True)
+    clean_row = page_text(row_of(html, mine, clean))
+    assert "7 coach flags" in clean_row and "3 parts missing" in clean_row
+    flagged_row = page_text(row_of(html, theirs, flagged))
+    assert "coach flag" not in flagged_row and "missing" not in flagged_row
+
+    caseload = owner_client.get("/couples").get_data(as_text=True)
+    assert "1 with coach flags" in page_text(caseload_row(caseload, mine))
+    assert "coach" not in page_text(caseload_row(caseload, theirs))
+
+
+def test_the_queue_never_reads_the_text_of_the_work(make_client, practice_a, team):
+    give(team["mine"], "apology", "submitted", content=FLAGGED, handed_in_days_ago=1)
+    owner = make_client()
+    owner.login(practice_a.owner_email)
+    for url in ("/review", "/couples"):
+        statements, _ = sql_of(owner, url)
+        read = [s for s in statements if "homework_responses" in s]
+        assert read, url
+        assert not any("homework_responses.content" in s for s in read), url

@@ -308,3 +308,54 @@ def test_nothing_needed_is_falsy_so_pages_show_nothing():
     assert not review.NOTHING
     assert review.NeedsYou(to_review=1)
     assert review.NeedsYou(overdue=1)
+
+
+def test_the_queue_pages_by_keyset_both_ways_and_counts_where_a_page_starts(world):
+    pieces = [submitted_apology(world, world.ben) for _ in range(5)]
+    # Two handed in at the very same moment: the id breaks the tie, the same way every time.
+    pieces[2].submitted_at = pieces[1].submitted_at
+    db.session.flush()
+    ids = [p.id for p in pieces]
+
+    first = review.queue_page(world.therapist, size=2)
+    assert [i.response.id for i in first.items] == ids[:2]
+    assert (first.total, first.first, first.last, first.earlier, first.later) == (
+        5,
+        1,
+        2,
+        None,
+        ids[1],
+    )
+
+    second = review.queue_page(world.therapist, after=first.later, size=2)
+    assert [i.response.id for i in second.items] == ids[2:4]
+    assert (second.first, second.last, second.earlier, second.later) == (3, 4, ids[2], ids[3])
+
+    last = review.queue_page(world.therapist, after=second.later, size=2)
+    assert [i.response.id for i in last.items] == ids[4:]
+    assert (last.first, last.last, last.later) == (5, 5, None)
+
+    back = review.queue_page(world.therapist, before=last.earlier, size=2)
+    assert [i.response.id for i in back.items] == ids[2:4] and back.first == 3
+    back = review.queue_page(world.therapist, before=back.earlier, size=2)
+    assert [i.response.id for i in back.items] == ids[:2] and back.earlier is None
+
+    # Reviewed since: the pages after it still follow on from where it stood.
+    hw.mark_reviewed(world.therapist, pieces[1])
+    db.session.flush()
+    after_reviewed = review.queue_page(world.therapist, after=ids[1], size=2)
+    assert [i.response.id for i in after_reviewed.items] == ids[2:4]
+    assert (after_reviewed.total, after_reviewed.first) == (4, 2)
+
+
+def test_the_queue_shows_the_counts_stored_with_the_last_save(world):
+    response = apology_for(world, world.ben)
+    flagged = dict(APOLOGY, how_it_hurt="I'm sorry you feel that way about the messages.")
+    hw.submit(world.ben, response, content=flagged, base_version=response.version)
+    db.session.flush()
+    stored = (response.coach_flags, response.coach_missing)
+    assert stored[0] >= 1
+
+    (item,) = review.queue_page(world.therapist).items
+    assert (item.flags, item.missing) == stored
+    assert review.needs_you([world.couple])[world.couple.id].flagged == 1
