@@ -7,6 +7,7 @@ from practice.blueprints.portal import (  # noqa: E402, F401
     checkin_views,
     homework_views,
     pin_views,
+    safety_views,
     views,
     window_views,
 )

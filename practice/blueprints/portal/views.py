@@ -148,8 +148,8 @@ def home():
     if portal_access.needs_privacy_acknowledgement(partner, practice):
         return redirect(url_for("portal.privacy"))
     portal_access.touch(g.portal_session)
-    from practice.services import agreements, calendar, notices
     from practice.checkins.status import HANDED_IN
+    from practice.services import agreements, calendar, notices, safety
     from practice.services import checkins as checkin_service
 
     this_week = checkin_service.peek(partner)
@@ -179,6 +179,8 @@ def home():
         get_kind=homework_service.get_kind,
         form=ContinueForm(),
         notices=notices.unread_for_partner(partner),
+        screen=safety.instrument_for(practice) if safety.screen_due(partner) else None,
+        offer_pin=partner.pin_hash is None and partner.pin_offered_at is None,
         checkin=this_week,
         checkin_handed_in=this_week is not None and this_week.status in HANDED_IN,
         checkin_week=checkin_service.week_of(partner.couple),
