@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from practice.extensions import db
 from practice.instruments import PREFER_NOT, Instrument, InstrumentError, get_instrument, score
@@ -152,6 +153,7 @@ def open_flags(couple_ids) -> list[SafetyFlag]:
             select(SafetyFlag)
             .where(SafetyFlag.couple_id.in_(couple_ids), SafetyFlag.addressed_at.is_(None))
             .order_by(SafetyFlag.raised_at, SafetyFlag.id)
+            .options(joinedload(SafetyFlag.partner).joinedload(Partner.couple))
         )
     )
 

@@ -23,6 +23,7 @@ from werkzeug.routing import Rule
 
 from practice.extensions import db
 from practice.models import Couple, Notice, Partner, PortalSession, Practice, User
+from practice.models.checkin import SafetyAnswer, SafetyFlag
 from practice.services import accounts, agreements, homework, notices, portal_access
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import PracticeSet, page
@@ -154,6 +155,29 @@ def a_therapists_notice(practice: PracticeSet, built: Built) -> int:
         return notice.id
 
 
+def a_safety_flag(practice: PracticeSet, built: Built) -> int:
+    """A flag on a safety answer of the first partner of the couple (made directly: raising
+    one through the service would also email the therapists)."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        couple = db.session.get(Couple, couple_id)
+        partner = couple.partners[0]
+        answer = SafetyAnswer(
+            couple_id=couple.id,
+            partner_id=partner.id,
+            instrument="own_safety",
+            context="screen",
+            answers={"afraid": 1},
+            positive=True,
+        )
+        db.session.add(answer)
+        db.session.flush()
+        flag = SafetyFlag(couple_id=couple.id, partner_id=partner.id, answer_id=answer.id)
+        db.session.add(flag)
+        db.session.flush()
+        return flag.id
+
+
 # Argument name -> a factory that creates that kind of record in the given practice.
 ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int | str]] = {
     "user_id": a_therapist,
@@ -168,6 +192,7 @@ ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int | str]] = {
     "response_key": lambda practice, built: public(a_response(practice, built)),
     "agreement_key": lambda practice, built: public_agreement(an_agreement(practice, built)),
     "user_notice_id": a_therapists_notice,
+    "flag_id": a_safety_flag,
 }
 ARGUMENT_ORDER = ["couple_id", "partner_id", "session_id"]  # parents first; others after
 
