@@ -35,6 +35,7 @@ concurrent autosave bench saves into them (`SeededCouple.drafts`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
@@ -224,6 +225,15 @@ def _window() -> dict:
         ],
         code_word="lighthouse",
     )
+
+
+def _coach_counts(kind_key: str, content: dict, seen: dict) -> tuple[int, int]:
+    """What a save stores for `content` (coach_flags, coach_missing): the kind's coach run once
+    per distinct content, however many rows share it."""
+    key = (kind_key, json.dumps(content, sort_keys=True))
+    if key not in seen:
+        seen[key] = get_kind(kind_key).coach_counts(content)
+    return seen[key]
 
 
 def _hash(password: str) -> str:
@@ -461,6 +471,7 @@ def _seed_batch(
     assignment_ids = _insert_returning_ids(Assignment, assignment_rows)
 
     window = _window()
+    counted: dict = {}  # the coach's counts by distinct content
     response_rows, plan = [], []  # plan: (couple index, label, partner_id or None, status)
     for index, (n, couple_id, (p1, p2)) in enumerate(zip(numbers, couple_ids, pairs, strict=True)):
         a = assignment_ids[index * len(specs) : (index + 1) * len(specs)]
@@ -479,6 +490,7 @@ def _seed_batch(
         for assignment_id, label, kind, partner_id, status, content in pieces:
             handed_in = status not in (Status.ASSIGNED, Status.DRAFT)
             saved = now - timedelta(days=3, minutes=(n * 13 + len(plan)) % 5000)
+            flags, missing = _coach_counts(kind, content, counted)
             response_rows.append(
                 {
                     "practice_id": pid,
@@ -500,6 +512,8 @@ def _seed_batch(
                     "reviewed_at": saved if status == Status.REVIEWED else None,
                     "completed_at": None,
                     "released_at": None,
+                    "coach_flags": flags,
+                    "coach_missing": missing,
                 }
             )
             plan.append((index, label, partner_id, status))
