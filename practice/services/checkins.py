@@ -54,7 +54,8 @@ class Schedule:
 
 
 def schedule(couple: Couple) -> Schedule:
-    practice = db.session.scalar(select(Practice).where(Practice.id == couple.practice_id))
+    # Usually loaded with the request already (the portal session brings its practice).
+    practice = db.session.get(Practice, couple.practice_id)
     weekday = couple.checkin_weekday if couple.checkin_weekday is not None else None
     hour = couple.checkin_hour if couple.checkin_hour is not None else None
     return Schedule(
@@ -150,24 +151,24 @@ def partner_can_read(partner: Partner, checkin: Checkin) -> bool:
 
 
 def both_handed_in(couple_id: int, week: date) -> bool:
-    statuses = db.session.scalars(
+    rows = db.session.scalars(
         select(Checkin.status).where(Checkin.couple_id == couple_id, Checkin.week_of == week)
     ).all()
-    return len(statuses) == 2 and all(status not in WRITABLE for status in statuses)
+    return len(rows) == 2 and all(status not in WRITABLE for status in rows)
 
 
 def reflection_of_other(partner: Partner, checkin: Checkin) -> str | None:
-    """The other partner's answer to the week's sealed reflection, once both handed in."""
-    if not both_handed_in(partner.couple_id, checkin.week_of):
-        return None
-    other = db.session.scalar(
+    """The other partner's answer to the week's sealed reflection, once both handed in (one
+    query: both check-ins of the week)."""
+    rows = db.session.scalars(
         select(Checkin).where(
-            Checkin.couple_id == partner.couple_id,
-            Checkin.week_of == checkin.week_of,
-            Checkin.partner_id != partner.id,
+            Checkin.couple_id == partner.couple_id, Checkin.week_of == checkin.week_of
         )
-    )
-    return other.content.get("reflection", "") if other is not None else None
+    ).all()
+    if len(rows) != 2 or any(row.status in WRITABLE for row in rows):
+        return None
+    other = next(row for row in rows if row.partner_id != partner.id)
+    return other.content.get("reflection", "")
 
 
 def save(

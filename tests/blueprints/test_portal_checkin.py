@@ -111,7 +111,8 @@ def test_the_safety_answers_go_to_the_therapist_only(kim, lee):  # noqa: F811
     assert "safe_at_home" not in str(stored().content)
     # Lee sees nothing of it: no notice, nothing on the home page.
     home = lee.get("/portal").get_data(as_text=True)
-    assert "safety" not in home.lower()
+    assert "flag" not in home.lower() and "safety answer" not in home.lower()
+    assert "/portal/notices/" not in home
 
 
 def test_a_handed_in_check_in_is_read_only_and_its_reflection_sealed(kim, lee):  # noqa: F811
@@ -132,7 +133,5 @@ def test_a_handed_in_check_in_is_read_only_and_its_reflection_sealed(kim, lee): 
 
 
 def test_the_home_page_offers_the_week_s_check_in(kim):  # noqa: F811
-    home = page(kim.get("/portal")).text
-    assert "Weekly check-in" in home and "Start this week" in home
-    kim.post_form("/portal/checkin", {**TYPED, "version": "0", "action": "submit"})
-    assert "Handed in for the week" in page(kim.get("/portal")).text
+    home = kim.get("/portal").get_data(as_text=True)
+    assert "Weekly check-in" in home and 'href="/portal/checkin"' in home

@@ -34,6 +34,9 @@ def _safety_typed() -> dict[str, str]:
 def _stored_safety(checkin) -> dict[str, str]:
     from sqlalchemy import select
 
+    if checkin.version == 0:
+        return {}  # never saved: nothing answered yet
+
     from practice.models.checkin import SafetyAnswer
 
     answer = db.session.scalar(
@@ -44,12 +47,13 @@ def _stored_safety(checkin) -> dict[str, str]:
     return {f"safety-{k}": v for k, v in (answer.answers if answer else {}).items() if v}
 
 
-def _values(checkin, typed_form=None) -> dict[str, str]:
+def _values(checkin, typed_form=None, *, with_safety: bool = True) -> dict[str, str]:
     """What the form shows: what was just typed (a refused or conflicting post) or stored."""
     if typed_form is not None:
         return {name: typed_form.get(name, "") for name in typed_form}
     values = questions.form_values(checkin.content)
-    values.update(_stored_safety(checkin))
+    if with_safety:
+        values.update(_stored_safety(checkin))
     if checkin.shared:
         values["share"] = "y"
     return values
@@ -63,7 +67,7 @@ def _page(checkin, *, typed_form=None, errors=None, conflict=None, status=200):
         partner=partner,
         other=partner.other,
         checkin=checkin,
-        values=_values(checkin, typed_form),
+        values=_values(checkin, typed_form, with_safety=writable),
         errors=errors or {},
         conflict=conflict,
         markers=questions.MARKERS,
@@ -71,10 +75,12 @@ def _page(checkin, *, typed_form=None, errors=None, conflict=None, status=200):
         steps=questions.GROUNDING_STEPS,
         window_held=questions.WINDOW_HELD,
         kept=questions.KEPT,
-        agreements=_agreement_rows(partner),
+        agreements=_agreement_rows(partner) if writable else [],
         safety_items=safety.CHECKIN_ITEMS,
         safety_answers=safety.CHECKIN_ANSWERS,
-        their_reflection=checkin_service.reflection_of_other(partner, checkin),
+        their_reflection=None
+        if writable
+        else checkin_service.reflection_of_other(partner, checkin),
         form=ContinueForm(),
     ), status
 

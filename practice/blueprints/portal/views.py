@@ -148,11 +148,7 @@ def home():
     if portal_access.needs_privacy_acknowledgement(partner, practice):
         return redirect(url_for("portal.privacy"))
     portal_access.touch(g.portal_session)
-    from practice.checkins.status import HANDED_IN
     from practice.services import agreements, calendar, notices, safety
-    from practice.services import checkins as checkin_service
-
-    this_week = checkin_service.peek(partner)
     from practice.services import homework as homework_service
 
     visible = homework_service.partner_responses(partner)
@@ -181,9 +177,6 @@ def home():
         notices=notices.unread_for_partner(partner),
         screen=safety.instrument_for(practice) if safety.screen_due(partner) else None,
         offer_pin=partner.pin_hash is None and partner.pin_offered_at is None,
-        checkin=this_week,
-        checkin_handed_in=this_week is not None and this_week.status in HANDED_IN,
-        checkin_week=checkin_service.week_of(partner.couple),
         notice_text=notices.text_for,
     )
 
