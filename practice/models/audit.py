@@ -53,14 +53,12 @@ class AuditEvent(PracticeScoped, db.Model):
 
     actor_partner: Mapped[Partner | None] = relationship(
         foreign_keys=[actor_partner_id],
-        primaryjoin="and_(AuditEvent.actor_partner_id == Partner.id, "
-        "AuditEvent.practice_id == Partner.practice_id)",
+        primaryjoin="AuditEvent.actor_partner_id == Partner.id",
         viewonly=True,
     )
     actor: Mapped[User | None] = relationship(
         foreign_keys=[actor_user_id],
-        primaryjoin="and_(AuditEvent.actor_user_id == User.id, "
-        "AuditEvent.practice_id == User.practice_id)",
+        primaryjoin="AuditEvent.actor_user_id == User.id",
         viewonly=True,
     )
 

@@ -62,13 +62,11 @@ class Checkin(PracticeScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     partner: Mapped[Partner] = relationship(
-        primaryjoin="and_(Partner.id == foreign(Checkin.partner_id), "
-        "Partner.practice_id == foreign(Checkin.practice_id))",
+        primaryjoin="Partner.id == foreign(Checkin.partner_id)",
         viewonly=True,
     )
     couple: Mapped[Couple] = relationship(
-        primaryjoin="and_(Couple.id == foreign(Checkin.couple_id), "
-        "Couple.practice_id == foreign(Checkin.practice_id))",
+        primaryjoin="Couple.id == foreign(Checkin.couple_id)",
         viewonly=True,
     )
 
@@ -143,13 +141,11 @@ class SafetyFlag(PracticeScoped, db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
     partner: Mapped[Partner] = relationship(
-        primaryjoin="and_(Partner.id == foreign(SafetyFlag.partner_id), "
-        "Partner.practice_id == foreign(SafetyFlag.practice_id))",
+        primaryjoin="Partner.id == foreign(SafetyFlag.partner_id)",
         viewonly=True,
     )
     seen_by: Mapped[User | None] = relationship(
-        primaryjoin="and_(User.id == foreign(SafetyFlag.seen_by_id), "
-        "User.practice_id == foreign(SafetyFlag.practice_id))",
+        primaryjoin="User.id == foreign(SafetyFlag.seen_by_id)",
         viewonly=True,
     )
 

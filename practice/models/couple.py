@@ -70,20 +70,20 @@ class Couple(PracticeScoped, db.Model):
     partners: Mapped[list[Partner]] = relationship(
         back_populates="couple",
         order_by="Partner.position",
+        # The practice term stays while an unscoped statement (the portal's session load)
+        # joins a couple's partners: without it no tenant-first index serves that join.
         primaryjoin="and_(Couple.id == foreign(Partner.couple_id), "
         "Couple.practice_id == foreign(Partner.practice_id))",
         cascade="all, delete-orphan",
     )
     assignments: Mapped[list[CoupleTherapist]] = relationship(
         back_populates="couple",
-        primaryjoin="and_(Couple.id == foreign(CoupleTherapist.couple_id), "
-        "Couple.practice_id == foreign(CoupleTherapist.practice_id))",
+        primaryjoin="Couple.id == foreign(CoupleTherapist.couple_id)",
         cascade="all, delete-orphan",
     )
     therapists: Mapped[list[User]] = relationship(
         secondary="couple_therapists",
-        primaryjoin="and_(Couple.id == CoupleTherapist.couple_id, "
-        "Couple.practice_id == CoupleTherapist.practice_id)",
+        primaryjoin="Couple.id == CoupleTherapist.couple_id",
         secondaryjoin="and_(User.id == CoupleTherapist.user_id, "
         "User.practice_id == CoupleTherapist.practice_id)",
         order_by="User.name",
@@ -127,12 +127,10 @@ class CoupleTherapist(PracticeScoped, db.Model):
 
     couple: Mapped[Couple] = relationship(
         back_populates="assignments",
-        primaryjoin="and_(Couple.id == foreign(CoupleTherapist.couple_id), "
-        "Couple.practice_id == foreign(CoupleTherapist.practice_id))",
+        primaryjoin="Couple.id == foreign(CoupleTherapist.couple_id)",
     )
     therapist: Mapped[User] = relationship(
-        primaryjoin="and_(User.id == foreign(CoupleTherapist.user_id), "
-        "User.practice_id == foreign(CoupleTherapist.practice_id))",
+        primaryjoin="User.id == foreign(CoupleTherapist.user_id)",
         viewonly=True,
     )
 
@@ -188,13 +186,11 @@ class Partner(PracticeScoped, db.Model):
 
     couple: Mapped[Couple] = relationship(
         back_populates="partners",
-        primaryjoin="and_(Couple.id == foreign(Partner.couple_id), "
-        "Couple.practice_id == foreign(Partner.practice_id))",
+        primaryjoin="Couple.id == foreign(Partner.couple_id)",
     )
     current_invite: Mapped[PartnerInvite | None] = relationship(
         primaryjoin=lambda: and_(
             foreign(PartnerInvite.partner_id) == Partner.id,
-            PartnerInvite.practice_id == Partner.practice_id,
             PartnerInvite.revoked_at.is_(None),
         ),
         viewonly=True,
@@ -243,13 +239,11 @@ class PartnerInvite(PracticeScoped, db.Model):
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     partner: Mapped[Partner] = relationship(
-        primaryjoin="and_(Partner.id == foreign(PartnerInvite.partner_id), "
-        "Partner.practice_id == foreign(PartnerInvite.practice_id))",
+        primaryjoin="Partner.id == foreign(PartnerInvite.partner_id)",
         viewonly=True,
     )
     created_by: Mapped[User] = relationship(
-        primaryjoin="and_(User.id == foreign(PartnerInvite.created_by_id), "
-        "User.practice_id == foreign(PartnerInvite.practice_id))",
+        primaryjoin="User.id == foreign(PartnerInvite.created_by_id)",
         viewonly=True,
     )
 
@@ -302,8 +296,7 @@ class PortalSession(PracticeScoped, db.Model):
     pin_failures: Mapped[int] = mapped_column(default=0, server_default="0")
 
     partner: Mapped[Partner] = relationship(
-        primaryjoin="and_(Partner.id == foreign(PortalSession.partner_id), "
-        "Partner.practice_id == foreign(PortalSession.practice_id))",
+        primaryjoin="Partner.id == foreign(PortalSession.partner_id)",
         viewonly=True,
     )
 

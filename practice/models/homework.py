@@ -63,19 +63,16 @@ class Assignment(PracticeScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     couple: Mapped[Couple] = relationship(
-        primaryjoin="and_(Couple.id == foreign(Assignment.couple_id), "
-        "Couple.practice_id == foreign(Assignment.practice_id))",
+        primaryjoin="Couple.id == foreign(Assignment.couple_id)",
         viewonly=True,
     )
     created_by: Mapped[User] = relationship(
-        primaryjoin="and_(User.id == foreign(Assignment.created_by_id), "
-        "User.practice_id == foreign(Assignment.practice_id))",
+        primaryjoin="User.id == foreign(Assignment.created_by_id)",
         viewonly=True,
     )
     responses: Mapped[list[HomeworkResponse]] = relationship(
         back_populates="assignment",
-        primaryjoin="and_(Assignment.id == foreign(HomeworkResponse.assignment_id), "
-        "Assignment.practice_id == foreign(HomeworkResponse.practice_id))",
+        primaryjoin="Assignment.id == foreign(HomeworkResponse.assignment_id)",
         order_by="HomeworkResponse.id",
         cascade="all, delete-orphan",
     )
@@ -139,17 +136,14 @@ class HomeworkResponse(PracticeScoped, db.Model):
 
     assignment: Mapped[Assignment] = relationship(
         back_populates="responses",
-        primaryjoin="and_(Assignment.id == foreign(HomeworkResponse.assignment_id), "
-        "Assignment.practice_id == foreign(HomeworkResponse.practice_id))",
+        primaryjoin="Assignment.id == foreign(HomeworkResponse.assignment_id)",
     )
     partner: Mapped[Partner | None] = relationship(
-        primaryjoin="and_(Partner.id == foreign(HomeworkResponse.partner_id), "
-        "Partner.practice_id == foreign(HomeworkResponse.practice_id))",
+        primaryjoin="Partner.id == foreign(HomeworkResponse.partner_id)",
         viewonly=True,
     )
     comments: Mapped[list[HomeworkComment]] = relationship(
-        primaryjoin="and_(HomeworkResponse.id == foreign(HomeworkComment.response_id), "
-        "HomeworkResponse.practice_id == foreign(HomeworkComment.practice_id))",
+        primaryjoin="HomeworkResponse.id == foreign(HomeworkComment.response_id)",
         order_by="HomeworkComment.id",
         viewonly=True,
     )
@@ -192,13 +186,11 @@ class ResponseTransition(PracticeScoped, db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor_user: Mapped[User | None] = relationship(
-        primaryjoin="and_(User.id == foreign(ResponseTransition.actor_user_id), "
-        "User.practice_id == foreign(ResponseTransition.practice_id))",
+        primaryjoin="User.id == foreign(ResponseTransition.actor_user_id)",
         viewonly=True,
     )
     actor_partner: Mapped[Partner | None] = relationship(
-        primaryjoin="and_(Partner.id == foreign(ResponseTransition.actor_partner_id), "
-        "Partner.practice_id == foreign(ResponseTransition.practice_id))",
+        primaryjoin="Partner.id == foreign(ResponseTransition.actor_partner_id)",
         viewonly=True,
     )
 
@@ -229,8 +221,7 @@ class HomeworkComment(PracticeScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[User] = relationship(
-        primaryjoin="and_(User.id == foreign(HomeworkComment.author_user_id), "
-        "User.practice_id == foreign(HomeworkComment.practice_id))",
+        primaryjoin="User.id == foreign(HomeworkComment.author_user_id)",
         viewonly=True,
     )
 
@@ -290,8 +281,7 @@ class ContractVersion(PracticeScoped, db.Model):
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     signatures: Mapped[list[ContractSignature]] = relationship(
-        primaryjoin="and_(ContractVersion.id == foreign(ContractSignature.version_id), "
-        "ContractVersion.practice_id == foreign(ContractSignature.practice_id))",
+        primaryjoin="ContractVersion.id == foreign(ContractSignature.version_id)",
         order_by="ContractSignature.signed_at",
         viewonly=True,
     )
@@ -342,8 +332,7 @@ class Agreement(PracticeScoped, db.Model):
     merged_from: Mapped[list | None] = mapped_column(JSON)
 
     acceptances: Mapped[list[AgreementAcceptance]] = relationship(
-        primaryjoin="and_(Agreement.id == foreign(AgreementAcceptance.agreement_id), "
-        "Agreement.practice_id == foreign(AgreementAcceptance.practice_id))",
+        primaryjoin="Agreement.id == foreign(AgreementAcceptance.agreement_id)",
         viewonly=True,
     )
 

@@ -56,7 +56,6 @@ class Notice(PracticeScoped, db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     couple: Mapped[Couple | None] = relationship(
-        primaryjoin="and_(Couple.id == foreign(Notice.couple_id), "
-        "Couple.practice_id == foreign(Notice.practice_id))",
+        primaryjoin="Couple.id == foreign(Notice.couple_id)",
         viewonly=True,
     )

@@ -34,8 +34,7 @@ class PasswordReset(PracticeScoped, db.Model):
 
     user: Mapped[User] = relationship(
         foreign_keys=[user_id],
-        primaryjoin="and_(PasswordReset.user_id == User.id, "
-        "PasswordReset.practice_id == User.practice_id)",
+        primaryjoin="PasswordReset.user_id == User.id",
     )
 
 
@@ -64,6 +63,8 @@ class TherapistInvitation(PracticeScoped, db.Model):
 
     invited_by: Mapped[User] = relationship(
         foreign_keys=[invited_by_id],
+        # Its practice term is redundant (the composite foreign key), but tests/test_tenancy.py
+        # still reads it in this relationship's lazy load.
         primaryjoin="and_(TherapistInvitation.invited_by_id == User.id, "
         "TherapistInvitation.practice_id == User.practice_id)",
         viewonly=True,

@@ -8,6 +8,7 @@ client text, so a notice is safe on a lock screen or a shared computer.
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from practice.extensions import db
 from practice.models import Couple, Notice, Partner, User
@@ -114,6 +115,8 @@ def unread_for_user(user: User) -> list[Notice]:
             select(Notice)
             .where(Notice.recipient_user_id == user.id, Notice.read_at.is_(None))
             .order_by(Notice.created_at.desc(), Notice.id.desc())
+            # The dashboard names each notice's couple: loaded with the notices.
+            .options(joinedload(Notice.couple))
         )
     )
 

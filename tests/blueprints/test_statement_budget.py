@@ -34,8 +34,8 @@ OVER_BUDGET: dict[str, tuple[int, str]] = {
         8,
         "five lists from five tables (partners not in the portal yet, overdue work, contracts "
         "to revisit, agreements to review, unread notices), one statement for every number on "
-        "the page and the sign-in; the notices' couples take one more while "
-        "notices.unread_for_user does not load them with the notices",
+        "the page and the sign-in; the notices' couples take one more while the view hands "
+        "the notices to couples.attach_couples, though notices.unread_for_user loads them",
     ),
     "couples.show": (
         7,
