@@ -27,9 +27,10 @@ TOUCH_TARGET = 44  # CSS px: the smallest comfortable tap on the portal
 
 # Controls a thumb must hit on a portal page, and how small each one is. Links inside running
 # text are exempt (as in WCAG 2.5.5); the checkbox counts through its label, which is the target.
+# A box or a radio inside a choice label is tapped through its label, which is measured.
 SMALL_TARGETS_JS = """
 (size) => Array.from(document.querySelectorAll(
-    'button, a, select, input:not([type=hidden]):not([type=checkbox]), label.choice'))
+    'button, a, select, input:not([type=hidden]):not([type=checkbox]):not(label.choice input), label.choice'))
   .filter(el => !el.closest('p') && !el.classList.contains('skip-link'))
   .filter(el => el.getClientRects().length > 0)
   .map(el => {
