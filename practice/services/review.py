@@ -20,6 +20,7 @@ from practice.homework import KINDS, HomeworkKind, get_kind
 from practice.homework.standing import Section
 from practice.homework.workflow import AWAITING_THERAPIST, HANDED_IN, WRITABLE, Status
 from practice.models import Couple, CoupleTherapist, Practice, TherapistInvitation, User
+from practice.models.checkin import SafetyFlag
 from practice.models.homework import (
     Assignment,
     ContractVersion,
@@ -327,6 +328,8 @@ class DashboardCounts:
     open_invitations: int
     open_couples: int
     waiting_review: int
+    # Safety answers that raised a flag nobody has addressed yet (therapists only).
+    open_safety_flags: int
     # The time zones of the couples this user sees: "today" differs between them.
     zones: tuple[str, ...]
 
@@ -352,18 +355,23 @@ def dashboard_counts(user: User) -> DashboardCounts:
             .select_from(HomeworkResponse)
             .where(_waiting(), _visible(user, HomeworkResponse.couple_id))
             .scalar_subquery(),
+            select(func.count())
+            .select_from(SafetyFlag)
+            .where(SafetyFlag.addressed_at.is_(None), _visible(user, SafetyFlag.couple_id))
+            .scalar_subquery(),
             zones.c.time_zone,
         )
         # The practice itself (the guard keeps it to the current one): always one row.
         .select_from(Practice)
         .outerjoin(zones, true())
     ).all()
-    team_size, open_invitations, open_couples, waiting_review, _ = rows[0]
+    team_size, open_invitations, open_couples, waiting_review, open_flags, _ = rows[0]
     return DashboardCounts(
         team_size,
         open_invitations,
         open_couples,
         waiting_review,
+        open_flags,
         tuple(sorted(row[-1] for row in rows if row[-1] is not None)),
     )
 

@@ -55,3 +55,15 @@ def test_a_refused_note_keeps_what_was_typed(therapist_client, couple, kim):  # 
     )
     assert refused.status_code == 422
     assert page(refused).values["note"] == long_note
+
+
+def test_the_dashboard_puts_open_safety_answers_first(therapist_client, couple, kim):  # noqa: F811
+    assert "Safety answers need your attention" not in page(therapist_client.get("/dashboard")).text
+    kim.post_form("/portal/safety", {**CALM, "safety-hurt_or_threatened": "1"})
+    dashboard = page(therapist_client.get("/dashboard")).text
+    assert "1 safety answer not yet addressed" in dashboard
+    flag = the_flag()
+    therapist_client.post_form(
+        f"/couples/{couple.id}/safety/{flag.id}/addressed", {"note": "Spoke with Kim."}
+    )
+    assert "Safety answers need your attention" not in page(therapist_client.get("/dashboard")).text

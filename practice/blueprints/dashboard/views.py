@@ -40,7 +40,8 @@ def index():
         get_kind=homework.get_kind,
         invite_state=portal_access.invite_state,
         now=utcnow(),
-        notices=couples.attach_couples(notices.unread_for_user(current_user)),
+        notices=notices.unread_for_user(current_user),  # their couples come with them
+        open_safety_flags=counts.open_safety_flags,
         notice_text=notices.text_for,
         agreement_reviews=agreements.due_for_review(current_user),
         action_form=ConfirmForm(),
