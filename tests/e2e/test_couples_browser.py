@@ -30,7 +30,8 @@ TOUCH_TARGET = 44  # CSS px: the smallest comfortable tap on the portal
 # A box or a radio inside a choice label is tapped through its label, which is measured.
 SMALL_TARGETS_JS = """
 (size) => Array.from(document.querySelectorAll(
-    'button, a, select, input:not([type=hidden]):not([type=checkbox]):not(label.choice input), label.choice'))
+    'button, a, select, label.choice, '
+    + 'input:not([type=hidden]):not([type=checkbox]):not(label.choice input)'))
   .filter(el => !el.closest('p') && !el.classList.contains('skip-link'))
   .filter(el => el.getClientRects().length > 0)
   .map(el => {

@@ -182,9 +182,8 @@ def test_releasing_a_savepoint_sends_nothing_until_the_outer_commit(
     redis = request.getfixturevalue("redis_jobs") if mode == "redis" else None
     enqueue("email.password_reset", practice_id=owner.practice_id, user_id=owner.id)
     db.session.flush()
-    with db.session.begin_nested():
-        with unscoped():
-            db.session.add(PracticeFactory.build())
+    with db.session.begin_nested(), unscoped():
+        db.session.add(PracticeFactory.build())
     assert inbox.messages == []
     if redis is not None:
         assert redis.llen("rq:queue:default") == 0
@@ -194,9 +193,8 @@ def test_releasing_a_savepoint_sends_nothing_until_the_outer_commit(
 
     enqueue("email.password_reset", practice_id=owner.practice_id, user_id=owner.id)
     db.session.flush()
-    with db.session.begin_nested():
-        with unscoped():
-            db.session.add(PracticeFactory.build())
+    with db.session.begin_nested(), unscoped():
+        db.session.add(PracticeFactory.build())
     assert inbox.messages == []
     db.session.commit()
     (run,) = job_runs()
