@@ -81,6 +81,7 @@ ACTION_LABELS = {
     "agreement.added": "added an agreement",
     "checkin.submitted": "handed in a weekly check-in",
     "safety.screen_answered": "answered the safety questions",
+    "practice.safety_settings_changed": "changed the check-in and safety settings",
     "safety.flag_raised": "a safety answer raised a flag",
     "safety.flag_seen": "saw a safety flag",
     "safety.flag_addressed": "addressed a safety flag",

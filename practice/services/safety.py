@@ -186,3 +186,50 @@ def mark_addressed(user: User, flag: SafetyFlag, note: str) -> None:
     flag.addressed_by_id = user.id
     flag.note = note.strip()
     audit.record("safety.flag_addressed", actor=user, target=flag, couple_id=flag.couple_id)
+
+
+def update_settings(
+    owner: User,
+    practice: Practice,
+    *,
+    checkin_weekday: int,
+    checkin_hour: int,
+    safety_instrument: str,
+    crisis_resources: str,
+    quick_exit_url: str,
+) -> None:
+    """The practice's check-in schedule and safety settings (owner only, audited)."""
+    if not owner.is_owner:
+        raise NotFound()
+    if checkin_weekday not in range(7):
+        raise DomainError("Choose a day of the week.", "checkin_weekday")
+    if checkin_hour not in range(24):
+        raise DomainError("Choose an hour from 0 to 23.", "checkin_hour")
+    try:
+        instrument = get_instrument(safety_instrument)
+    except InstrumentError:
+        raise DomainError("Choose one of the listed questionnaires.", "safety_instrument") from None
+    if instrument.purpose != "safety":
+        raise DomainError("Choose one of the listed questionnaires.", "safety_instrument")
+    url = quick_exit_url.strip()
+    if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+        raise DomainError("Enter a full web address, starting with https://", "quick_exit_url")
+    practice.checkin_weekday = checkin_weekday
+    practice.checkin_hour = checkin_hour
+    practice.safety_instrument = instrument.key
+    practice.crisis_resources = crisis_resources.strip()
+    practice.quick_exit_url = url
+    audit.record(
+        "practice.safety_settings_changed",
+        actor=owner,
+        target=practice,
+        details={"instrument": instrument.key},
+    )
+
+
+def safety_choices() -> list[Instrument]:
+    """The safety questionnaires a practice can choose, ours first."""
+    from practice.instruments import instruments
+
+    found = [i for i in instruments().values() if i.purpose == "safety"]
+    return sorted(found, key=lambda i: (i.validated, i.name))

@@ -6,7 +6,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from practice.blueprints.forms import Form
 from practice.local_time import time_zone_choices
@@ -50,5 +50,39 @@ class InviteTherapistForm(Form):
             DataRequired("Enter their email."),
             Email("Enter a valid email."),
             Length(max=254),
+        ],
+    )
+
+
+WEEKDAY_CHOICES = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+class CheckinSafetySettingsForm(Form):
+    checkin_weekday = SelectField("Check-ins open on", choices=WEEKDAY_CHOICES, coerce=int)
+    checkin_hour = IntegerField(
+        "At (hour, 0–23, in each couple's own time zone)",
+        validators=[
+            InputRequired("Choose an hour from 0 to 23."),
+            NumberRange(min=0, max=23, message="Choose an hour from 0 to 23."),
+        ],
+    )
+    safety_instrument = RadioField("Safety questions")
+    crisis_resources = TextAreaField(
+        "Where to find help now",
+        validators=[Length(max=2000, message="Keep it under 2,000 characters.")],
+    )
+    quick_exit_url = StringField(
+        "Quick exit leaves for",
+        validators=[
+            DataRequired("Enter the address the quick exit goes to."),
+            Length(max=300, message="Keep the address under 300 characters."),
         ],
     )

@@ -11,13 +11,17 @@ from practice.blueprints.forms import show_error
 from practice.blueprints.homework.forms import InstructionsForm
 from practice.blueprints.loading import get_or_404
 from practice.blueprints.settings import bp
-from practice.blueprints.settings.forms import InviteTherapistForm, PracticeSettingsForm
+from practice.blueprints.settings.forms import (
+    CheckinSafetySettingsForm,
+    InviteTherapistForm,
+    PracticeSettingsForm,
+)
 from practice.blueprints.transaction import discard_writes
 from practice.extensions import db
 from practice.jobs import failed_runs
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models import TherapistInvitation, User
-from practice.services import DomainError, accounts
+from practice.services import DomainError, accounts, safety
 
 
 def owner_required(view):
@@ -210,3 +214,36 @@ def homework_templates():
         forms[failed[0]] = failed[1]
     status = 422 if request.method == "POST" else 200  # reached only when the save failed
     return render_template("settings/homework.html", kinds=KINDS, forms=forms), status
+
+
+@bp.route("/checkins", methods=["GET", "POST"])
+@owner_required
+def checkin_settings():
+    practice = current_user.practice
+    form = CheckinSafetySettingsForm(obj=practice)
+    choices = safety.safety_choices()
+    form.safety_instrument.choices = [(i.key, i.name) for i in choices]
+    if form.validate_on_submit():
+        try:
+            safety.update_settings(
+                current_user,
+                practice,
+                checkin_weekday=form.checkin_weekday.data,
+                checkin_hour=form.checkin_hour.data,
+                safety_instrument=form.safety_instrument.data,
+                crisis_resources=form.crisis_resources.data or "",
+                quick_exit_url=form.quick_exit_url.data or "",
+            )
+        except DomainError as error:
+            discard_writes()
+            show_error(form, error)
+        else:
+            flash("Check-in and safety settings saved.", "success")
+            return redirect(url_for("settings.checkin_settings"))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template(
+        "settings/checkins.html",
+        form=form,
+        instruments={i.key: i for i in choices},
+        default_resources=safety.DEFAULT_CRISIS_RESOURCES,
+    ), status
