@@ -515,3 +515,14 @@ def test_another_couples_partner_gets_404_on_the_window_routes(
     saved = oz.post_form("/portal/calendar/title", {"title": "Gym", "back": public(window)})
     assert location(saved) == "/portal"
     assert calendar_events(oz) == []
+
+
+def test_a_partner_turns_window_reminders_on_and_off(kim, lee, window, couple):  # noqa: F811
+    agreed(kim, lee, window)
+    assert "Remind me an hour before" in kim.get("/portal").get_data(as_text=True)
+    assert kim.post_form("/portal/calendar/reminders", {"remind": "on"}).status_code == 302
+    assert partner_row(couple.partner_ids[0]).window_reminders is True
+    assert partner_row(couple.partner_ids[1]).window_reminders is False  # each their own
+    assert "Stop the reminders" in kim.get("/portal").get_data(as_text=True)
+    kim.post_form("/portal/calendar/reminders", {"remind": "off"})
+    assert partner_row(couple.partner_ids[0]).window_reminders is False

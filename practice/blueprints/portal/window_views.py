@@ -4,7 +4,7 @@ is the portal's propose-change page, shared with the contract."""
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, render_template, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
 from practice.blueprints.forms import show_error
 from practice.blueprints.portal import bp
@@ -144,3 +144,19 @@ def calendar_feed(token: str):
             couple, calendar.window_schedules(couple), title=calendar.event_title(partner)
         )
     return Response(body, mimetype="text/calendar")
+
+
+@bp.route("/portal/calendar/reminders", methods=["POST"])
+@partner_required
+def window_reminders():
+    """Turn the hour-before reminders of the processing window on or off for this partner."""
+    if not ContinueForm().validate_on_submit():
+        abort(400)
+    g.partner.window_reminders = request.form.get("remind") == "on"
+    flash(
+        "You will get a reminder an hour before each window."
+        if g.partner.window_reminders
+        else "No more window reminders.",
+        "success",
+    )
+    return redirect(url_for("portal.home") + "#calendar-heading")
