@@ -24,7 +24,7 @@ from werkzeug.routing import Rule
 from practice.extensions import db
 from practice.models import Couple, Notice, Partner, PortalSession, Practice, User
 from practice.models.checkin import SafetyAnswer, SafetyFlag
-from practice.services import accounts, agreements, homework, notices, portal_access
+from practice.services import accounts, agreements, checkins, homework, notices, portal_access
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import PracticeSet, page
 from tests.couple_factories import CoupleFactory, public, public_agreement
@@ -178,6 +178,17 @@ def a_safety_flag(practice: PracticeSet, built: Built) -> int:
         return flag.id
 
 
+def a_checkin(practice: PracticeSet, built: Built) -> int:
+    """A handed-in check-in of the first partner of the couple in the URL, this week."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        couple = db.session.get(Couple, couple_id)
+        checkin = checkins.current(couple.partners[0])
+        checkin.status = "submitted"
+        db.session.flush()
+        return checkin.id
+
+
 # Argument name -> a factory that creates that kind of record in the given practice.
 ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int | str]] = {
     "user_id": a_therapist,
@@ -193,6 +204,7 @@ ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int | str]] = {
     "agreement_key": lambda practice, built: public_agreement(an_agreement(practice, built)),
     "user_notice_id": a_therapists_notice,
     "flag_id": a_safety_flag,
+    "checkin_id": a_checkin,
 }
 ARGUMENT_ORDER = ["couple_id", "partner_id", "session_id"]  # parents first; others after
 

@@ -2,4 +2,9 @@ from flask import Blueprint
 
 bp = Blueprint("couples", __name__, url_prefix="/couples")
 
-from practice.blueprints.couples import safety_views, trend_views, views  # noqa: E402, F401
+from practice.blueprints.couples import (  # noqa: E402, F401
+    checkin_views,
+    safety_views,
+    trend_views,
+    views,
+)
