@@ -73,6 +73,9 @@ def _sqlite_optimize(dbapi_connection, pragma: str = "PRAGMA optimize") -> None:
     try:
         cursor = dbapi_connection.cursor()
         try:
+            # SQLite's advice with optimize: bound the work (and so how long it holds the
+            # write lock) by sampling at most this many rows of each index.
+            cursor.execute("PRAGMA analysis_limit=400")
             cursor.execute(pragma)
             cursor.fetchall()
         finally:

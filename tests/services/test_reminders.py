@@ -155,7 +155,8 @@ def test_two_sweeps_at_the_same_moment_send_each_reminder_once(app, world):  # n
     assert errors == []
     assert sum(result.get("checkin.open", 0) for result in results) == 4
     assert len(sent("checkin.open")) == 4
-    assert all(result.get("checkin.open", 0) in (0, 4) for result in results)
+    # How the four claims split between the two sweeps depends on the database's locking
+    # (SQLite releases an outermost savepoint as a commit); that each is sent once does not.
     with unscoped():
         emails = db.session.scalars(
             select(JobRun).where(JobRun.function == "email.checkin_reminder")
