@@ -71,9 +71,13 @@ def line_chart(
     width: int = 640,
     height: int = 220,
     ident: str = "chart",
+    compact: bool = False,
 ) -> str:
     """An SVG line chart of weekly values; `weeks` names each column (its Monday). `ident`
-    keeps the title's and description's ids unique when a page has several charts."""
+    keeps the title's and description's ids unique when a page has several charts.
+
+    `compact` is for a phone's width: the y labels go inside the plot, at its right edge, so
+    the plot keeps the width (a label beside it would take half of a narrow chart)."""
     if not ident.replace("-", "").isalnum():
         raise ValueError("ident is letters, digits and hyphens")
     if y_max <= y_min:
@@ -82,7 +86,7 @@ def line_chart(
         if len(line.values) != len(weeks):
             raise ValueError(f"{line.label!r} has {len(line.values)} values for {len(weeks)} weeks")
     longest = max((len(label) for label in (y_labels or {}).values()), default=2)
-    left, right, bottom = 14 + int(6.5 * longest), 12, 28
+    left, right, bottom = (8 if compact else 14 + int(6.5 * longest)), 12, 28
     top = (
         28 if len(series) > 1 else 12
     )  # a legend above the plot when there are lines to tell apart
@@ -128,18 +132,31 @@ def line_chart(
             f'<line class="chart__grid" x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" '
             f'y2="{y(value):.1f}" stroke="#d9d4cc" stroke-width="1"/>'
         )
-        parts.append(
-            f'<text class="chart__axis" x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
-            f'text-anchor="end" fill="#4f5a67">{escape(label)}</text>'
-        )
+        if compact:  # inside the plot: below the top line, above the others
+            below = y(value) - top < 14
+            parts.append(
+                f'<text class="chart__axis" x="{left + plot_w - 4}" '
+                f'y="{y(value) + (12 if below else -4):.1f}" font-size="11" text-anchor="end" '
+                f'fill="#4f5a67" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
+                f"{escape(label)}</text>"
+            )
+        else:
+            parts.append(
+                f'<text class="chart__axis" x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
+                f'text-anchor="end" fill="#4f5a67">{escape(label)}</text>'
+            )
     every = max(count // 6, 1)
     ticks = list(range(0, count, every)) if weeks else []
     if ticks and count - 1 - ticks[-1] >= every / 2 + 0.5:
         ticks.append(count - 1)  # the last week too, unless it would crowd the one before
     for index in ticks:
+        # On a narrow chart the first and last dates sit inside the edges, not across them.
+        anchor = "middle"
+        if compact and count > 1 and index in (0, count - 1):
+            anchor = "start" if index == 0 else "end"
         parts.append(
             f'<text class="chart__axis" x="{x(index):.1f}" y="{height - 8}" font-size="11" '
-            f'text-anchor="middle" fill="#4f5a67">{weeks[index]:%-d %b}</text>'
+            f'text-anchor="{anchor}" fill="#4f5a67">{weeks[index]:%-d %b}</text>'
         )
     for line_index, line in enumerate(series):
         colour, dash = PALETTE[line_index % len(PALETTE)]

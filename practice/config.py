@@ -175,6 +175,9 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "PERMANENT_SESSION_LIFETIME": timedelta(days=365),
         # Passwords and PINs. A sign-in rehashes a password stored with other parameters.
         "PASSWORD_HASH_PARAMETERS": _password_hash_parameters(environ, env),
+        # The demo's long-running couple has a year of weekly check-ins; the suite seeds the
+        # demo many times on both databases, so it keeps a small variant.
+        "DEMO_CHECKIN_WEEKS": _int(environ, "DEMO_CHECKIN_WEEKS", 8 if env == "testing" else 52),
         # Jobs
         "JOBS_INLINE": redis_url is None,
         "SQLALCHEMY_RECORD_QUERIES": False,

@@ -172,9 +172,16 @@ def reflection_of_other(partner: Partner, checkin: Checkin) -> str | None:
 
 
 def save(
-    partner: Partner, checkin: Checkin, *, form, base_version: int, share: bool | None = None
+    partner: Partner,
+    checkin: Checkin,
+    *,
+    form,
+    base_version: int,
+    share: bool | None = None,
+    now: datetime | None = None,
 ) -> Checkin:
-    """Save what the partner typed, if nobody saved since `base_version`."""
+    """Save what the partner typed, if nobody saved since `base_version`. `now` is the clock
+    (the demo writes past weeks through this same path)."""
     if checkin.partner_id != partner.id:
         raise NotFound()
     if checkin.status not in WRITABLE:
@@ -187,7 +194,7 @@ def save(
     values = {
         "content": content,
         "version": base_version + 1,
-        "last_saved_at": utcnow(),
+        "last_saved_at": now or utcnow(),
         "status": CheckinStatus.DRAFT,
     }
     if share is not None:
@@ -211,12 +218,18 @@ def save(
 
 
 def submit(
-    partner: Partner, checkin: Checkin, *, form, base_version: int, share: bool | None = None
+    partner: Partner,
+    checkin: Checkin,
+    *,
+    form,
+    base_version: int,
+    share: bool | None = None,
+    now: datetime | None = None,
 ) -> Checkin:
     """Save and hand in. Every answer is optional: a check-in is never refused as incomplete."""
-    save(partner, checkin, form=form, base_version=base_version, share=share)
+    save(partner, checkin, form=form, base_version=base_version, share=share, now=now)
     checkin.status = CheckinStatus.SUBMITTED
-    checkin.submitted_at = utcnow()
+    checkin.submitted_at = now or utcnow()
     audit.record("checkin.submitted", actor=partner, target=checkin, couple_id=checkin.couple_id)
     return checkin
 

@@ -107,7 +107,7 @@ def _seed_couples() -> list[dict]:
                 owner,
                 label=label,
                 presenting_concern=concern,
-                start_date=utcnow().date() - timedelta(weeks=6),
+                start_date=utcnow().date() - timedelta(weeks=56 if label == "Alex & Sam" else 6),
                 time_zone="Europe/London",
                 therapist_notes="",
                 partners=[
@@ -118,6 +118,7 @@ def _seed_couples() -> list[dict]:
             )
             couple.status = status
             _seed_homework(label, couple, therapist)
+            _seed_checkins(label, couple)
         partners = []
         for partner in couple.partners:
             link = None
@@ -400,3 +401,89 @@ ALEX_CONTRACT_FORM = {
     "commitments_2-2": "Keep every small promise, on time.",
     "content-breaks": "Any new contact with the colleague, or a lie about where either of us is.",
 }
+
+
+# Alex & Sam's year of weekly check-ins: slowly better, a setback a little after the middle,
+# then steadier (the method's timeline: small changes in weeks, meaningful ones in months).
+# Priya & Dev are stuck: the same argument every week, slow recovery. Jamie & Taylor have two
+# weeks, the latest with an answer that says one of them does not feel safe at home.
+def _rating(week: int, weeks: int, start: float, gain: float) -> str:
+    setback = weeks // 2 + 2 <= week < weeks // 2 + 5
+    value = start + gain * week / weeks - (1.2 if setback else 0)
+    return str(max(1, min(5, round(value))))
+
+
+def _checkin_form(
+    label: str, week: int, weeks: int, hurt: bool, agreements: tuple[str, ...]
+) -> MultiDict:
+    if label == "Priya & Dev":
+        ratings = {"same_fight": 1, "recovery": 1, "follow_through": 3, "affection": 2}
+        ratings["checking"] = 1 if hurt else 2
+        triggers, longest = 5, 240
+    else:
+        lag = 0.6 if hurt else 0  # the hurt partner's sense of things moves later
+        ratings = {
+            "same_fight": _rating(week, weeks, 2, 2.5),
+            "recovery": _rating(week, weeks, 1.6 - lag, 2.6),
+            "follow_through": _rating(week, weeks, 2.6 - lag, 2.2),
+            "affection": _rating(week, weeks, 1.2 - lag / 2, 3.2),
+            "checking": _rating(week, weeks, 1.6 - lag, 3.2),
+        }
+        triggers, longest = max(0, 6 - week * 6 // weeks), max(10, 180 - week * 170 // weeks)
+    form = MultiDict({f"marker-{key}": str(value) for key, value in ratings.items()})
+    form.update(
+        {
+            "triggers-count": str(triggers),
+            "triggers-longest_minutes": str(longest) if triggers else "",
+            f"triggers-helped-{'breathed' if week % 2 else 'reassured'}": "y",
+            "window-held": "yes" if week % 5 else "no",
+            "checkin-facts": "A quieter week."
+            if week % 3
+            else "Work was busy; we kept to the window.",
+            "checkin-reflection": "You put the phone away at dinner."
+            if week % 2
+            else "You asked how my day was, and listened.",
+        }
+    )
+    for number, key in enumerate(agreements):
+        form[f"kept-{key}"] = (
+            "no" if (week + number) % 7 == 0 else ("mostly" if week < weeks // 3 else "yes")
+        )
+    return form
+
+
+def _seed_checkins(label: str, couple: Couple) -> None:
+    """Weekly check-ins written as the check-in form posts them, through the same service
+    calls as the portal (parse, validate, save, hand in, the two safety items), each on its
+    own week's clock."""
+    from practice.services import checkins, safety
+    from practice.urls import external_url
+
+    weeks = {
+        "Alex & Sam": current_app.config["DEMO_CHECKIN_WEEKS"],
+        "Priya & Dev": 3,
+        "Jamie & Taylor": 2,
+    }.get(label)
+    if not weeks:
+        return
+    db.session.flush()
+    now = utcnow()
+    link = external_url("couples.show", couple_id=couple.id)
+    agreements = checkins.agreement_keys(couple)
+    for back in range(weeks, 0, -1):
+        week = weeks - back  # 0 is the oldest
+        moment = now - timedelta(weeks=back - 1, hours=2)
+        for partner in couple.partners:
+            checkin = checkins.current(partner, moment)
+            form = _checkin_form(label, week, weeks, partner.repair_role == "hurt", agreements)
+            checkins.submit(
+                partner,
+                checkin,
+                form=form,
+                base_version=checkin.version,
+                share=week % 4 == 0,
+                now=moment,
+            )
+            unsafe = label == "Jamie & Taylor" and back == 1 and partner is couple.partners[0]
+            answers = {"safe_at_home": "not_sure" if unsafe else "yes", "feel_heard": "yes"}
+            safety.record_checkin_items(partner, checkin, answers, link=link, now=moment)

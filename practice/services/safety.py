@@ -59,7 +59,12 @@ def screen_due(partner: Partner, now: datetime | None = None) -> bool:
 
 
 def _raise_flag(partner: Partner, answer: SafetyAnswer, link: str) -> SafetyFlag:
-    flag = SafetyFlag(couple_id=partner.couple_id, partner_id=partner.id, answer_id=answer.id)
+    flag = SafetyFlag(
+        couple_id=partner.couple_id,
+        partner_id=partner.id,
+        answer_id=answer.id,
+        raised_at=answer.answered_at or utcnow(),
+    )
     db.session.add(flag)
     db.session.flush()
     couple = partner.couple
@@ -101,7 +106,12 @@ def record_screen(
 
 
 def record_checkin_items(
-    partner: Partner, checkin: Checkin, answers: dict[str, str], *, link: str
+    partner: Partner,
+    checkin: Checkin,
+    answers: dict[str, str],
+    *,
+    link: str,
+    now: datetime | None = None,
 ) -> SafetyAnswer | None:
     """The check-in's two safety items, kept apart from the check-in itself. An unsafe
     answer raises a flag at once; later saves of the same week update the answer and raise
@@ -128,13 +138,14 @@ def record_checkin_items(
             checkin_id=checkin.id,
             answers=cleaned,
             positive=unsafe,
+            answered_at=now or utcnow(),
         )
         db.session.add(answer)
         db.session.flush()
     else:
         answer.answers = cleaned
         answer.positive = unsafe
-        answer.answered_at = utcnow()
+        answer.answered_at = now or utcnow()
     if unsafe:
         open_flag = db.session.scalar(
             select(SafetyFlag.id).where(

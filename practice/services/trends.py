@@ -82,7 +82,7 @@ def couple_trend(
         if for_partner is not None and partner.id != for_partner.id and not weekly:
             continue  # nothing shared: the other partner's trend is not shown at all
         partners.append(_partner_trend(partner, weeks, weekly))
-    started = couple.created_at.date()
+    started = couple.start_date or couple.created_at.date()  # when the work began
     return CoupleTrend(
         weeks=weeks,
         partners=partners,

@@ -10,6 +10,8 @@ Real database; nothing of ours is mocked.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from markupsafe import escape
 from sqlalchemy import select
@@ -159,7 +161,9 @@ def test_an_agreement_made_from_a_proposal_one_accepts_the_other_would_discuss(d
     ]
     # The therapist is told that Alex would like to talk; the notice carries no words of it.
     (notice,) = db.session.scalars(
-        select(Notice).where(Notice.recipient_user_id == therapist.id)
+        select(Notice).where(
+            Notice.recipient_user_id == therapist.id, Notice.couple_id == couple.id
+        )
     ).all()
     assert notice.kind == "agreement.discuss"
     assert notice.link == f"/couples/{couple.id}/agreements"
@@ -259,3 +263,43 @@ def test_the_demo_screens_show_what_was_seeded(demo, client):
     page = client.get(apology_page).get_data(as_text=True)
     for comment in (DEV_FIRST_COMMENT, DEV_SECOND_COMMENT):
         assert str(escape(comment)) in page
+
+
+def test_check_ins_go_back_weeks_on_their_own_clock_and_one_couple_is_flagged(demo, app):
+    """Alex & Sam have a run of weekly check-ins (the suite's small variant of the demo's
+    year), each handed in during its own week; Priya & Dev three stuck weeks; Jamie & Taylor
+    two weeks, the latest with an unsafe answer, which flags them for their therapist."""
+    from practice.models.checkin import Checkin, SafetyAnswer, SafetyFlag
+    from practice.services import checkins, trends
+
+    weeks = app.config["DEMO_CHECKIN_WEEKS"]
+    alex_sam, priya_dev = _couple("Alex & Sam"), _couple("Priya & Dev")
+    jamie_taylor = _couple("Jamie & Taylor")
+    for couple, count in ((alex_sam, weeks), (priya_dev, 3), (jamie_taylor, 2)):
+        rows = db.session.scalars(
+            select(Checkin).where(Checkin.couple_id == couple.id).order_by(Checkin.week_of)
+        ).all()
+        assert len(rows) == 2 * count
+        for row in rows:  # handed in during the week it belongs to, not at seeding time
+            opened = checkins.opens_at(couple, row.week_of)
+            assert opened <= row.submitted_at < opened + timedelta(days=7)
+            assert row.content["markers"]  # what the form parsed, not an empty check-in
+    trend = trends.couple_trend(alex_sam, 12)
+    sam_recovery = trends.marker_series(trend, "recovery")[0].values
+    known = [v for v in sam_recovery if v is not None]
+    assert known and known[-1] >= known[0]  # better by the end than at the start
+    # The stuck couple: the same argument came back most days, every week.
+    stuck = trends.marker_series(trends.couple_trend(priya_dev, 12), "same_fight")
+    assert {v for line in stuck for v in line.values if v is not None} == {1}
+
+    (flag,) = db.session.scalars(select(SafetyFlag).where(SafetyFlag.addressed_at.is_(None)))
+    assert flag.couple_id == jamie_taylor.id
+    answer = db.session.get(SafetyAnswer, flag.answer_id)
+    assert answer.answers["safe_at_home"] == "not_sure"
+    therapist = db.session.scalar(select(User).where(User.email == "therapist@example.com"))
+    kinds = db.session.scalars(
+        select(Notice.kind).where(
+            Notice.recipient_user_id == therapist.id, Notice.couple_id == jamie_taylor.id
+        )
+    ).all()
+    assert kinds == ["safety.answer"]

@@ -12,8 +12,20 @@ from practice.checkins.questions import MARKERS
 from practice.services import trends
 
 
+def _both_widths(series, **options) -> dict[str, str]:
+    """The chart drawn for a desk and for a phone (the page shows one by its width: an SVG
+    scaled down to a phone would have text too small to read)."""
+    ident = options.pop("ident")
+    return {
+        "svg": line_chart(series, ident=ident, **options),
+        "svg_narrow": line_chart(
+            series, ident=f"{ident}-narrow", width=360, height=240, compact=True, **options
+        ),
+    }
+
+
 def chart_set(trend: trends.CoupleTrend, *, prefix: str) -> list[dict]:
-    """Every chart of a trend, ready for a template: title, SVG, table rows, headers."""
+    """Every chart of a trend, ready for a template: title, SVGs, table rows, headers."""
     bands = timeline_bands(trend.weeks_since_start, len(trend.weeks))
     names = [p.partner.display_name for p in trend.partners]
     charts = []
@@ -22,7 +34,7 @@ def chart_set(trend: trends.CoupleTrend, *, prefix: str) -> list[dict]:
         charts.append(
             {
                 "title": marker.name,
-                "svg": line_chart(
+                **_both_widths(
                     series,
                     weeks=trend.weeks,
                     y_min=1,
@@ -47,7 +59,7 @@ def chart_set(trend: trends.CoupleTrend, *, prefix: str) -> list[dict]:
         charts.append(
             {
                 "title": label,
-                "svg": line_chart(
+                **_both_widths(
                     series,
                     weeks=trend.weeks,
                     y_min=0,
