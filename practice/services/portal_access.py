@@ -373,12 +373,18 @@ def _notice_source() -> str:
 
 
 def privacy_notice_digest(practice: Practice) -> str:
-    """What a partner agrees to: our notice's words and the practice's secrets policy.
+    """What a partner agrees to: our notice's words, the practice's secrets policy and the
+    safety questions it asks (the notice lists them).
 
-    Any change to either gives a new digest, so every partner reads and acknowledges the new
+    Any change to these gives a new digest, so every partner reads and acknowledges the new
     words on their next visit, without anyone having to remember to bump a number.
     """
-    parts = (_notice_source(), practice.secrets_policy, practice.secrets_policy_text or "")
+    parts = (
+        _notice_source(),
+        practice.secrets_policy,
+        practice.secrets_policy_text or "",
+        practice.safety_instrument or "",
+    )
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -227,6 +227,9 @@ def update_settings(
         raise DomainError("Enter a full web address, starting with https://", "quick_exit_url")
     practice.checkin_weekday = checkin_weekday
     practice.checkin_hour = checkin_hour
+    if practice.safety_instrument != instrument.key:
+        # The privacy notice lists the questions: partners acknowledge the new ones.
+        practice.privacy_notice_version += 1
     practice.safety_instrument = instrument.key
     practice.crisis_resources = crisis_resources.strip()
     practice.quick_exit_url = url

@@ -58,3 +58,38 @@ def test_the_licensed_screen_can_be_chosen_and_the_portal_asks_its_items(
     home = page(browser.get("/portal")).text
     assert "How often does your partner:" in home
     assert "Physically hurt you?" in home and "Fairly often" in home
+
+
+def test_the_privacy_notice_lists_the_safety_questions_asked_and_a_change_is_acknowledged(
+    owner_client, make_client, practice_a
+):
+    """The notice names exactly the questions this practice asks (its screen's items word
+    for word, and the check-in's two); choosing another screen asks partners to read it
+    again."""
+    from practice.instruments import get_instrument
+    from practice.services.safety import CHECKIN_ITEMS
+    from tests.blueprints.test_couples import enter_portal, personal_link
+    from tests.blueprints.test_portal import signed_out_path
+    from tests.blueprints.test_homework import add_couple
+
+    ids = add_couple(practice_a, label="Ana & Bo", partner1_name="Ana", partner2_name="Bo")
+    browser = make_client()
+    enter_portal(browser, personal_link(ids, 1))
+    notice = page(browser.get("/portal/privacy")).text
+    own = get_instrument("own_safety")
+    for item in own.items:
+        assert item.text in notice
+    for _, text in CHECKIN_ITEMS:
+        assert text in notice
+    assert "Only your therapist ever sees these answers." in notice
+    hits = get_instrument("hits")
+    assert not any(item.text in notice for item in hits.items)
+
+    assert owner_client.post_form(URL, {**TYPED, "safety_instrument": "hits"}).status_code == 302
+    assert signed_out_path(browser.get("/portal")) == "/portal/privacy"
+    notice = page(browser.get("/portal/privacy")).text
+    for item in hits.items:
+        assert item.text in notice
+    assert not any(item.text in notice for item in own.items)
+    assert browser.post_form("/portal/privacy", {"understood": "y"}).status_code == 302
+    assert browser.get("/portal").status_code == 200

@@ -463,10 +463,22 @@ def test_the_notice_promises_only_what_the_portal_does(make_client, token):
     assert browser.post_form(f"/p/{token}").status_code == 302
     assert signed_out_path(browser.get("/portal")) == "/portal/privacy"
 
-    text = page(browser.get("/portal/privacy")).text.lower()
+    notice = browser.get("/portal/privacy")
+    text = page(notice).text.lower()
+    html = notice.get_data(as_text=True)
 
-    # There is no safety question or sealed exercise in the portal yet: the notice names none.
-    for promise in ("feel safe", "safety question", "both submitted", "both handed in"):
+    # Each feature the notice names is on the portal: the weekly check-in with its share box
+    # and sealed reflection, the safety questions, the quick exit and the PIN.
+    assert "weekly check-in" in text and "choose to share it with your partner" in text
+    assert browser.post_form("/portal/privacy", {"understood": "y"}).status_code == 302
+    checkin = browser.get("/portal/checkin")
+    assert checkin.status_code == 200
+    form = page(checkin)
+    assert "checkin-reflection" in form.values and "share this check-in with" in form.text.lower()
+    assert "Quick exit" in html and 'action="/portal/exit"' in html
+    assert "pin" in text and browser.get("/portal/pin").status_code == 200
+    # Nothing the portal does not have: no messaging with the therapist.
+    for promise in ("message your therapist", "chat with"):
         assert promise not in text, promise
 
 

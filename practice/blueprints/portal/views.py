@@ -17,7 +17,7 @@ from practice.extensions import db, limiter
 from practice.homework.standing import Section
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models import Practice
-from practice.services import portal_access
+from practice.services import portal_access, safety
 from practice.services.portal_access import LinkNotUsable
 from practice.tenancy import set_current_practice, unscoped
 
@@ -198,6 +198,8 @@ def privacy():
         partner=partner,
         practice=practice,
         therapists=partner.couple.therapists,
+        screen=safety.instrument_for(practice),
+        checkin_items=safety.CHECKIN_ITEMS,
         form=form,
         needs_ack=needs_ack,
     ), status
