@@ -211,3 +211,16 @@ def form_values(content: dict) -> dict[str, str]:
     for key, answer in content.get("kept", {}).items():
         values[f"kept-{key}"] = answer
     return values
+
+
+def declining(handed_in: list[dict]) -> int:
+    """How many progress markers went down three handed-in weeks running: `handed_in` is the
+    partner's check-in contents, oldest first, ending with the latest. A week a marker was
+    not answered is skipped, not read as a fall."""
+    count = 0
+    for key in MARKER_KEYS:
+        values = [c.get("markers", {}).get(key) for c in handed_in]
+        recent = [value for value in values if value is not None][-4:]
+        if len(recent) == 4 and all(b < a for a, b in zip(recent, recent[1:], strict=False)):
+            count += 1
+    return count

@@ -152,6 +152,8 @@ class Partner(PracticeScoped, db.Model):
         ),
         # Asking for a sign-in link by email is the one lookup across practices.
         Index("ix_partners_email", "email"),
+        # "Needs you today": partners whose check-ins stopped, read as a range.
+        Index("ix_partners_practice_id_last_checkin_on", "practice_id", "last_checkin_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,6 +185,11 @@ class Partner(PracticeScoped, db.Model):
     pin_offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Reminders an hour before each processing window: the partner opts in.
     window_reminders: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Kept with each handed-in check-in, so that lists never read check-ins to find who needs
+    # the therapist: the week of the latest one (the day the partner was added, before any),
+    # and how many progress markers went down three handed-in weeks running at that check-in.
+    last_checkin_on: Mapped[date] = mapped_column(Date, default=lambda: utcnow().date())
+    declining_markers: Mapped[int] = mapped_column(default=0, server_default="0")
 
     couple: Mapped[Couple] = relationship(
         back_populates="partners",

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from practice.checkins import questions
-from practice.checkins.status import WRITABLE, CheckinStatus
+from practice.checkins.status import HANDED_IN, WRITABLE, CheckinStatus
 from practice.extensions import db
 from practice.models import Couple, Partner, Practice, User
 from practice.models.base import utcnow
@@ -230,8 +230,28 @@ def submit(
     save(partner, checkin, form=form, base_version=base_version, share=share, now=now)
     checkin.status = CheckinStatus.SUBMITTED
     checkin.submitted_at = now or utcnow()
+    _keep_summary(partner, checkin)
     audit.record("checkin.submitted", actor=partner, target=checkin, couple_id=checkin.couple_id)
     return checkin
+
+
+def _keep_summary(partner: Partner, checkin: Checkin) -> None:
+    """The partner's latest week handed in and how many markers fell three weeks running,
+    kept on the partner so that "needs you today" never reads check-ins (services.review)."""
+    if partner.last_checkin_on is not None and checkin.week_of < partner.last_checkin_on:
+        return  # an older week: the summary is the latest one's
+    earlier = db.session.scalars(
+        select(Checkin.content)
+        .where(
+            Checkin.partner_id == partner.id,
+            Checkin.status.in_(HANDED_IN),
+            Checkin.week_of < checkin.week_of,
+        )
+        .order_by(Checkin.week_of.desc())
+        .limit(12)  # a marker skipped some weeks still has its last four answers
+    ).all()
+    partner.last_checkin_on = checkin.week_of
+    partner.declining_markers = questions.declining([*reversed(earlier), checkin.content])
 
 
 def mark_reviewed(user: User, checkin: Checkin, note: str | None = None) -> None:

@@ -8,20 +8,38 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, false, func, inspect, or_, select, true
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    inspect,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import aliased, joinedload, load_only
 
 from practice.audience import Audience
+from practice.checkins.status import CheckinStatus
 from practice.extensions import db
 from practice.homework import KINDS, HomeworkKind, get_kind
 from practice.homework.standing import Section
 from practice.homework.workflow import AWAITING_THERAPIST, HANDED_IN, WRITABLE, Status
-from practice.models import Couple, CoupleTherapist, Practice, TherapistInvitation, User
-from practice.models.checkin import SafetyFlag
+from practice.models import Couple, CoupleTherapist, Partner, Practice, TherapistInvitation, User
+from practice.models.base import utcnow
+from practice.models.checkin import Checkin, SafetyFlag
 from practice.models.homework import (
+    Agreement,
     Assignment,
     ContractVersion,
     HomeworkComment,
@@ -317,6 +335,67 @@ def queue_without_filters(
     return _queue_counts(user, therapist_id=therapist_id, kind=kind)[2]
 
 
+@dataclass(frozen=True)
+class CheckinWaiting:
+    """A line above the homework in the review queue: a couple's safety answers to address,
+    or a week of its check-ins handed in and not yet read."""
+
+    safety: bool
+    couple_id: int
+    label: str
+    week_of: date | None
+    count: int
+    since: datetime
+
+
+def checkins_waiting(
+    user: User, *, therapist_id: int | None = None, limit: int = QUEUE_PAGE_SIZE
+) -> list[CheckinWaiting]:
+    """Safety answers not yet addressed (first), then weeks of check-ins handed in and not yet
+    read, oldest first, for the couples this user sees (and the therapist filter): one
+    statement."""
+
+    def match(column):
+        condition = _visible(user, column)
+        if therapist_id is not None:
+            condition = and_(condition, column.in_(_couples_of(therapist_id)))
+        return condition
+
+    flags = (
+        select(
+            literal(0).label("rank"),
+            SafetyFlag.couple_id.label("couple_id"),
+            cast(null(), Date).label("week_of"),
+            func.count().label("n"),
+            func.min(SafetyFlag.raised_at).label("since"),
+        )
+        .where(SafetyFlag.addressed_at.is_(None), match(SafetyFlag.couple_id))
+        .group_by(SafetyFlag.couple_id)
+    )
+    weeks = (
+        select(
+            literal(1).label("rank"),
+            Checkin.couple_id.label("couple_id"),
+            Checkin.week_of.label("week_of"),
+            func.count().label("n"),
+            func.min(Checkin.submitted_at).label("since"),
+        )
+        .where(Checkin.status == CheckinStatus.SUBMITTED, match(Checkin.couple_id))
+        .group_by(Checkin.couple_id, Checkin.week_of)
+    )
+    waiting = union_all(flags, weeks).subquery()
+    rows = db.session.execute(
+        select(waiting, Couple.label)
+        .join(Couple, Couple.id == waiting.c.couple_id)
+        .order_by(waiting.c.rank, waiting.c.since, waiting.c.couple_id)
+        .limit(limit)
+    ).all()
+    return [
+        CheckinWaiting(rank == 0, couple_id, label, week_of, count, since)
+        for rank, couple_id, week_of, count, since, label in rows
+    ]
+
+
 # -- the dashboard -------------------------------------------------------------------------------
 
 
@@ -376,12 +455,6 @@ def dashboard_counts(user: User) -> DashboardCounts:
     )
 
 
-def _zones_of(user: User) -> list[str]:
-    return db.session.scalars(
-        select(Couple.time_zone).where(_visible(user, Couple.id)).distinct()
-    ).all()
-
-
 def _before_the_couples_today(column, zones, *, or_on: bool = False):
     """`column` (a date) before each couple's own today, or on it with `or_on`.
 
@@ -397,71 +470,175 @@ def _before_the_couples_today(column, zones, *, or_on: bool = False):
     return or_(*each_zone) if each_zone else false()
 
 
-def needs_attention(user: User, counts: DashboardCounts | None = None) -> dict:
-    """For the dashboard: overdue work, repair contracts due for their revisit, and how much
-    waits for review (counted as the queue counts it). `counts`: the dashboard's counts,
-    when the caller has them (they carry the couples' time zones)."""
-    zones = counts.zones if counts is not None else _zones_of(user)
-    overdue = list(
-        db.session.scalars(
-            select(HomeworkResponse)
-            .join(HomeworkResponse.assignment)
-            .join(Couple, Couple.id == HomeworkResponse.couple_id)
-            .where(
-                _visible(user, HomeworkResponse.couple_id),
-                HomeworkResponse.status.in_(WRITABLE),
-                _before_the_couples_today(Assignment.due_date, zones),
-            )
-            .order_by(Assignment.due_date, HomeworkResponse.id)
-            .limit(30)
-            .options(
-                joinedload(HomeworkResponse.assignment).joinedload(Assignment.couple),
-                joinedload(HomeworkResponse.partner),
-            )
-        )
-    )
-    # Each version with its piece of work and the couple: one statement.
-    revisit_response = aliased(HomeworkResponse)
-    revisits = list(
-        db.session.execute(
-            select(ContractVersion, revisit_response)
-            .join(revisit_response, revisit_response.id == ContractVersion.response_id)
-            .join(Couple, Couple.id == revisit_response.couple_id)
-            .where(
-                _visible(user, revisit_response.couple_id),
-                ContractVersion.superseded_at.is_(None),
-                _before_the_couples_today(ContractVersion.revisit_date, zones, or_on=True),
-            )
-            .order_by(ContractVersion.revisit_date)
-            .limit(30)
-            .options(
-                joinedload(revisit_response.assignment).joinedload(Assignment.couple),
-            )
-        ).tuples()
-    )
-    return {
-        "overdue": overdue,
-        "revisits": revisits,
-        "waiting_review": counts.waiting_review if counts is not None else waiting_count(user),
-    }
+# -- what needs the therapist today: the dashboard and the caseload's column ------------------
 
-
-# -- the caseload --------------------------------------------------------------------------------
+# A partner in the portal whose latest handed-in check-in is this old has missed at least the
+# two weeks before this one (this week's may still be open).
+MISSED_AFTER = timedelta(days=21)
+# Falling markers count while the check-in that showed them is recent.
+FALLING_FOR = timedelta(days=14)
+# The order a therapist reads them in: safety first, then signs that a couple is slipping.
+REASONS = (
+    "safety",
+    "falling",
+    "missed",
+    "checkins",
+    "overdue",
+    "revisit",
+    "agreement_review",
+    "to_review",
+    "flagged",
+)
 
 
 @dataclass(frozen=True)
 class NeedsYou:
-    """A couple's work that needs the therapist: to review, overdue, flagged by the coach."""
+    """What of one couple needs the therapist today: safety answers to address, markers
+    falling three weeks running and check-ins stopped (by partner), check-ins to read, overdue
+    homework, contract revisits and agreement reviews due, homework to review (and how much of
+    it the coach flagged). Dates are the earliest of each."""
 
-    to_review: int = 0
+    safety: int = 0
+    falling: tuple[tuple[str, int], ...] = ()  # (partner, how many markers)
+    missed: tuple[tuple[str, date], ...] = ()  # (partner, week of the latest check-in)
+    checkins: int = 0
     overdue: int = 0
+    overdue_since: date | None = None
+    revisit: int = 0
+    revisit_on: date | None = None
+    agreement_review: int = 0
+    agreement_review_on: date | None = None
+    to_review: int = 0
     flagged: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.to_review or self.overdue or self.flagged)
+        return any(getattr(self, key) for key in REASONS)
+
+    @property
+    def urgent(self) -> bool:
+        return bool(self.safety)
 
 
 NOTHING = NeedsYou()
+
+
+def _today_utc() -> date:
+    return utcnow().date()
+
+
+def _reason_rows(couples_match, zones, *, active_only):
+    """Every reason a couple needs the therapist, as rows (couple, reason, partner's name,
+    count, date): a UNION ALL whose branches each read their own index, so the statement costs
+    what it finds, not the practice's size. `couples_match(column)` keeps the couples asked
+    about; `active_only(column)` the couples whose partners are expected to check in."""
+    today = _today_utc()
+    no_name = cast(null(), String)
+    no_day = cast(null(), Date)
+
+    def counted(reason, column, *where, day=None, join=None):
+        statement = select(
+            column.label("couple_id"),
+            literal(reason, String).label("reason"),
+            no_name.label("who"),
+            func.count().label("n"),
+            (func.min(day) if day is not None else no_day).label("day"),
+        )
+        for target, on in join or ():
+            statement = statement.join(target, on)
+        return statement.where(couples_match(column), *where).group_by(column)
+
+    safety = counted("safety", SafetyFlag.couple_id, SafetyFlag.addressed_at.is_(None)).select_from(
+        SafetyFlag
+    )
+    checkins = counted(
+        "checkins", Checkin.couple_id, Checkin.status == CheckinStatus.SUBMITTED
+    ).select_from(Checkin)
+    in_portal = and_(
+        couples_match(Partner.couple_id),
+        active_only(Partner.couple_id),
+        Partner.joined_at.is_not(None),
+        Partner.access_revoked_at.is_(None),
+    )
+    missed = select(
+        Partner.couple_id.label("couple_id"),
+        literal("missed", String).label("reason"),
+        Partner.display_name.label("who"),
+        literal(1).label("n"),
+        Partner.last_checkin_on.label("day"),
+    ).where(in_portal, Partner.last_checkin_on <= today - MISSED_AFTER)
+    falling = select(
+        Partner.couple_id.label("couple_id"),
+        literal("falling", String).label("reason"),
+        Partner.display_name.label("who"),
+        Partner.declining_markers.label("n"),
+        no_day.label("day"),
+    ).where(
+        in_portal,
+        Partner.declining_markers > 0,
+        Partner.last_checkin_on > today - FALLING_FOR,
+    )
+    waiting = counted("to_review", HomeworkResponse.couple_id, _waiting()).select_from(
+        HomeworkResponse
+    )
+    flagged = counted(
+        "flagged", HomeworkResponse.couple_id, _waiting(), HomeworkResponse.coach_flags > 0
+    ).select_from(HomeworkResponse)
+    overdue = counted(
+        "overdue",
+        HomeworkResponse.couple_id,
+        HomeworkResponse.status.in_(WRITABLE),
+        _before_the_couples_today(Assignment.due_date, zones),
+        day=Assignment.due_date,
+        join=(
+            (Assignment, Assignment.id == HomeworkResponse.assignment_id),
+            (Couple, Couple.id == HomeworkResponse.couple_id),
+        ),
+    ).select_from(HomeworkResponse)
+    revisit_response = aliased(HomeworkResponse)
+    revisit = counted(
+        "revisit",
+        revisit_response.couple_id,
+        ContractVersion.superseded_at.is_(None),
+        _before_the_couples_today(ContractVersion.revisit_date, zones, or_on=True),
+        day=ContractVersion.revisit_date,
+        join=(
+            (revisit_response, revisit_response.id == ContractVersion.response_id),
+            (Couple, Couple.id == revisit_response.couple_id),
+        ),
+    ).select_from(ContractVersion)
+    agreement_review = counted(
+        "agreement_review",
+        Agreement.couple_id,
+        Agreement.retired_at.is_(None),
+        _before_the_couples_today(Agreement.review_date, zones, or_on=True),
+        day=Agreement.review_date,
+        join=((Couple, Couple.id == Agreement.couple_id),),
+    ).select_from(Agreement)
+    return union_all(
+        safety, falling, missed, checkins, overdue, revisit, agreement_review, waiting, flagged
+    )
+
+
+def _gather(rows) -> dict[int, NeedsYou]:
+    """Rows of `_reason_rows`, by couple."""
+    fields: dict[int, dict] = defaultdict(dict)
+    for couple_id, reason, who, count, day in rows:
+        found = fields[couple_id]
+        if reason in ("missed", "falling"):
+            found.setdefault(reason, []).append((who, day if reason == "missed" else count))
+            continue
+        found[reason] = count
+        if day is not None and reason in ("overdue", "revisit", "agreement_review"):
+            found[f"{reason}_{'since' if reason == 'overdue' else 'on'}"] = day
+    return {
+        couple_id: NeedsYou(
+            **{
+                key: tuple(sorted(value)) if isinstance(value, list) else value
+                for key, value in found.items()
+            }
+        )
+        for couple_id, found in fields.items()
+    }
 
 
 def needs_you(couples: list[Couple]) -> dict[int, NeedsYou]:
@@ -469,40 +646,53 @@ def needs_you(couples: list[Couple]) -> dict[int, NeedsYou]:
     statement whatever the page's size; a couple with nothing is absent (read it as NOTHING)."""
     if not couples:
         return {}
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for couple in couples:
-        by_zone[couple.time_zone].append(couple.id)
-    # Overdue is a day where each couple lives: each zone's today, from the loaded couples.
-    late = or_(
-        *(
-            and_(
-                HomeworkResponse.couple_id.in_(ids),
-                Assignment.due_date < datetime.now(ZoneInfo(zone)).date(),
-            )
-            for zone, ids in by_zone.items()
-        )
-    )
-    waiting = _waiting()
-    overdue = and_(HomeworkResponse.status.in_(WRITABLE), late)
-    # Counted in the database, the coach's flags as stored with each save: no text loaded.
+    ids = [couple.id for couple in couples]
+    active = [couple.id for couple in couples if couple.status == "active"]
+    zones = sorted({couple.time_zone for couple in couples})
     rows = db.session.execute(
-        select(
-            HomeworkResponse.couple_id,
-            func.count(case((waiting, 1))),
-            func.count(case((overdue, 1))),
-            func.count(case((and_(waiting, HomeworkResponse.coach_flags > 0), 1))),
-        )
-        .join(HomeworkResponse.assignment)
-        .where(
-            HomeworkResponse.couple_id.in_([couple.id for couple in couples]),
-            or_(waiting, overdue),
-        )
-        .group_by(HomeworkResponse.couple_id)
+        _reason_rows(lambda column: column.in_(ids), zones, active_only=lambda c: c.in_(active))
     ).all()
-    return {
-        couple_id: NeedsYou(to_review, late_count, flagged)
-        for couple_id, to_review, late_count, flagged in rows
-    }
+    return _gather(rows)
+
+
+@dataclass(frozen=True)
+class CoupleNeeds:
+    couple_id: int
+    label: str
+    needs: NeedsYou
+
+
+# The dashboard lists this many couples; the caseload has the rest.
+TODAY_LIMIT = 25
+
+
+def needs_you_today(user: User, counts: DashboardCounts) -> tuple[list[CoupleNeeds], int]:
+    """The dashboard's "Needs you today": the open couples this user sees with anything that
+    needs them, the most pressing first (safety, then falling markers, missed check-ins, …),
+    at most TODAY_LIMIT, and how many couples there are in all. One statement."""
+
+    def open_couple(column):
+        return and_(
+            _visible(user, column),
+            column.in_(select(Couple.id).where(Couple.status.in_(STATUS_FILTERS["open"]))),
+        )
+
+    def active(column):
+        return column.in_(select(Couple.id).where(Couple.status == "active"))
+
+    reasons = _reason_rows(open_couple, counts.zones, active_only=active).subquery()
+    rank = case({reason: index for index, reason in enumerate(REASONS)}, value=reasons.c.reason)
+    rows = db.session.execute(
+        select(reasons, Couple.label)
+        .join(Couple, Couple.id == reasons.c.couple_id)
+        .order_by(rank, Couple.label, reasons.c.couple_id)
+    ).all()
+    by_couple = _gather(row[:5] for row in rows)
+    labels = {row[0]: row[5] for row in rows}
+    ordered = list(dict.fromkeys(row[0] for row in rows))  # first seen: most pressing reason
+    return [CoupleNeeds(cid, labels[cid], by_couple[cid]) for cid in ordered][:TODAY_LIMIT], len(
+        ordered
+    )
 
 
 # -- the review page ----------------------------------------------------------------------------

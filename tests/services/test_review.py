@@ -159,12 +159,18 @@ def test_an_unassigned_therapist_sees_no_queue_and_no_reminders(world):
     newcomer = UserFactory(practice=world.owner.practice)
 
     assert review.review_queue(newcomer) == []
-    attention = review.needs_attention(newcomer)
-    assert attention == {"overdue": [], "revisits": [], "waiting_review": 0}
+    assert today_for(newcomer) == {}
 
 
-def test_needs_attention_lists_overdue_work_but_not_work_handed_in(world):
-    today = date.today()  # noqa: DTZ011 - as needs_attention reads it
+def today_for(user) -> dict:
+    """The dashboard's "needs you today", by couple."""
+    couples, total = review.needs_you_today(user, review.dashboard_counts(user))
+    assert total == len(couples)
+    return {item.couple_id: item.needs for item in couples}
+
+
+def test_needs_you_today_counts_overdue_work_but_not_work_handed_in(world):
+    today = date.today()  # noqa: DTZ011 - as the couple's today in its zone reads it
     late_draft = apology_for(world, world.ben)
     hw.save_draft(world.ben, late_draft, content={"what_i_did": "x"}, base_version=0)
     late_untouched = apology_for(world, world.ann)
@@ -175,15 +181,15 @@ def test_needs_attention_lists_overdue_work_but_not_work_handed_in(world):
     on_time.assignment.due_date = today + timedelta(days=1)
     db.session.flush()
 
-    attention = review.needs_attention(world.therapist)
+    needs = today_for(world.therapist)[world.couple.id]
 
-    assert [r.id for r in attention["overdue"]] == [late_untouched.id, late_draft.id]
-    assert attention["waiting_review"] == 1
+    assert (needs.overdue, needs.overdue_since) == (2, today - timedelta(days=5))
+    assert needs.to_review == 1
     assert hw.is_overdue(late_draft, today)
     assert not hw.is_overdue(handed_in, today)
     assert not hw.is_overdue(on_time, today)
     # the other therapist's dashboard does not show them
-    assert review.needs_attention(world.other_therapist)["overdue"] == []
+    assert world.couple.id not in today_for(world.other_therapist)
 
 
 def test_overdue_means_past_the_due_date_where_the_couple_lives(world):
@@ -199,14 +205,15 @@ def test_overdue_means_past_the_due_date_where_the_couple_lives(world):
         response.assignment.due_date = due
     db.session.flush()
 
-    overdue = review.needs_attention(world.owner)["overdue"]
+    needs = today_for(world.owner)
 
-    assert [r.id for r in overdue] == [ahead.id]  # still due today in Pago Pago
+    assert needs[world.couple.id].overdue == 1
+    assert world.other_couple.id not in needs  # still due today in Pago Pago
     assert hw.is_overdue(ahead, hw.couple_today(world.couple))
     assert not hw.is_overdue(behind, hw.couple_today(world.other_couple))
 
 
-def test_needs_attention_lists_contract_revisits_that_are_due(world):
+def test_needs_you_today_lists_contract_revisits_that_are_due(world):
     from practice.services import joint
 
     contract_text = {
@@ -222,17 +229,17 @@ def test_needs_attention_lists_contract_revisits_that_are_due(world):
     hw.save_draft(world.ben, contract, content=contract_text, base_version=contract.version)
     version = joint.finalize_contract(world.therapist, contract)
 
-    (revisit,) = review.needs_attention(world.therapist)["revisits"]
-    assert revisit[0].id == version.id
-    assert revisit[1].id == contract.id
-    assert review.needs_attention(world.other_therapist)["revisits"] == []
+    needs = today_for(world.therapist)[world.couple.id]
+    assert (needs.revisit, needs.revisit_on) == (1, version.revisit_date)
+    assert version.revisit_date == date.today() - timedelta(days=1)  # noqa: DTZ011
+    assert world.couple.id not in today_for(world.other_therapist)
 
     # a later revisit date is not due yet (a final contract changes once the therapist returns it)
     hw.return_for_revision(world.therapist, contract, "Choose a later revisit date.")
     later = dict(contract_text, revisit_date=(date.today() + timedelta(days=20)).isoformat())  # noqa: DTZ011
     hw.save_draft(world.ann, contract, content=later, base_version=contract.version)
     joint.finalize_contract(world.therapist, contract)
-    assert review.needs_attention(world.therapist)["revisits"] == []
+    assert today_for(world.therapist).get(world.couple.id, review.NOTHING).revisit == 0
 
 
 def test_work_of_a_kind_without_review_never_waits_even_if_marked_handed_in(world):
@@ -243,7 +250,7 @@ def test_work_of_a_kind_without_review_never_waits_even_if_marked_handed_in(worl
 
     assert [r.id for r in review.review_queue(world.therapist)] == [apology.id]
     assert review.waiting_count(world.therapist) == 1
-    assert review.needs_attention(world.therapist)["waiting_review"] == 1
+    assert today_for(world.therapist)[world.couple.id].to_review == 1
     assert {kind.key for kind in review.review_kinds()} == {"apology", "boundaries"}
 
 
@@ -359,3 +366,95 @@ def test_the_queue_shows_the_counts_stored_with_the_last_save(world):
     (item,) = review.queue_page(world.therapist).items
     assert (item.flags, item.missing) == stored
     assert review.needs_you([world.couple])[world.couple.id].flagged == 1
+
+
+# --- check-ins in "needs you today" ---------------------------------------------------------
+
+
+def _hand_in(partner, when, markers: dict[str, int] | None = None) -> None:
+    """A check-in handed in through the service the portal uses, on `when`'s clock."""
+    from werkzeug.datastructures import MultiDict
+
+    from practice.services import checkins
+
+    checkin = checkins.current(partner, when)
+    form = MultiDict({f"marker-{key}": str(value) for key, value in (markers or {}).items()})
+    checkins.submit(partner, checkin, form=form, base_version=checkin.version, now=when)
+    db.session.flush()
+
+
+def test_check_ins_to_read_missed_and_falling_markers_need_the_therapist(world):
+    from practice.models.base import utcnow
+
+    now = utcnow()
+    for partner in (world.ann, world.ben, world.cy):
+        partner.joined_at = now - timedelta(weeks=10)
+        partner.last_checkin_on = (now - timedelta(weeks=10)).date()
+    db.session.flush()
+    # Ann: "the same argument" and "recovery" lower four handed-in weeks in a row.
+    for back, value in zip((3, 2, 1, 0), (5, 4, 3, 2), strict=True):
+        _hand_in(world.ann, now - timedelta(weeks=back), {"same_fight": value, "recovery": value})
+    # Ben handed in once, three weeks ago: he has missed the two weeks since.
+    _hand_in(world.ben, now - timedelta(weeks=3, days=1), {"same_fight": 3})
+
+    needs = today_for(world.therapist)[world.couple.id]
+    assert needs.falling == (("Ann", 2),)
+    assert [name for name, _ in needs.missed] == ["Ben"]
+    assert needs.checkins == 5  # handed in, not yet read
+    # Cy (the other therapist's couple) stopped ten weeks ago, and only they see it.
+    assert world.other_couple.id not in today_for(world.therapist)
+    assert [name for name, _ in today_for(world.other_therapist)[world.other_couple.id].missed] == [
+        "Cy"
+    ]
+    # A paused couple is not expected to check in.
+    world.other_couple.status = "paused"
+    db.session.flush()
+    assert world.other_couple.id not in today_for(world.other_therapist)
+
+    # Ann's next week steadies one marker: one still falls… until it too stops falling.
+    _hand_in(world.ann, now + timedelta(weeks=1), {"same_fight": 4, "recovery": 1})
+    assert today_for(world.therapist)[world.couple.id].falling == (("Ann", 1),)
+
+
+def test_a_safety_answer_puts_its_couple_first_and_the_caseload_column_agrees(world):
+    from practice.services import checkins, safety
+
+    submitted_apology(world, world.ben)  # the therapist's couple has homework to review
+    from practice.models import CoupleTherapist
+
+    db.session.add(CoupleTherapist(couple_id=world.other_couple.id, user_id=world.therapist.id))
+    db.session.flush()
+    checkin = checkins.current(world.cy)
+    safety.record_checkin_items(world.cy, checkin, {"safe_at_home": "no"}, link="/couples")
+    db.session.flush()
+
+    couples, total = review.needs_you_today(
+        world.therapist, review.dashboard_counts(world.therapist)
+    )
+    assert [item.couple_id for item in couples] == [world.other_couple.id, world.couple.id]
+    assert total == 2
+    assert couples[0].needs.safety == 1 and couples[0].needs.urgent
+    column = review.needs_you([world.couple, world.other_couple])
+    assert column[world.other_couple.id].safety == 1
+    assert column[world.couple.id].to_review == 1 and not column[world.couple.id].safety
+
+
+def test_needs_you_today_and_the_caseload_column_are_one_statement_each(world):
+    from sqlalchemy import event
+
+    submitted_apology(world, world.ben)
+    counts = review.dashboard_counts(world.owner)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        found, _ = review.needs_you_today(world.owner, counts)
+        column = review.needs_you([world.couple, world.other_couple])
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 2
+    assert found[0].needs.to_review == 1 == column[world.couple.id].to_review

@@ -3,7 +3,7 @@ last week beside this one; marked reviewed with a private note."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -28,6 +28,13 @@ WEEKS_SHOWN = 4
 @with_couple
 def couple_checkins(couple):
     latest = checkin_service.week_of(couple)
+    # ?week=2026-11-02 (from the review queue): the four weeks ending with that one.
+    try:
+        asked = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        asked = None
+    if asked is not None and asked < latest:
+        latest -= timedelta(weeks=(latest - asked).days // 7)  # on the couple's own weeks
     first = latest - timedelta(weeks=WEEKS_SHOWN - 1)
     rows = db.session.scalars(
         select(Checkin).where(

@@ -36,7 +36,10 @@ def index():
         team_size=counts.team_size,
         open_invitations=counts.open_invitations,
         summary=couples.dashboard_summary(current_user, open_couples=counts.open_couples),
-        attention=review.needs_attention(current_user, counts),
+        waiting_review=counts.waiting_review,
+        # Every couple with something for the therapist today, most pressing first: one
+        # statement (services.review).
+        today=review.needs_you_today(current_user, counts),
         get_kind=homework.get_kind,
         invite_state=portal_access.invite_state,
         now=utcnow(),

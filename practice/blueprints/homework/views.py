@@ -59,6 +59,14 @@ def queue():
         after=form.after.data,
         before=form.before.data,
     )
+    # Safety answers and check-ins to read come first, on the queue's first page: they are
+    # not homework, so the kind filter leaves them out.
+    first_page = not (form.after.data or form.before.data or kind_key)
+    checkins = (
+        review_service.checkins_waiting(current_user, therapist_id=therapist_id)
+        if first_page
+        else []
+    )
     # The filters each page link keeps.
     filters = {
         key: value
@@ -75,6 +83,7 @@ def queue():
         kind_label=dict(form.kind.choices).get(form.kind.data or ""),
         filtered=bool(therapist_id or kind_key),
         without_filters=queue_page.without_filters,
+        checkins=checkins,
     )
 
 
