@@ -229,6 +229,20 @@ def _therapists_by_id(therapist_ids: list[int]) -> list[User]:
     return therapists
 
 
+def _check_checkin_time(weekday: int | None, hour: int | None) -> None:
+    """A couple's own check-in day (0 Monday … 6 Sunday) and hour (0–23), each None for the
+    practice's default."""
+    if weekday is not None and (type(weekday) is not int or not 0 <= weekday <= 6):
+        raise DomainError(
+            "Choose a day of the week from the list, or the practice's default.",
+            "checkin_weekday",
+        )
+    if hour is not None and (type(hour) is not int or not 0 <= hour <= 23):
+        raise DomainError(
+            "Choose an hour from 00:00 to 23:00, or the practice's default.", "checkin_hour"
+        )
+
+
 def create_couple(
     actor: User,
     *,
@@ -239,10 +253,14 @@ def create_couple(
     therapist_notes: str,
     partners: list[PartnerDetails],
     therapist_ids: list[int] | None = None,
+    checkin_weekday: int | None = None,
+    checkin_hour: int | None = None,
 ) -> Couple:
-    """Open a case with its two partners; a therapist who is not the owner is assigned to it."""
+    """Open a case with its two partners; a therapist who is not the owner is assigned to it.
+    Its weekly check-in opens on the practice's day and hour unless given its own."""
     _check_choice(presenting_concern, PRESENTING_CONCERNS, "presenting_concern", "a concern")
     check_time_zone(time_zone)
+    _check_checkin_time(checkin_weekday, checkin_hour)
     _check_partners(partners)
     if not label.strip():
         raise DomainError("Give the couple a label, e.g. their first names.", "label")
@@ -256,6 +274,8 @@ def create_couple(
         time_zone=time_zone,
         therapist_notes=therapist_notes.strip(),
         status="active",
+        checkin_weekday=checkin_weekday,
+        checkin_hour=checkin_hour,
     )
     for position, details in enumerate(partners, start=1):
         couple.partners.append(
@@ -292,22 +312,34 @@ def update_couple(
     therapist_notes: str,
     status: str,
     partners: list[PartnerDetails],
+    checkin_weekday: int | None = None,
+    checkin_hour: int | None = None,
 ) -> None:
-    """Change a case's details and its partners' details."""
+    """Change a case's details and its partners' details. The check-in day and hour are set
+    as given: None (or left out) is the practice's default."""
     if couple.is_closed:
         raise DomainError("Reopen the couple before editing it.")
     _check_choice(presenting_concern, PRESENTING_CONCERNS, "presenting_concern", "a concern")
     if status not in ("active", "paused"):
         raise DomainError("Choose active or paused. To close a case, use Close.", "status")
     check_time_zone(time_zone)
+    _check_checkin_time(checkin_weekday, checkin_hour)
     _check_partners(partners)
     if not label.strip():
         raise DomainError("Give the couple a label, e.g. their first names.", "label")
-    couple.label = label.strip()
-    couple.presenting_concern = presenting_concern
-    couple.start_date = start_date
-    couple.time_zone = time_zone
-    couple.therapist_notes = therapist_notes.strip()
+    values = {
+        "label": label.strip(),
+        "presenting_concern": presenting_concern,
+        "start_date": start_date,
+        "time_zone": time_zone,
+        "therapist_notes": therapist_notes.strip(),
+        "checkin_weekday": checkin_weekday,
+        "checkin_hour": checkin_hour,
+    }
+    # The trail names what changed, never the values (some are client text).
+    changed = [name for name, value in values.items() if getattr(couple, name) != value]
+    for name in changed:
+        setattr(couple, name, values[name])
     if couple.status != status:
         audit.record(f"couple.{status}", actor=actor, target=couple)
     couple.status = status
@@ -319,7 +351,7 @@ def update_couple(
         partner.email = new_email
         partner.repair_role = details.repair_role
         partner.time_zone = details.time_zone
-    audit.record("couple.updated", actor=actor, target=couple)
+    audit.record("couple.updated", actor=actor, target=couple, details={"fields": changed})
 
 
 def close_couple(actor: User, couple: Couple) -> None:

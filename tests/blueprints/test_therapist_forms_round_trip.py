@@ -230,6 +230,8 @@ def couple_values(form: HtmlForm, round_: int) -> dict:
         "presenting_concern": form.another("presenting_concern"),
         "start_date": f"2026-0{round_}-0{round_ + 2}",
         "time_zone": form.another("time_zone", "America/Sao_Paulo"),
+        "checkin_weekday": form.another("checkin_weekday", str(round_)),
+        "checkin_hour": form.another("checkin_hour", str(round_ + 6)),
     }
     for position in (1, 2):
         prefix = f"partner{position}-"

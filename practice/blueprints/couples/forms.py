@@ -32,6 +32,33 @@ SORT_LABELS = {
 }
 
 
+# As the practice's check-in setting words them (settings.forms.WEEKDAY_CHOICES); not imported
+# from there: the settings package imports views that import this blueprint's views.
+WEEKDAY_NAMES = {
+    0: "Monday",
+    1: "Tuesday",
+    2: "Wednesday",
+    3: "Thursday",
+    4: "Friday",
+    5: "Saturday",
+    6: "Sunday",
+}
+WEEKDAY_CHOICES = list(WEEKDAY_NAMES.items())
+HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
+PRACTICE_DEFAULT = "The practice's default"
+DAY_MESSAGE = "Choose a day from the list, or the practice's default."
+HOUR_MESSAGE = "Choose an hour from the list, or the practice's default."
+
+
+def number_or_default(value) -> int | None:
+    """A check-in select's value: "" is the practice's default (None), anything else a whole
+    number (ValueError otherwise: the field says so beside itself)."""
+    if value is None or isinstance(value, int):
+        return value
+    text = value.strip()
+    return int(text) if text else None
+
+
 class CheckboxListField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -65,9 +92,31 @@ class CoupleForm(Form):
         validators=[Length(max=20000, message="Keep notes under 20,000 characters.")],
         description="Only therapists of this practice see these. Partners never do.",
     )
+    checkin_weekday = SelectField(
+        "Check-in day",
+        choices=[("", PRACTICE_DEFAULT), *WEEKDAY_CHOICES],
+        coerce=number_or_default,
+        invalid_value_message=DAY_MESSAGE,
+        invalid_choice_message=DAY_MESSAGE,
+    )
+    checkin_hour = SelectField(
+        "Check-in hour",
+        choices=[("", PRACTICE_DEFAULT), *HOUR_CHOICES],
+        coerce=number_or_default,
+        invalid_value_message=HOUR_MESSAGE,
+        invalid_choice_message=HOUR_MESSAGE,
+    )
     partner1 = FormField(PartnerForm, label="First partner")
     partner2 = FormField(PartnerForm, label="Second partner")
     therapist_ids = CheckboxListField("Therapists", coerce=int, validate_choice=False)
+
+    def word_practice_default(self, weekday: int, hour: int) -> None:
+        """Name the practice's own day and hour in the check-in selects' first choice."""
+        self.checkin_weekday.choices = [
+            ("", f"{PRACTICE_DEFAULT} ({WEEKDAY_NAMES[weekday]} at {hour:02d}:00)"),
+            *WEEKDAY_CHOICES,
+        ]
+        self.checkin_hour.choices = [("", f"{PRACTICE_DEFAULT} ({hour:02d}:00)"), *HOUR_CHOICES]
 
 
 class EditCoupleForm(CoupleForm):

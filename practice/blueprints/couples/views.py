@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from practice.blueprints.auth.forms import ConfirmForm
 from practice.blueprints.couples import bp
 from practice.blueprints.couples.forms import (
+    WEEKDAY_NAMES,
     AssignTherapistsForm,
     CaseloadFilterForm,
     CoupleForm,
@@ -22,6 +23,7 @@ from practice.mailer import capture_outbox, flash_dev_links
 from practice.models.base import utcnow
 from practice.services import DomainError, NotFound, audit, portal_access, portal_pin
 from practice.services import agreements as agreement_service
+from practice.services import checkins as checkin_service
 from practice.services import couples as couple_service
 from practice.services import homework as homework_service
 from practice.services import review as review_service
@@ -56,6 +58,28 @@ def with_couple(view):
 
 def _therapist_choices(form_field) -> None:
     form_field.choices = [(t.id, t.name) for t in couple_service.assignable_therapists()]
+
+
+def _word_checkin_default(form) -> None:
+    practice = current_user.practice
+    form.word_practice_default(practice.checkin_weekday, practice.checkin_hour)
+
+
+def _checkin_opening(couple) -> str:
+    """When the couple's check-ins open, in words, saying what is the practice's default."""
+    plan = checkin_service.schedule(couple)
+    words = (
+        f"{WEEKDAY_NAMES[plan.weekday]} at {plan.hour:02d}:00 "
+        f"({couple.time_zone.replace('_', ' ')})"
+    )
+    own = (couple.checkin_weekday is not None, couple.checkin_hour is not None)
+    if own == (False, False):
+        return f"{words}, the practice's default"
+    if own == (True, False):
+        return f"{words}; the hour is the practice's default"
+    if own == (False, True):
+        return f"{words}; the day is the practice's default"
+    return words
 
 
 def _partner_details(form) -> list[PartnerDetails]:
@@ -108,6 +132,7 @@ def caseload():
 def new():
     form = CoupleForm()
     _therapist_choices(form.therapist_ids)
+    _word_checkin_default(form)
     if request.method == "GET":
         zone = current_user.practice.time_zone
         form.time_zone.data = zone
@@ -128,6 +153,8 @@ def new():
                 therapist_notes=form.therapist_notes.data or "",
                 partners=_partner_details(form),
                 therapist_ids=form.therapist_ids.data,
+                checkin_weekday=form.checkin_weekday.data,
+                checkin_hour=form.checkin_hour.data,
             )
         except DomainError as error:
             discard_writes()
@@ -158,6 +185,7 @@ def show(couple_id: int):
         sessions=sessions,
         failed_emails=_failed_invite_emails(partners),
         notice_digest=portal_access.privacy_notice_digest(current_user.practice),
+        checkin_opening=_checkin_opening(couple),
         invite_state=portal_access.invite_state,
         audit_events=couple_service.recent_audit(couple) if current_user.is_owner else None,
         describe_event=audit.describe,
@@ -204,6 +232,7 @@ def edit(couple):
         return redirect(url_for("couples.show", couple_id=couple.id))
     form = EditCoupleForm(obj=couple if request.method == "GET" else None)
     del form.therapist_ids  # assignment has its own form, for the owner
+    _word_checkin_default(form)
     if request.method == "GET":
         for sub, partner in zip((form.partner1, form.partner2), couple.partners, strict=True):
             sub.display_name.data = partner.display_name
@@ -222,6 +251,8 @@ def edit(couple):
                 therapist_notes=form.therapist_notes.data or "",
                 status=form.status.data,
                 partners=_partner_details(form),
+                checkin_weekday=form.checkin_weekday.data,
+                checkin_hour=form.checkin_hour.data,
             )
         except DomainError as error:
             discard_writes()
