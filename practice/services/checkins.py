@@ -238,23 +238,27 @@ def submit(
 def _keep_summary(partner: Partner, checkin: Checkin) -> None:
     """The partner's latest week handed in and how many markers fell three weeks running,
     kept on the partner so that "needs you today" never reads check-ins (services.review)."""
-    if partner.last_checkin_on is not None and checkin.week_of < partner.last_checkin_on:
-        return  # an older week: the summary is the latest one's
-    earlier = db.session.scalars(
-        select(Checkin.content)
+    others = db.session.execute(
+        select(Checkin.week_of, Checkin.content)
         .where(
             Checkin.partner_id == partner.id,
             Checkin.status.in_(HANDED_IN),
-            Checkin.week_of < checkin.week_of,
+            Checkin.id != checkin.id,
         )
         .order_by(Checkin.week_of.desc())
         .limit(12)  # a marker skipped some weeks still has its last four answers
     ).all()
+    if others and others[0].week_of > checkin.week_of:
+        return  # an older week handed in late: the summary is the latest week's
     partner.last_checkin_on = checkin.week_of
-    partner.declining_markers = questions.declining([*reversed(earlier), checkin.content])
+    partner.declining_markers = questions.declining(
+        [*(row.content for row in reversed(others)), checkin.content]
+    )
 
 
-def mark_reviewed(user: User, checkin: Checkin, note: str | None = None) -> None:
+def mark_reviewed(
+    user: User, checkin: Checkin, note: str | None = None, *, now: datetime | None = None
+) -> None:
     if checkin.status in WRITABLE:
         raise DomainError("It has not been handed in yet.")
     if note is not None:
@@ -263,7 +267,7 @@ def mark_reviewed(user: User, checkin: Checkin, note: str | None = None) -> None
         checkin.therapist_note = note.strip()
     if checkin.status != CheckinStatus.REVIEWED:
         checkin.status = CheckinStatus.REVIEWED
-        checkin.reviewed_at = utcnow()
+        checkin.reviewed_at = now or utcnow()
         checkin.reviewed_by_id = user.id
     audit.record("checkin.reviewed", actor=user, target=checkin, couple_id=checkin.couple_id)
 

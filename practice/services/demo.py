@@ -118,7 +118,7 @@ def _seed_couples() -> list[dict]:
             )
             couple.status = status
             _seed_homework(label, couple, therapist)
-            _seed_checkins(label, couple)
+            _seed_checkins(label, couple, therapist)
         partners = []
         for partner in couple.partners:
             link = None
@@ -405,7 +405,8 @@ ALEX_CONTRACT_FORM = {
 
 # Alex & Sam's year of weekly check-ins: slowly better, a setback a little after the middle,
 # then steadier (the method's timeline: small changes in weeks, meaningful ones in months).
-# Priya & Dev are stuck: the same argument every week, slow recovery. Jamie & Taylor have two
+# Priya & Dev are stuck: the same argument every week, Priya's recovery slower each week, and
+# Dev stopped checking in after two weeks. Jamie & Taylor have two
 # weeks, the latest with an answer that says one of them does not feel safe at home.
 def _rating(week: int, weeks: int, start: float, gain: float) -> str:
     setback = weeks // 2 + 2 <= week < weeks // 2 + 5
@@ -417,8 +418,10 @@ def _checkin_form(
     label: str, week: int, weeks: int, hurt: bool, agreements: tuple[str, ...]
 ) -> MultiDict:
     if label == "Priya & Dev":
-        ratings = {"same_fight": 1, "recovery": 1, "follow_through": 3, "affection": 2}
+        ratings = {"same_fight": 1, "recovery": 2, "follow_through": 3, "affection": 2}
         ratings["checking"] = 1 if hurt else 2
+        if hurt:  # slower to recover every week: four, four, three, two, one
+            ratings["recovery"] = max(1, 4 - max(0, week - 1))
         triggers, longest = 5, 240
     else:
         lag = 0.6 if hurt else 0  # the hurt partner's sense of things moves later
@@ -452,16 +455,17 @@ def _checkin_form(
     return form
 
 
-def _seed_checkins(label: str, couple: Couple) -> None:
+def _seed_checkins(label: str, couple: Couple, therapist: User) -> None:
     """Weekly check-ins written as the check-in form posts them, through the same service
     calls as the portal (parse, validate, save, hand in, the two safety items), each on its
-    own week's clock."""
-    from practice.services import checkins, safety
+    own week's clock. The therapist has read all but the latest week, as they would have."""
+    from practice.services import checkins, portal_access, safety
+    from practice.services.portal_access import create_invite
     from practice.urls import external_url
 
     weeks = {
         "Alex & Sam": current_app.config["DEMO_CHECKIN_WEEKS"],
-        "Priya & Dev": 3,
+        "Priya & Dev": 5,
         "Jamie & Taylor": 2,
     }.get(label)
     if not weeks:
@@ -470,10 +474,17 @@ def _seed_checkins(label: str, couple: Couple) -> None:
     now = utcnow()
     link = external_url("couples.show", couple_id=couple.id)
     agreements = checkins.agreement_keys(couple)
+    practice = db.session.get(Practice, couple.practice_id)
+    for partner in couple.partners:  # each came in through their personal link
+        _, token = create_invite(therapist, partner, email_it=False)
+        portal_access.start_session_from_invite(token, device="Demo phone")
+        portal_access.acknowledge_privacy(partner, practice)
     for back in range(weeks, 0, -1):
         week = weeks - back  # 0 is the oldest
         moment = now - timedelta(weeks=back - 1, hours=2)
         for partner in couple.partners:
+            if label == "Priya & Dev" and partner.repair_role != "hurt" and week >= 2:
+                continue  # Dev stopped checking in
             checkin = checkins.current(partner, moment)
             form = _checkin_form(label, week, weeks, partner.repair_role == "hurt", agreements)
             checkins.submit(
@@ -484,6 +495,9 @@ def _seed_checkins(label: str, couple: Couple) -> None:
                 share=week % 4 == 0,
                 now=moment,
             )
+            if back > 1:
+                note = "Steadier; ask about the window." if week % 6 == 0 else None
+                checkins.mark_reviewed(therapist, checkin, note, now=moment + timedelta(days=1))
             unsafe = label == "Jamie & Taylor" and back == 1 and partner is couple.partners[0]
             answers = {"safe_at_home": "not_sure" if unsafe else "yes", "feel_heard": "yes"}
             safety.record_checkin_items(partner, checkin, answers, link=link, now=moment)

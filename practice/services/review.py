@@ -338,12 +338,14 @@ def queue_without_filters(
 @dataclass(frozen=True)
 class CheckinWaiting:
     """A line above the homework in the review queue: a couple's safety answers to address,
-    or a week of its check-ins handed in and not yet read."""
+    or its check-ins handed in and not yet read (`count` of them over `weeks` weeks, the oldest
+    unread week first)."""
 
     safety: bool
     couple_id: int
     label: str
     week_of: date | None
+    weeks: int
     count: int
     since: datetime
 
@@ -351,8 +353,8 @@ class CheckinWaiting:
 def checkins_waiting(
     user: User, *, therapist_id: int | None = None, limit: int = QUEUE_PAGE_SIZE
 ) -> list[CheckinWaiting]:
-    """Safety answers not yet addressed (first), then weeks of check-ins handed in and not yet
-    read, oldest first, for the couples this user sees (and the therapist filter): one
+    """Per couple: safety answers not yet addressed (first), then check-ins handed in and not
+    yet read, oldest first, for the couples this user sees (and the therapist filter): one
     statement."""
 
     def match(column):
@@ -366,24 +368,26 @@ def checkins_waiting(
             literal(0).label("rank"),
             SafetyFlag.couple_id.label("couple_id"),
             cast(null(), Date).label("week_of"),
+            literal(0).label("weeks"),
             func.count().label("n"),
             func.min(SafetyFlag.raised_at).label("since"),
         )
         .where(SafetyFlag.addressed_at.is_(None), match(SafetyFlag.couple_id))
         .group_by(SafetyFlag.couple_id)
     )
-    weeks = (
+    unread = (
         select(
             literal(1).label("rank"),
             Checkin.couple_id.label("couple_id"),
-            Checkin.week_of.label("week_of"),
+            func.min(Checkin.week_of).label("week_of"),
+            func.count(Checkin.week_of.distinct()).label("weeks"),
             func.count().label("n"),
             func.min(Checkin.submitted_at).label("since"),
         )
         .where(Checkin.status == CheckinStatus.SUBMITTED, match(Checkin.couple_id))
-        .group_by(Checkin.couple_id, Checkin.week_of)
+        .group_by(Checkin.couple_id)
     )
-    waiting = union_all(flags, weeks).subquery()
+    waiting = union_all(flags, unread).subquery()
     rows = db.session.execute(
         select(waiting, Couple.label)
         .join(Couple, Couple.id == waiting.c.couple_id)
@@ -391,8 +395,8 @@ def checkins_waiting(
         .limit(limit)
     ).all()
     return [
-        CheckinWaiting(rank == 0, couple_id, label, week_of, count, since)
-        for rank, couple_id, week_of, count, since, label in rows
+        CheckinWaiting(rank == 0, couple_id, label, week_of, weeks, count, since)
+        for rank, couple_id, week_of, weeks, count, since, label in rows
     ]
 
 

@@ -59,10 +59,10 @@ def test_the_review_queue_and_the_dashboard_put_a_safety_answer_first_then_check
     queue = therapist_client.get("/review").get_data(as_text=True)
     section = queue[queue.index("Safety answers and check-ins") : queue.index("</section>")]
     safety_at = section.index("1 safety answer to address")
-    week_at = section.index("Check-ins to read")
+    week_at = section.index("2 check-ins to read")
     assert safety_at < week_at
     assert f"/couples/{couple.id}/safety" in section
-    assert "both partners" in section
+    assert "the week of" in section
     with unscoped():
         week = db.session.scalars(select(Checkin.week_of)).first()
     link = f"/couples/{couple.id}/checkins?week={week.isoformat()}"
@@ -82,7 +82,7 @@ def test_the_review_queue_and_the_dashboard_put_a_safety_answer_first_then_check
     for checkin_id in ids:
         therapist_client.post_form(f"/couples/{couple.id}/checkins/{checkin_id}/reviewed", {})
     queue = page(therapist_client.get("/review")).text
-    assert "Check-ins to read" not in queue and "1 safety answer to address" in queue
+    assert "check-ins to read ·" not in queue and "1 safety answer to address" in queue
 
 
 def test_another_therapist_sees_neither_in_their_queue(

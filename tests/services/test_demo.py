@@ -29,7 +29,7 @@ from practice.models.homework import (
     ResponseTransition,
 )
 from practice.models.notice import Notice
-from practice.services import DomainError, joint, windows
+from practice.services import DomainError, joint, review, windows
 from practice.services.demo import (
     ALEX_AGREEMENT_NOTE,
     DEMO_PASSWORD,
@@ -275,11 +275,11 @@ def test_check_ins_go_back_weeks_on_their_own_clock_and_one_couple_is_flagged(de
     weeks = app.config["DEMO_CHECKIN_WEEKS"]
     alex_sam, priya_dev = _couple("Alex & Sam"), _couple("Priya & Dev")
     jamie_taylor = _couple("Jamie & Taylor")
-    for couple, count in ((alex_sam, weeks), (priya_dev, 3), (jamie_taylor, 2)):
+    for couple, count in ((alex_sam, weeks * 2), (priya_dev, 5 + 2), (jamie_taylor, 2 * 2)):
         rows = db.session.scalars(
             select(Checkin).where(Checkin.couple_id == couple.id).order_by(Checkin.week_of)
         ).all()
-        assert len(rows) == 2 * count
+        assert len(rows) == count
         for row in rows:  # handed in during the week it belongs to, not at seeding time
             opened = checkins.opens_at(couple, row.week_of)
             assert opened <= row.submitted_at < opened + timedelta(days=7)
@@ -288,9 +288,18 @@ def test_check_ins_go_back_weeks_on_their_own_clock_and_one_couple_is_flagged(de
     sam_recovery = trends.marker_series(trend, "recovery")[0].values
     known = [v for v in sam_recovery if v is not None]
     assert known and known[-1] >= known[0]  # better by the end than at the start
-    # The stuck couple: the same argument came back most days, every week.
+    # The stuck couple: the same argument came back most days, every week; Priya recovers
+    # more slowly each week, and Dev stopped checking in: both show under "needs you today".
     stuck = trends.marker_series(trends.couple_trend(priya_dev, 12), "same_fight")
     assert {v for line in stuck for v in line.values if v is not None} == {1}
+    owner = db.session.scalar(select(User).where(User.email == "owner@example.com"))
+    today, _ = review.needs_you_today(owner, review.dashboard_counts(owner))
+    needs = {item.label: item.needs for item in today}
+    assert needs["Priya & Dev"].falling == (("Priya", 1),)
+    assert [name for name, _ in needs["Priya & Dev"].missed] == ["Dev"]
+    assert needs["Jamie & Taylor"].safety == 1
+    # All but the latest week were read by the therapist.
+    assert needs["Alex & Sam"].checkins == 2
 
     (flag,) = db.session.scalars(select(SafetyFlag).where(SafetyFlag.addressed_at.is_(None)))
     assert flag.couple_id == jamie_taylor.id

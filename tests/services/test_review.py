@@ -458,3 +458,19 @@ def test_needs_you_today_and_the_caseload_column_are_one_statement_each(world):
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 2
     assert found[0].needs.to_review == 1 == column[world.couple.id].to_review
+
+
+def test_check_ins_count_from_the_first_even_when_its_week_opened_before_the_partner_joined(
+    world,
+):
+    """A partner added on a Thursday hands in the week that opened on Monday: the summary
+    follows the check-ins handed in, not the day the partner was added."""
+    from practice.models.base import utcnow
+
+    now = utcnow()
+    world.ann.joined_at = now
+    assert world.ann.last_checkin_on == now.date()  # the day she was added
+    for back, value in zip((3, 2, 1, 0), (5, 4, 3, 2), strict=True):
+        _hand_in(world.ann, now - timedelta(weeks=back), {"affection": value})
+    assert world.ann.last_checkin_on <= now.date()
+    assert today_for(world.therapist)[world.couple.id].falling == (("Ann", 1),)

@@ -3,7 +3,7 @@ autosave alike), handed in, read back."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.forms import ContinueForm
@@ -140,6 +140,8 @@ def save_checkin():
         return _page(checkin, typed_form=request.form, status=409)
     if submitting:
         flash("Handed in. Thank you: your therapist reads it before your next session.", "success")
+        # The home page clears the copy the page kept on this device (the server has it all).
+        session["handed_in_checkin"] = checkin.public_id
         return redirect(url_for("portal.home"))
     flash("Saved.", "success")
     return redirect(url_for("portal.checkin"))

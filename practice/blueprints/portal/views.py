@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from practice.blueprints.devices import describe_device
 from practice.blueprints.portal import bp
@@ -166,7 +166,10 @@ def home():
         sections=sections,
         Section=Section,
         standing=standing,
-        handed_in=[r for r in visible if not homework_service.partner_can_edit(partner, r)],
+        handed_in=[
+            r.public_id for r in visible if not homework_service.partner_can_edit(partner, r)
+        ]
+        + [key for key in [session.pop("handed_in_checkin", None)] if key],
         agreements=agreements.agreements_in_force(partner.couple),
         # The calendar card once both partners agreed to a schedule: never before.
         has_window=bool(calendar.agreed_windows(visible)),

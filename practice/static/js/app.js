@@ -55,6 +55,16 @@
     return fields;
   }
 
+  // What a copy on the device may hold: never a safety answer (a shared phone must not
+  // keep one, even for a moment).
+  function onDevice(fields) {
+    var kept = {};
+    Object.keys(fields).forEach(function (name) {
+      if (name.indexOf("safety-") !== 0) kept[name] = fields[name];
+    });
+    return kept;
+  }
+
   // A save answers with what the server stored, as form fields. The page says "Saved" only
   // when every value it sent is among them: a field the server did not read, or read wrong,
   // is never reported as saved. A row of a list may come back renumbered (an empty row above
@@ -188,7 +198,7 @@
     }
     function keepLocal() {
       try {
-        localStorage.setItem(key, JSON.stringify({ fields: snapshot(form), version: version.value }));
+        localStorage.setItem(key, JSON.stringify({ fields: onDevice(snapshot(form)), version: version.value }));
       } catch (e) { /* private mode or full: the server copy still counts */ }
     }
     function clearLocal() {
@@ -267,7 +277,7 @@
 
     try {
       var kept = JSON.parse(localStorage.getItem(key) || "null");
-      if (kept && JSON.stringify(kept.fields) === JSON.stringify(snapshot(form))) {
+      if (kept && JSON.stringify(kept.fields) === JSON.stringify(onDevice(snapshot(form)))) {
         clearLocal(); // the server has exactly this: nothing to keep on the device
       } else if (kept) {
         fill(form, kept.fields);
@@ -292,15 +302,23 @@
     });
   });
 
-  // Signing out on a shared device leaves no draft text behind.
-  document.addEventListener("DOMContentLoaded", function () {
-    if (!document.querySelector("[data-clear-drafts]")) return;
+  // Signing out on a shared device leaves no draft text behind, and neither does the quick
+  // exit (cleared as it leaves: its next page is another website).
+  function clearDrafts() {
     try {
       Object.keys(localStorage).forEach(function (name) {
         if (name.indexOf("practice-draft-") === 0) localStorage.removeItem(name);
       });
     } catch (e) { /* nothing kept */ }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.querySelector("[data-clear-drafts]")) clearDrafts();
   });
+  document.addEventListener("submit", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-clear-drafts-on-submit")) {
+      clearDrafts();
+    }
+  }, true);
 })();
 
 // Portal with a PIN: after the idle time with no touch or key, reload; the server then shows
