@@ -163,12 +163,6 @@ def test_the_guard_filters_each_table_reference_by_the_practice_once(app, demo):
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Couple.partners still joins on practice_id too: the portal's session load runs "
-    "unscoped (services/portal_access.load_portal_session) and, with the id alone, no "
-    "tenant-first index serves its join to the couple's partners (tests/test_plans.py)",
-)
 def test_no_table_reference_is_matched_on_practice_id_twice(app, demo):  # noqa: F811
     found = problems(main_pages(app, demo), joins=True)
     assert not found, "\n".join(found[:20])

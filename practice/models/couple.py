@@ -70,10 +70,9 @@ class Couple(PracticeScoped, db.Model):
     partners: Mapped[list[Partner]] = relationship(
         back_populates="couple",
         order_by="Partner.position",
-        # The practice term stays while an unscoped statement (the portal's session load)
-        # joins a couple's partners: without it no tenant-first index serves that join.
-        primaryjoin="and_(Couple.id == foreign(Partner.couple_id), "
-        "Couple.practice_id == foreign(Partner.practice_id))",
+        # Scoped statements get the practice from the tenancy guard; the portal's unscoped
+        # session load adds it to this join itself (services.portal_access).
+        primaryjoin="Couple.id == foreign(Partner.couple_id)",
         cascade="all, delete-orphan",
     )
     assignments: Mapped[list[CoupleTherapist]] = relationship(

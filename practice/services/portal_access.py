@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import aliased, contains_eager
 
 from practice.extensions import db
 from practice.jobs import enqueue
@@ -288,13 +288,26 @@ def load_portal_session(session_id: int, partner_id: int, version: int) -> Porta
     with unscoped():  # the cookie is what tells us the practice
         # One statement: the session, its partner, their couple with both partners (pages
         # name the other) and its therapists (pages name them), and the practice.
-        couple = joinedload(PortalSession.partner).joinedload(Partner.couple)
+        # Unscoped, so every join names the practice itself (one term per table), and a
+        # tenant-first index serves each: (practice_id, couple_id, position) for the partners.
+        me, both = aliased(Partner), aliased(Partner)
+        couple = contains_eager(PortalSession.partner.of_type(me)).contains_eager(me.couple)
         row = (
             db.session.execute(
                 select(PortalSession, Practice)
                 .join(Practice, Practice.id == PortalSession.practice_id)
+                .join(
+                    me,
+                    and_(me.id == PortalSession.partner_id, me.practice_id == Practice.id),
+                )
+                .join(Couple, and_(Couple.id == me.couple_id, Couple.practice_id == Practice.id))
+                .join(both, and_(both.couple_id == Couple.id, both.practice_id == Practice.id))
                 .where(PortalSession.id == session_id, PortalSession.partner_id == partner_id)
-                .options(couple.joinedload(Couple.partners), couple.joinedload(Couple.therapists))
+                .order_by(both.position)
+                .options(
+                    couple.contains_eager(Couple.partners.of_type(both)),
+                    couple.joinedload(Couple.therapists),
+                )
             )
             .unique()
             .first()
