@@ -119,9 +119,14 @@ def line_chart(
             f'<rect class="chart__band" x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1):.1f}" '
             f'height="{plot_h}" fill="{fill}"><title>{escape(band.label)}</title></rect>'
         )
-        # The label if it fits the band, else its short form, else only the band's title.
+        # The label if it fits the band, else its short form, else only the band's title. On a
+        # compact chart the y labels sit inside the plot's right edge: the last band leaves
+        # them room.
+        room = x1 - x0
+        if compact and band.end >= count:
+            room -= 6.2 * longest + 8
         for text in (band.label, band.label.split(":")[0]):
-            if len(text) * 5.6 + 8 <= x1 - x0:
+            if len(text) * 5.6 + 8 <= room:
                 parts.append(
                     f'<text class="chart__band-label" x="{x0 + 4:.1f}" y="{top + 11}" '
                     f'font-size="10" fill="#5a4326">{escape(text)}</text>'

@@ -106,3 +106,34 @@ def test_mismatched_lengths_and_bad_ranges_are_refused():
         line_chart([], weeks=WEEKS, y_min=5, y_max=5, title="t")
     with pytest.raises(ValueError):
         line_chart([], weeks=WEEKS, y_min=1, y_max=5, title="t", ident='x" onload="y')
+
+
+def test_a_phone_chart_keeps_its_width_for_the_plot_and_its_labels_inside_it():
+    from practice.charts import Band
+
+    options = dict(
+        weeks=WEEKS,
+        y_min=1,
+        y_max=5,
+        title="t",
+        y_labels={1: "It took a day or more", 5: "Within minutes"},
+        bands=[Band(0, 4, "Months: meaningful changes"), Band(4, 6, "6–12 months: stability")],
+    )
+    wide = parse(line_chart([Series("Sam", [1, 2, 3, 3, 4, 5])], **options))
+    narrow = parse(line_chart([Series("Sam", [1, 2, 3, 3, 4, 5])], compact=True, **options))
+    assert narrow.get("viewBox") == "0 0 640 220"  # the size is the caller's; the layout moves
+
+    def first_x(root):
+        line = root.find(f".//{SVG}polyline")
+        return float(line.get("points").split()[0].split(",")[0])
+
+    assert first_x(narrow) < 20 < first_x(wide)  # no label column at the left
+    axis = [t for t in narrow.iter(f"{SVG}text") if t.get("class") == "chart__axis"]
+    labels = {t.text: t for t in axis}
+    assert labels["Within minutes"].get("text-anchor") == "end"  # inside the right edge
+    # The last band is too narrow for its words beside the y labels: only its title names it.
+    texts = [t.text for t in narrow.iter(f"{SVG}text")]
+    assert "Months: meaningful changes" in texts or "Months" in texts
+    assert not any(text and text.startswith("6–12") for text in texts)
+    titles = [t.text for t in narrow.iter(f"{SVG}title")]
+    assert "6–12 months: stability" in titles

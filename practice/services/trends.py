@@ -50,9 +50,18 @@ class CoupleTrend:
     weeks_since_start: int  # how far into the work the last week is (for the timeline)
 
 
+# A chart never starts before the work began, but shows at least this many weeks.
+MIN_WEEKS = 4
+
+
 def _weeks(couple: Couple, span: int) -> list[date]:
+    """The weeks shown: the last `span`, or fewer when the work began more recently (a
+    couple six weeks in sees six weeks, not twenty empty ones before they started)."""
     last = checkin_service.week_of(couple)
-    return [last - timedelta(weeks=span - 1 - i) for i in range(span)]
+    started = couple.start_date or couple.created_at.date()
+    since = (last - started).days // 7 + 1
+    count = min(span, max(since, MIN_WEEKS))
+    return [last - timedelta(weeks=count - 1 - i) for i in range(count)]
 
 
 def couple_trend(

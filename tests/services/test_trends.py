@@ -92,3 +92,15 @@ def test_a_marker_worse_three_weeks_running_is_named(world):  # noqa: F811
 
 def test_an_unknown_span_falls_back_to_six_months(world):  # noqa: F811
     assert len(trends.couple_trend(world.couple, 7).weeks) == 26
+
+
+def test_a_chart_starts_when_the_work_began(world):  # noqa: F811
+    from practice.services.checkins import week_of
+
+    couple = world.couple
+    couple.start_date = week_of(couple) - timedelta(weeks=5)
+    assert len(trends.couple_trend(couple, 26).weeks) == 6  # not twenty empty weeks before
+    couple.start_date = week_of(couple)
+    assert len(trends.couple_trend(couple, 12).weeks) == trends.MIN_WEEKS
+    couple.start_date = week_of(couple) - timedelta(weeks=100)
+    assert len(trends.couple_trend(couple, 52).weeks) == 52
