@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-import pytest
 from sqlalchemy import event
 
 from practice.extensions import db

@@ -69,8 +69,8 @@ def test_the_privacy_notice_lists_the_safety_questions_asked_and_a_change_is_ack
     from practice.instruments import get_instrument
     from practice.services.safety import CHECKIN_ITEMS
     from tests.blueprints.test_couples import enter_portal, personal_link
-    from tests.blueprints.test_portal import signed_out_path
     from tests.blueprints.test_homework import add_couple
+    from tests.blueprints.test_portal import signed_out_path
 
     ids = add_couple(practice_a, label="Ana & Bo", partner1_name="Ana", partner2_name="Bo")
     browser = make_client()
