@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from practice.checkins import questions
@@ -23,7 +23,7 @@ from practice.checkins.status import HANDED_IN, WRITABLE, CheckinStatus
 from practice.extensions import db
 from practice.models import Couple, Partner, Practice, User
 from practice.models.base import utcnow
-from practice.models.checkin import Checkin
+from practice.models.checkin import Checkin, SafetyAnswer, SafetyFlag
 from practice.models.homework import Agreement
 from practice.services import Conflict, DomainError, NotFound, audit, retry_on_conflict
 
@@ -158,16 +158,42 @@ def both_handed_in(couple_id: int, week: date) -> bool:
 
 
 def reflection_of_other(partner: Partner, checkin: Checkin) -> str | None:
-    """The other partner's answer to the week's sealed reflection, once both handed in (one
-    query: both check-ins of the week)."""
-    rows = db.session.scalars(
-        select(Checkin).where(
+    """The other partner's answer to the week's sealed reflection, once both handed in and no
+    safety answer of that week waits for the therapist (one query: both check-ins of the week,
+    with whether one is held).
+
+    A safety answer changes nothing a partner can see: while its flag is open, the week's
+    reflections stay sealed for both, exactly as before both had handed in; addressing the
+    flag releases them."""
+    opened = opens_at(partner.couple, checkin.week_of)
+    week_ids = select(Checkin.id).where(
+        Checkin.couple_id == partner.couple_id, Checkin.week_of == checkin.week_of
+    )
+    held = (
+        select(SafetyFlag.id)
+        .join(SafetyAnswer, SafetyAnswer.id == SafetyFlag.answer_id)
+        .where(
+            SafetyFlag.couple_id == partner.couple_id,
+            SafetyFlag.addressed_at.is_(None),
+            or_(
+                SafetyAnswer.checkin_id.in_(week_ids),
+                and_(
+                    SafetyAnswer.checkin_id.is_(None),
+                    SafetyFlag.raised_at >= opened,
+                    SafetyFlag.raised_at < opened + timedelta(days=7),
+                ),
+            ),
+        )
+        .exists()
+    )
+    rows = db.session.execute(
+        select(Checkin, held).where(
             Checkin.couple_id == partner.couple_id, Checkin.week_of == checkin.week_of
         )
     ).all()
-    if len(rows) != 2 or any(row.status in WRITABLE for row in rows):
+    if len(rows) != 2 or any(row[0].status in WRITABLE or row[1] for row in rows):
         return None
-    other = next(row for row in rows if row.partner_id != partner.id)
+    other = next(row[0] for row in rows if row[0].partner_id != partner.id)
     return other.content.get("reflection", "")
 
 

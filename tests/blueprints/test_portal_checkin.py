@@ -135,3 +135,31 @@ def test_a_handed_in_check_in_is_read_only_and_its_reflection_sealed(kim, lee): 
 def test_the_home_page_offers_the_week_s_check_in(kim):  # noqa: F811
     home = kim.get("/portal").get_data(as_text=True)
     assert "Weekly check-in" in home and 'href="/portal/checkin"' in home
+
+
+def test_an_unsafe_answer_keeps_the_week_s_reflections_sealed_until_it_is_addressed(
+    therapist_client,
+    couple,  # noqa: F811
+    kim,  # noqa: F811
+    lee,  # noqa: F811
+):
+    """Lee sees nothing change: the week looks exactly as before both handed in, for both of
+    them, until the therapist addresses the flag; then both reflections open."""
+    kim.get("/portal/checkin")
+    unsafe = {**TYPED, "safety-safe_at_home": "no", "version": "0", "action": "submit"}
+    assert kim.post_form("/portal/checkin", unsafe).status_code == 302
+    lee.get("/portal/checkin")
+    mine = {"checkin-reflection": "You listened on Tuesday.", "version": "0", "action": "submit"}
+    assert lee.post_form("/portal/checkin", mine).status_code == 302
+
+    sealed = "shows here once you have both handed in"
+    for browser, hidden in ((lee, TYPED["checkin-reflection"]), (kim, "You listened on Tuesday.")):
+        text = page(browser.get("/portal/checkin")).text
+        assert sealed in text and hidden not in text
+
+    with unscoped():
+        (flag,) = db.session.scalars(select(SafetyFlag)).all()
+    url = f"/couples/{couple.id}/safety/{flag.id}/addressed"
+    assert therapist_client.post_form(url, {"note": "Called Kim; safe for now."}).status_code == 302
+    assert TYPED["checkin-reflection"] in page(lee.get("/portal/checkin")).text
+    assert "You listened on Tuesday." in page(kim.get("/portal/checkin")).text
