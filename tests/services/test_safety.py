@@ -132,3 +132,26 @@ def test_the_crisis_resources_name_no_country_by_default(world):  # noqa: F811
         assert country_service not in text
     practice.crisis_resources = "Call the Harbour crisis line: 0800 000 000."
     assert safety.crisis_resources(practice) == "Call the Harbour crisis line: 0800 000 000."
+
+
+def test_the_therapist_s_email_says_only_that_an_answer_needs_attention(world, inbox):  # noqa: F811
+    """Read through the real local SMTP server: a link and no word of the answer, the check-in
+    or who gave it."""
+    from werkzeug.datastructures import MultiDict
+
+    before = len(inbox.messages)
+    checkin = checkin_service.current(world.ann)
+    typed = MultiDict({"checkin-facts": "He shouted at me on Friday night."})
+    checkin_service.submit(world.ann, checkin, form=typed, base_version=checkin.version)
+    safety.record_checkin_items(
+        world.ann, checkin, {"safe_at_home": "no"}, link=f"/couples/{world.couple.id}"
+    )
+    db.session.commit()
+
+    (message,) = inbox.messages[before:]
+    body = message.get_content()
+    assert message["To"] == world.therapist.email
+    assert message["Subject"] == "A safety answer needs your attention"
+    assert f"/couples/{world.couple.id}" in body
+    for private in ("Friday", "shouted", "Ann", "Ben", "safe at home", "No", world.couple.label):
+        assert private not in body, private
