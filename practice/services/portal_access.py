@@ -288,20 +288,21 @@ def load_portal_session(session_id: int, partner_id: int, version: int) -> Porta
     with unscoped():  # the cookie is what tells us the practice
         # One statement: the session, its partner, their couple with both partners (pages
         # name the other) and its therapists (pages name them), and the practice.
-        # Unscoped, so every join names the practice itself (one term per table), and a
-        # tenant-first index serves each: (practice_id, couple_id, position) for the partners.
+        # Unscoped: the session, its partner and their couple are found by primary key; the
+        # couple's partners are matched on the partner's practice as well, so the tenant-first
+        # index (practice_id, couple_id, position) serves that join.
         me, both = aliased(Partner), aliased(Partner)
         couple = contains_eager(PortalSession.partner.of_type(me)).contains_eager(me.couple)
         row = (
             db.session.execute(
                 select(PortalSession, Practice)
                 .join(Practice, Practice.id == PortalSession.practice_id)
+                .join(me, me.id == PortalSession.partner_id)
+                .join(Couple, Couple.id == me.couple_id)
                 .join(
-                    me,
-                    and_(me.id == PortalSession.partner_id, me.practice_id == Practice.id),
+                    both,
+                    and_(both.couple_id == Couple.id, both.practice_id == me.practice_id),
                 )
-                .join(Couple, and_(Couple.id == me.couple_id, Couple.practice_id == Practice.id))
-                .join(both, and_(both.couple_id == Couple.id, both.practice_id == Practice.id))
                 .where(PortalSession.id == session_id, PortalSession.partner_id == partner_id)
                 .order_by(both.position)
                 .options(

@@ -388,9 +388,10 @@ def checkins_waiting(
         .group_by(Checkin.couple_id)
     )
     waiting = union_all(flags, unread).subquery()
+    # The label is looked up per row found, never joined to the union (see needs_you_today).
+    label = select(Couple.label).where(Couple.id == waiting.c.couple_id).scalar_subquery()
     rows = db.session.execute(
-        select(waiting, Couple.label)
-        .join(Couple, Couple.id == waiting.c.couple_id)
+        select(waiting, label)
         .order_by(waiting.c.rank, waiting.c.since, waiting.c.couple_id)
         .limit(limit)
     ).all()
@@ -675,21 +676,28 @@ def needs_you_today(user: User, counts: DashboardCounts) -> tuple[list[CoupleNee
     needs them, the most pressing first (safety, then falling markers, missed check-ins, …),
     at most TODAY_LIMIT, and how many couples there are in all. One statement."""
 
-    def open_couple(column):
-        return and_(
-            _visible(user, column),
-            column.in_(select(Couple.id).where(Couple.status.in_(STATUS_FILTERS["open"]))),
-        )
+    # Each branch reads its own index for the couples this user sees; the couple's status
+    # and label are looked up per row found (a correlated lookup by id), never joined to the
+    # union: without statistics PostgreSQL would rerun the whole union once per couple.
+    reasons = _reason_rows(
+        lambda column: _visible(user, column), counts.zones, active_only=lambda column: true()
+    ).subquery()
 
-    def active(column):
-        return column.in_(select(Couple.id).where(Couple.status == "active"))
+    def of_couple(column):
+        return select(column).where(Couple.id == reasons.c.couple_id).scalar_subquery()
 
-    reasons = _reason_rows(open_couple, counts.zones, active_only=active).subquery()
+    status, label = of_couple(Couple.status), of_couple(Couple.label)
+    expected = reasons.c.reason.in_(("missed", "falling"))  # only active couples check in
     rank = case({reason: index for index, reason in enumerate(REASONS)}, value=reasons.c.reason)
     rows = db.session.execute(
-        select(reasons, Couple.label)
-        .join(Couple, Couple.id == reasons.c.couple_id)
-        .order_by(rank, Couple.label, reasons.c.couple_id)
+        select(reasons, label)
+        .where(
+            or_(
+                and_(expected, status == "active"),
+                and_(~expected, status.in_(STATUS_FILTERS["open"])),
+            )
+        )
+        .order_by(rank, label, reasons.c.couple_id)
     ).all()
     by_couple = _gather(row[:5] for row in rows)
     labels = {row[0]: row[5] for row in rows}
