@@ -6,7 +6,8 @@
 
 A benchmark, not a test: it asserts nothing and always exits 0 once it has measured. For
 each database and size a fresh process (`python -m bench.pages`) migrates an empty database,
-bulk-loads the practice (`bench.seed`), refreshes statistics, and times each page through
+bulk-loads the practice (`bench.seed`: homework at every stage and two years of weekly
+check-ins per couple), refreshes statistics, and times each page through
 Flask's test client in-process; `/healthz` is timed in the same process. The table gives per
 page the median and p95 ms, SQL statements, throughput as a share of `/healthz`'s, and the
 ratio of the large size's median to the small one's, against the targets:
@@ -22,8 +23,9 @@ With BENCH_DATABASE_URL, its database name is a prefix: `<name>_<size>` per size
 when missing, emptied and migrated on each run; the concurrent autosave bench
 (`bench.autosave`) then runs against `<name>_<small size>` under gunicorn.
 
-Environment: BENCH_SIZES ("500,5000"), BENCH_ROUNDS, BENCH_PAGE_SECONDS, BENCH_ANALYZE (see
-bench/pages.py), BENCH_AUTOSAVE_SECONDS (see bench/autosave.py), BENCH_QUICK.
+Environment: BENCH_SIZES ("500,5000"), BENCH_ROUNDS, BENCH_PAGE_SECONDS, BENCH_ANALYZE,
+BENCH_CHECKIN_WEEKS (see bench/pages.py), BENCH_AUTOSAVE_SECONDS (see bench/autosave.py),
+BENCH_QUICK.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def report(results: list[dict], report_file) -> list[str]:
     database = small["database"]
     print()
     print(
-        f"{database}: {small['couples']:,} and {large['couples']:,} couples "
+        f"{database}: {small['couples']:,} and {large['couples']:,} couples, "
+        f"{small.get('checkin_weeks', 0)} weeks of check-ins each "
         f"(seeded in {small['seed_seconds']:.1f} s and {large['seed_seconds']:.1f} s); "
         f"/healthz median {small['healthz']['median']:.2f} / {large['healthz']['median']:.2f} ms"
     )

@@ -10,15 +10,17 @@ page median) reads the page's own cost relative to the cheapest request the app 
 
 The database is emptied and migrated first (SQLite: a file in a temporary folder). Then
 `bench.seed.seed_practice` loads the practice, and a second practice a tenth of its size
-(other tenants' rows in every table), and `refresh_statistics()` runs (BENCH_ANALYZE=0
-skips it: the planner then sees a freshly loaded database).
+(other tenants' rows in every table), each couple with BENCH_CHECKIN_WEEKS weeks of
+check-ins (default 104, two years: about 200 rows a couple), and `refresh_statistics()` runs
+(BENCH_ANALYZE=0 skips it: the planner then sees a freshly loaded database).
 
 Before that, the caseload's first page and the dashboard are timed on the freshly loaded
 database, before any statistics (BENCH_FRESH=0 skips this): the state a practice is in right
 after an import, where a planner without statistics may pick a plan that loops.
 
 Environment: BENCH_ROUNDS (requests per page, default 30), BENCH_PAGE_SECONDS (a page stops
-early once it has used this much time, after at least 3 rounds; default 10).
+early once it has used this much time, after at least 3 rounds; default 10),
+BENCH_CHECKIN_WEEKS (weeks of check-ins per couple, default 104).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ PAGE_SECONDS = float(os.environ.get("BENCH_PAGE_SECONDS", "10"))
 HEALTHZ_ROUNDS = 400
 HEALTHZ_NEAR = 100
 MIN_ROUNDS = 3
+CHECKIN_WEEKS = int(os.environ.get("BENCH_CHECKIN_WEEKS", "104"))
 
 
 def build_app(url: str | None, instance: Path):
@@ -258,13 +261,15 @@ def run(couples: int, url: str | None, *, profile_all: bool = False) -> dict:
         with app.app_context():
             dialect = db.engine.dialect.name
             began = time.perf_counter()
-            seeded = seed_practice(couples, slug="bench")
-            seed_practice(max(couples // 10, 1), slug="neighbour")
+            seeded = seed_practice(couples, slug="bench", checkin_weeks=CHECKIN_WEEKS)
+            seed_practice(max(couples // 10, 1), slug="neighbour", checkin_weeks=CHECKIN_WEEKS)
             seed_seconds = time.perf_counter() - began
 
         therapist = app.test_client()
         therapist.post("/login", data={"email": seeded.owner_email, "password": seeded.password})
-        couple = seeded.couples[0]  # active: its partners may sign in
+        # Active: its partners may sign in. Partner 2 is writing this week's check-in (a
+        # draft); the couple has every earlier week handed in but a few (bench/seed.py).
+        couple = seeded.couples[0]
         partner_id = couple.partner_ids[1]
         partner = app.test_client()
         partner.post(f"/p/{couple.invite_tokens[partner_id]}", data={})
@@ -288,6 +293,12 @@ def run(couples: int, url: str | None, *, profile_all: bool = False) -> dict:
             ),
             ("portal home", partner, "/portal"),
             ("homework edit (portal)", partner, f"/portal/homework/{couple.drafts[partner_id]}"),
+            ("couple check-ins", therapist, f"/couples/{couple.id}/checkins"),
+            ("couple trends", therapist, f"/couples/{couple.id}/trends"),
+            ("couple trends, 52 weeks", therapist, f"/couples/{couple.id}/trends?weeks=52"),
+            ("safety flags", therapist, "/couples/safety"),
+            ("check-in (portal)", partner, "/portal/checkin"),
+            ("trends (portal)", partner, "/portal/trends"),
         ]
         recorder = Recorder(app)
         # Freshly loaded, before any statistics: the two pages whose plans went quadratic.
@@ -326,6 +337,7 @@ def run(couples: int, url: str | None, *, profile_all: bool = False) -> dict:
     return {
         "database": dialect,
         "couples": couples,
+        "checkin_weeks": CHECKIN_WEEKS,
         "seed_seconds": seed_seconds,
         "analyze_seconds": analyze_seconds,
         "healthz": health,

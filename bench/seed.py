@@ -27,7 +27,11 @@ that the portal opens straight onto its home page), one assigned therapist, and
 - two agreements merged from partner 1's proposals: the first accepted by partner 1 and
   "let's talk" from partner 2 (with a notice to the therapist), the second accepted by
   partner 1 only;
-- a transition row for every piece that moved past "assigned".
+- a transition row for every piece that moved past "assigned";
+- weekly check-ins for both partners over the last `checkin_weeks` weeks, this one included
+  (see `_seed_checkins`): the earlier weeks handed in (the last one or two waiting for the
+  therapist, the rest read), some missed; this week's in progress; and on a small share of
+  couples a safety answer that raised a flag, most still open.
 
 Partner 1's first apology and partner 2's own apology are private, writable drafts: the
 concurrent autosave bench saves into them (`SeededCouple.drafts`).
@@ -40,8 +44,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Text, bindparam, cast, func, insert, select, text, update
 
+from practice.checkins import questions
+from practice.checkins.status import CheckinStatus
 from practice.extensions import db
 from practice.homework import get_kind
 from practice.homework.workflow import Status
@@ -64,15 +70,24 @@ from practice.models import (
     ResponseTransition,
     User,
 )
+from practice.models.checkin import Checkin, SafetyAnswer, SafetyFlag
 from practice.models.homework import new_public_id
 from practice.security import hash_password, new_token
+from practice.services import checkins as checkin_service
 from practice.services.portal_access import privacy_notice_digest
 from practice.tenancy import unscoped
 
 PASSWORD = "bench-password-1"  # noqa: S105 - the bench's own throwaway practice
 BATCH = 1000  # couples per round of inserts: bounds memory and statement size
+# Weeks of check-ins per couple unless asked otherwise: a month keeps the tests that load
+# hundreds of couples fast; the bench asks for two years (bench/pages.py).
+CHECKIN_WEEKS = 4
+CHECKIN_ROWS = 10_000  # check-ins held in memory before they go in
 
 _password_hashes: dict[str, str] = {}
+# The partner's check-in summary (the latest week handed in, markers falling), where the
+# model has it.
+_KEEPS_SUMMARY = hasattr(Partner, "last_checkin_on") and hasattr(Partner, "declining_markers")
 
 
 @dataclass
@@ -250,6 +265,7 @@ def seed_practice(
     therapists: int = 8,
     password: str = PASSWORD,
     commit: bool = True,
+    checkin_weeks: int = CHECKIN_WEEKS,
 ) -> SeedResult:
     """Insert `couples` couples with homework at every stage into a practice; return a
     `SeedResult` (ids, logins, each partner's link token and draft public ids).
@@ -259,7 +275,9 @@ def seed_practice(
     named by `slug` (unique per database: call again with another slug for a second
     practice). Users are `owner@<slug>.bench.example.com` and `t<i>@<slug>.bench.example.com`
     (`therapists` of them, couples assigned round robin), all with `password`. `commit`:
-    commit at the end (False leaves the rows in the session's transaction).
+    commit at the end (False leaves the rows in the session's transaction). `checkin_weeks`:
+    the weeks of check-ins each partner has, this week included (0: none); couples and
+    partners are dated far enough back to have written them.
 
     Runs unscoped (maintenance): it writes with Core bulk inserts, which the tenancy guard
     does not stamp, so every row names its practice explicitly. Statistics are not
@@ -318,6 +336,7 @@ def seed_practice(
         already = db.session.scalar(
             select(func.count(Couple.id)).where(Couple.practice_id == practice_id)
         )
+        weeks = _CheckinWeeks.plan(practice_id, checkin_weeks, now)
 
         seeded: list[SeededCouple] = []
         for batch in _batches(range(already, already + couples), BATCH):
@@ -331,6 +350,7 @@ def seed_practice(
                     notice_version=notice_version,
                     policy=policy,
                     now=now,
+                    weeks=weeks,
                 )
             )
         _ids.sync_sequences()
@@ -356,9 +376,12 @@ def _seed_batch(
     notice_version: int,
     policy: str,
     now: datetime,
+    weeks: _CheckinWeeks,
 ) -> list[SeededCouple]:
     pid = practice_id
     statuses = ("active", "active", "paused", "closed")
+    # Dated before the first week of check-ins, so that every check-in has its partner.
+    history = timedelta(weeks=len(weeks.opened))
 
     # -- couples, partners, links, therapists -------------------------------------------
     couple_ids = _insert_returning_ids(
@@ -372,7 +395,7 @@ def _seed_batch(
                 "start_date": date(2025, 1, 1) + timedelta(days=n % 600),
                 "time_zone": "UTC",
                 "therapist_notes": "",
-                "created_at": now - timedelta(days=n % 600),
+                "created_at": now - history - timedelta(days=n % 600),
                 "closed_at": now if statuses[n % 4] == "closed" else None,
                 "last_activity_at": now - timedelta(minutes=n * 7 % 50000),
             }
@@ -382,23 +405,25 @@ def _seed_batch(
     partner_rows = []
     for n, couple_id in zip(numbers, couple_ids, strict=True):
         for position, role in ((1, "hurt"), (2, "broke_trust")):
-            partner_rows.append(
-                {
-                    "practice_id": pid,
-                    "couple_id": couple_id,
-                    "position": position,
-                    "display_name": f"{('Sam', 'Alex')[position - 1]} {n}",
-                    "email": None,
-                    "repair_role": role,
-                    "time_zone": "UTC",
-                    "session_version": 1,
-                    "created_at": now - timedelta(days=n % 600),
-                    "joined_at": now - timedelta(days=n % 300),
-                    "last_seen_at": now - timedelta(hours=n % 500),
-                    "privacy_acknowledged_version": notice_version,
-                    "privacy_acknowledged_digest": digest,
-                }
-            )
+            created = now - history - timedelta(days=n % 600)
+            row = {
+                "practice_id": pid,
+                "couple_id": couple_id,
+                "position": position,
+                "display_name": f"{('Sam', 'Alex')[position - 1]} {n}",
+                "email": None,
+                "repair_role": role,
+                "time_zone": "UTC",
+                "session_version": 1,
+                "created_at": created,
+                "joined_at": now - history - timedelta(days=n % 300),
+                "last_seen_at": now - timedelta(hours=n % 500),
+                "privacy_acknowledged_version": notice_version,
+                "privacy_acknowledged_digest": digest,
+            }
+            if _KEEPS_SUMMARY:  # before any check-in: the day the partner was added
+                row |= {"last_checkin_on": created.date(), "declining_markers": 0}
+            partner_rows.append(row)
     partner_ids = _insert_returning_ids(Partner, partner_rows)
     pairs = list(zip(partner_ids[0::2], partner_ids[1::2], strict=True))
 
@@ -715,7 +740,375 @@ def _seed_batch(
         ]
     _insert(AgreementAcceptance, answers)
     _insert(Notice, notices)
+
+    _seed_checkins(
+        numbers,
+        result,
+        agreement_keys=[
+            (agreement_rows[2 * i]["public_id"], agreement_rows[2 * i + 1]["public_id"])
+            for i in range(len(result))
+        ],
+        therapist_for=[therapist_ids[n % len(therapist_ids)] for n in numbers],
+        practice_id=pid,
+        weeks=weeks,
+        now=now,
+    )
     return result
+
+
+# -- weekly check-ins ----------------------------------------------------------------------
+
+_FACTS = (
+    "A quieter week. We kept to the window on Tuesday and ate together most evenings.",
+    "Work was busy; we spoke at lunch most days and walked on Sunday.",
+    "We saw family on Saturday; it was easier than last time.",
+    "A hard evening on Thursday after a message from a number neither of us knew.",
+    "We cooked together twice and went to the cinema.",
+    "The anniversary of the day it came out fell this week.",
+)
+_FEELINGS = (
+    "Tired, but steadier than a month ago.",
+    "Anxious on Thursday; calmer once we talked it through.",
+    "Hopeful. Some sadness when I think about last year.",
+    "Angry for a day, then mostly relieved that we did not fight.",
+    "Close to you on Sunday. Unsure the rest of the week.",
+)
+_WENT_WELL = (
+    "You told me about the late meeting before I had to ask.",
+    "We stopped the argument on Tuesday and came back to it in the window.",
+    "The walk on Sunday, phones left at home.",
+    "You noticed I was quiet and asked, without pushing.",
+    "",
+)
+_REFLECTIONS = (
+    "You put the phone away at dinner.",
+    "You asked how my day was, and listened.",
+    "You said sorry for snapping, the same evening.",
+    "You kept the shared calendar up to date all week.",
+)
+_HOW = {
+    "yes": (
+        "We kept it to forty minutes and stopped on time.",
+        "We moved it to Wednesday, agreed the day before, and kept it.",
+    ),
+    "no": ("A late meeting; we did not set another time.", "We were both too tired."),
+    "none": ("",),
+}
+_THERAPIST_NOTES = (
+    "Ask about the Thursday evening.",
+    "Steadier: name the walks in session.",
+    "Check the window is not turning into the only time they talk.",
+)
+_STEPS = tuple(questions.GROUNDING_STEPS)
+
+
+@dataclass(frozen=True)
+class _CheckinWeeks:
+    """The weeks check-ins are loaded for, newest (this week) first: the day each opened
+    (`week_of`) and the moment, from the check-in service's own clock for a couple of the
+    practice in UTC (the bench couples' zone) on the practice's day and hour."""
+
+    week_of: list[date]
+    opened: list[datetime]
+
+    @classmethod
+    def plan(cls, practice_id: int, count: int, now: datetime) -> _CheckinWeeks:
+        if count <= 0:
+            return cls([], [])
+        couple = Couple(practice_id=practice_id, time_zone="UTC")  # never added to the session
+        latest = checkin_service.week_of(couple, now)
+        days = [latest - timedelta(weeks=back) for back in range(count)]
+        return cls(days, [checkin_service.opens_at(couple, day).astimezone(UTC) for day in days])
+
+
+def _checkin_status(n: int, position: int, back: int) -> str | None:
+    """The state of partner `position`'s check-in `back` weeks ago (0: this week), None when
+    the partner has none that week."""
+    if n % 4 == 2:  # paused couples stopped checking in some weeks ago
+        if back < 3 + n % 6:
+            return None
+    elif n % 20 == 1 and back < 4:  # a few active couples stopped a month ago
+        return None
+    if back == 0:  # this week: not opened, opened, being written or already handed in
+        if position == 1:
+            return (None, CheckinStatus.OPEN, CheckinStatus.SUBMITTED)[n % 3]
+        return CheckinStatus.DRAFT if n % 2 == 0 else CheckinStatus.SUBMITTED
+    if (n * 7 + back * 13 + position * 5) % 17 == 0 or (back + n) % 52 in (20, 21):
+        return None  # a missed week, and two weeks away each year
+    if back == 1 or (back == 2 and n % 5 == 0):
+        return CheckinStatus.SUBMITTED  # not read by the therapist yet
+    return CheckinStatus.REVIEWED
+
+
+def _checkin_content(
+    n: int, position: int, back: int, agreement_keys: tuple[str, ...], *, draft: bool = False
+) -> dict:
+    """What the check-in form stores (`questions.parse_form`) for one partner's week: markers
+    slowly better over two years (later for the partner who was hurt), on some couples falling
+    over the last weeks; a few questions left blank, as partners do. A draft has only its
+    first answers."""
+    content = questions.empty()
+    progress = max(0.0, 1 - back / 104)  # 0 two years ago, 1 this week
+    lag = 0.5 if position == 1 else 0.0
+    falling = n % 7 == 5 and back <= 4  # these couples' latest weeks go down
+    for i, key in enumerate(questions.MARKER_KEYS):
+        if (n + 3 * back + 5 * i + position) % 29 == 0 or (draft and i >= 2):
+            continue  # left blank
+        if falling and i <= n % 3:
+            value = 1 + back
+        else:
+            wiggle = ((n * 31 + back * 17 + i * 7 + position) % 5 - 2) * 0.3
+            value = 1.4 + (i % 3) * 0.3 + 2.8 * progress - lag + wiggle
+        content["markers"][key] = max(1, min(5, round(value)))
+    wiggle = ((n * 13 + back * 5 + position) % 5 - 2) * 0.4
+    count = None if (n + back + position) % 31 == 0 else max(0, round(5 - 4.5 * progress + wiggle))
+    triggers = content["triggers"]
+    triggers["count"] = count
+    content["facts"] = _FACTS[(n + back + position) % len(_FACTS)]
+    if draft:
+        return content
+    if count:
+        triggers["longest_minutes"] = 5 * max(2, round((150 - 130 * progress) / 5 + 3 * wiggle))
+        chosen = {(n + back) % len(_STEPS), (n + back + 3) % len(_STEPS)}
+        triggers["helped"] = [step for i, step in enumerate(_STEPS) if i in chosen]
+        if (n + back) % 11 == 0:
+            triggers["helped_other"] = "A walk round the block on my own."
+    held = "none" if n % 10 == 9 else ("no" if (n + back) % 6 == 0 else "yes")
+    hows = _HOW[held]
+    content["window"] = {"held": held, "how": hows[(n + back) % len(hows)]}
+    for j, key in enumerate(agreement_keys):
+        if (n + back + j) % 13 == 0:
+            continue  # not answered
+        if (n + back + j) % 7 == 0:
+            content["kept"][key] = "no"
+        else:
+            content["kept"][key] = "mostly" if progress < 0.4 else "yes"
+    content["feelings"] = _FEELINGS[(n * 3 + back + position) % len(_FEELINGS)]
+    content["went_well"] = _WENT_WELL[(n + back * 2 + position) % len(_WENT_WELL)]
+    content["reflection"] = _REFLECTIONS[(n + back + position) % len(_REFLECTIONS)]
+    return content
+
+
+class _Contents:
+    """Check-in contents as stored: each answer pattern built and serialized once, then the
+    couple's own agreement ids put into its JSON text (building and serializing a million
+    contents one by one took a third of the load's time). A pattern repeats every `CYCLE`
+    couples."""
+
+    CYCLE = 60
+    # Stand-ins for the couple's agreement ids in the cached text (bench couples have two).
+    SLOTS = ("@agreement-0@", "@agreement-1@")
+
+    def __init__(self) -> None:
+        self._made: dict[tuple, tuple[dict, str]] = {}
+
+    def get(
+        self, n: int, position: int, back: int, keys: tuple[str, ...], *, draft: bool = False
+    ) -> tuple[dict, str]:
+        """The content (with stand-in agreement ids: read its markers, not its keys) and its
+        JSON text for this couple."""
+        pattern = (n % self.CYCLE, position, back, draft)
+        if pattern not in self._made:
+            content = _checkin_content(*pattern[:3], self.SLOTS[: len(keys)], draft=draft)
+            self._made[pattern] = (content, json.dumps(content))
+        content, stored = self._made[pattern]
+        for slot, key in zip(self.SLOTS, keys, strict=False):
+            stored = stored.replace(slot, key)
+        return content, stored
+
+
+def _insert_checkins(rows: list[dict]) -> None:
+    """Check-ins whose content is already JSON text (`content_json`): bound as text, and cast
+    to JSON on PostgreSQL, so that SQLAlchemy does not serialize it a second time."""
+    table = Checkin.__table__
+    text_value = bindparam("content_json", type_=Text())
+    if db.session.get_bind().dialect.name == "postgresql":
+        text_value = cast(text_value, table.c.content.type)
+    statement = insert(table).values(content=text_value)
+    for chunk in _batches(rows, 5000):
+        db.session.execute(statement, chunk)
+
+
+def _seed_checkins(
+    numbers: list[int],
+    couples: list[SeededCouple],
+    *,
+    agreement_keys: list[tuple[str, ...]],
+    therapist_for: list[int],
+    practice_id: int,
+    weeks: _CheckinWeeks,
+    now: datetime,
+) -> None:
+    """Each partner's weekly check-ins, in bulk, `CHECKIN_ROWS` at a time.
+
+    This week's: partner 1 has not opened it on a third of couples, opened it on a third and
+    handed it in on the rest; partner 2 is writing it (a draft) on even couples and has handed
+    it in on odd ones. Earlier weeks: handed in, except about one week in ten missed (and every
+    week since a paused couple, or a few active ones, stopped); last week's, and on a fifth of
+    couples the week before, wait for the therapist; the rest are read (marked reviewed, a
+    private note on some). Each partner's summary (the latest week handed in, and how many
+    markers fell three handed-in weeks running) is kept on the partner where the model has it.
+    On 2 couples in 100 the latest check-in of one partner carries an unsafe answer that
+    raised a flag still open (seen on half of them), and on 2 more a flag since addressed.
+    """
+    if not weeks.week_of:
+        return
+    empty = json.dumps(questions.empty())
+    contents = _Contents()
+    pending: list[dict] = []
+    summaries: list[dict] = []
+    flagged: list[tuple[int, dict, str]] = []  # couple index, its check-in row, flag state
+
+    def flush() -> None:
+        for row, row_id in zip(pending, _ids.take(Checkin, len(pending)), strict=True):
+            row["id"] = row_id
+        _insert_checkins(pending)
+        pending.clear()
+
+    for index, (n, couple) in enumerate(zip(numbers, couples, strict=True)):
+        keys = agreement_keys[index]
+        therapist_id = therapist_for[index]
+        for position, partner_id in enumerate(couple.partner_ids, start=1):
+            handed_in: list[dict] = []  # rows, newest first
+            markers: list[dict] = []  # their contents (for the summary), newest first
+            for back, (week, opened) in enumerate(zip(weeks.week_of, weeks.opened, strict=True)):
+                status = _checkin_status(n, position, back)
+                if status is None:
+                    continue
+                # The week's own span: until the next week opened (this week: until now).
+                span = (weeks.opened[back - 1] if back else now) - opened
+                moment = opened + span * ((30 + (n * 37 + back * 11 + position * 7) % 60) / 100)
+                row = {
+                    "practice_id": practice_id,
+                    "public_id": new_public_id(),
+                    "couple_id": couple.id,
+                    "partner_id": partner_id,
+                    "week_of": week,
+                    "status": status.value,
+                    "shared": False,
+                    "content_json": empty,
+                    "version": 0,
+                    "last_saved_at": None,
+                    "submitted_at": None,
+                    "reviewed_at": None,
+                    "reviewed_by_id": None,
+                    "therapist_note": "",
+                    "created_at": opened + span / 10,
+                }
+                if status == CheckinStatus.DRAFT:
+                    _, row["content_json"] = contents.get(n, position, back, keys, draft=True)
+                    row |= {"version": 2, "last_saved_at": moment}
+                elif status != CheckinStatus.OPEN:
+                    content, row["content_json"] = contents.get(n, position, back, keys)
+                    markers.append(content)
+                    row |= {
+                        "shared": (n + back + position) % 4 == 0,
+                        "version": 2 + (n + back) % 3,
+                        "last_saved_at": moment,
+                        "submitted_at": moment,
+                    }
+                    handed_in.append(row)
+                if status == CheckinStatus.REVIEWED:
+                    row |= {
+                        "reviewed_at": min(moment + timedelta(hours=20 + (n + back) % 50), now),
+                        "reviewed_by_id": therapist_id,
+                        "therapist_note": _THERAPIST_NOTES[(n + back) % len(_THERAPIST_NOTES)]
+                        if (n + back) % 5 == 0
+                        else "",
+                    }
+                pending.append(row)
+            if handed_in and _KEEPS_SUMMARY:
+                summaries.append(
+                    {
+                        "b_id": partner_id,
+                        "b_last": handed_in[0]["week_of"],
+                        # The latest check-in and the twelve before it, oldest first, as the
+                        # check-in service reads them when one is handed in.
+                        "b_falling": questions.declining(markers[:13][::-1]),
+                    }
+                )
+            flag = {3: "open", 53: "seen", 23: "addressed", 73: "addressed"}.get(n % 100)
+            if flag and handed_in and position == 1 + (n // 100) % 2:
+                flagged.append((index, handed_in[0], flag))
+            if len(pending) >= CHECKIN_ROWS:
+                flush()
+    flush()
+    if summaries:
+        partners = Partner.__table__
+        db.session.execute(
+            update(partners)
+            .where(partners.c.id == bindparam("b_id"))
+            .values(last_checkin_on=bindparam("b_last"), declining_markers=bindparam("b_falling")),
+            summaries,
+        )
+    _seed_safety_flags(flagged, couples, therapist_for, practice_id=practice_id, now=now)
+
+
+def _seed_safety_flags(
+    flagged: list[tuple[int, dict, str]],
+    couples: list[SeededCouple],
+    therapist_for: list[int],
+    *,
+    practice_id: int,
+    now: datetime,
+) -> None:
+    """An unsafe answer to a check-in's safety items, the flag it raised and the therapist's
+    notice: as `services.safety` records them."""
+    answer_ids = _insert_returning_ids(
+        SafetyAnswer,
+        [
+            {
+                "practice_id": practice_id,
+                "couple_id": row["couple_id"],
+                "partner_id": row["partner_id"],
+                "instrument": "checkin_items",
+                "context": "checkin",
+                "checkin_id": row["id"],
+                "answers": {
+                    "safe_at_home": "no" if index % 3 == 0 else "not_sure",
+                    "feel_heard": "no" if index % 2 else "yes",
+                },
+                "score": None,
+                "positive": True,
+                "answered_at": row["submitted_at"],
+            }
+            for index, row, _state in flagged
+        ],
+    )
+    flags, notices = [], []
+    for answer_id, (index, row, state) in zip(answer_ids, flagged, strict=True):
+        therapist_id = therapist_for[index]
+        raised = row["submitted_at"]
+        seen = min(raised + timedelta(hours=3), now) if state != "open" else None
+        addressed = min(raised + timedelta(days=1), now) if state == "addressed" else None
+        flags.append(
+            {
+                "practice_id": practice_id,
+                "couple_id": row["couple_id"],
+                "partner_id": row["partner_id"],
+                "answer_id": answer_id,
+                "raised_at": raised,
+                "seen_at": seen,
+                "seen_by_id": therapist_id if seen else None,
+                "addressed_at": addressed,
+                "addressed_by_id": therapist_id if addressed else None,
+                "note": "Called the same day; a safety plan is in place." if addressed else "",
+            }
+        )
+        notices.append(
+            {
+                "practice_id": practice_id,
+                "recipient_user_id": therapist_id,
+                "recipient_partner_id": None,
+                "couple_id": couples[index].id,
+                "kind": "safety.answer",
+                "link": f"/couples/{couples[index].id}",
+                "created_at": raised,
+                "read_at": seen,
+            }
+        )
+    _insert(SafetyFlag, flags)
+    _insert(Notice, notices)
 
 
 def refresh_statistics() -> None:
