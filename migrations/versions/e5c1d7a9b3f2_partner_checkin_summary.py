@@ -60,10 +60,16 @@ def upgrade():
         batch_op.create_index(
             'ix_partners_practice_id_last_checkin_on', ['practice_id', 'last_checkin_on'], unique=False
         )
+        batch_op.create_index(
+            'ix_partners_practice_id_declining_markers_last_checkin_on',
+            ['practice_id', 'declining_markers', 'last_checkin_on'],
+            unique=False,
+        )
 
 
 def downgrade():
     with op.batch_alter_table('partners', schema=None) as batch_op:
+        batch_op.drop_index('ix_partners_practice_id_declining_markers_last_checkin_on')
         batch_op.drop_index('ix_partners_practice_id_last_checkin_on')
         batch_op.drop_column('declining_markers')
         batch_op.drop_column('last_checkin_on')

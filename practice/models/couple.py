@@ -153,6 +153,12 @@ class Partner(PracticeScoped, db.Model):
         Index("ix_partners_email", "email"),
         # "Needs you today": partners whose check-ins stopped, read as a range.
         Index("ix_partners_practice_id_last_checkin_on", "practice_id", "last_checkin_on"),
+        Index(
+            "ix_partners_practice_id_declining_markers_last_checkin_on",
+            "practice_id",
+            "declining_markers",
+            "last_checkin_on",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

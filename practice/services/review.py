@@ -375,6 +375,16 @@ def checkins_waiting(
         .where(SafetyFlag.addressed_at.is_(None), match(SafetyFlag.couple_id))
         .group_by(SafetyFlag.couple_id)
     )
+    # The couples with the oldest unread check-ins, read from the status index and cut off
+    # early; then every unread check-in of those couples is counted.
+    oldest = select(
+        select(Checkin.couple_id)
+        .where(Checkin.status == CheckinStatus.SUBMITTED, match(Checkin.couple_id))
+        .order_by(Checkin.submitted_at)
+        .limit(limit * 4)
+        .subquery()
+        .c.couple_id
+    )
     unread = (
         select(
             literal(1).label("rank"),
@@ -384,7 +394,7 @@ def checkins_waiting(
             func.count().label("n"),
             func.min(Checkin.submitted_at).label("since"),
         )
-        .where(Checkin.status == CheckinStatus.SUBMITTED, match(Checkin.couple_id))
+        .where(Checkin.status == CheckinStatus.SUBMITTED, Checkin.couple_id.in_(oldest))
         .group_by(Checkin.couple_id)
     )
     waiting = union_all(flags, unread).subquery()
@@ -669,18 +679,99 @@ class CoupleNeeds:
 
 # The dashboard lists this many couples; the caseload has the rest.
 TODAY_LIMIT = 25
+# Each reason offers at most this many rows when choosing which couples to show (a couple can
+# have several rows: two partners, several pieces), read in its index's order.
+CANDIDATES = 60
 
 
-def needs_you_today(user: User, counts: DashboardCounts) -> tuple[list[CoupleNeeds], int]:
+def _first(statement, *order):
+    """The first CANDIDATES couple ids of a statement, in `order`: a bounded subquery."""
+    return select(statement.order_by(*order).limit(CANDIDATES).subquery().c.couple_id)
+
+
+def _candidates(user: User, zones):
+    """The couples that could be among the most pressing, reason by reason, each read from its
+    own index and cut off early: the dashboard's cost follows what it shows, not the size of
+    the practice. (A couple found here then gets every reason counted.)"""
+    today = _today_utc()
+    visible = _visible
+    flags = select(SafetyFlag.couple_id.label("couple_id")).where(
+        SafetyFlag.addressed_at.is_(None), visible(user, SafetyFlag.couple_id)
+    )
+    falling = select(Partner.couple_id.label("couple_id")).where(
+        Partner.declining_markers > 0,
+        Partner.last_checkin_on > today - FALLING_FOR,
+        visible(user, Partner.couple_id),
+    )
+    missed = select(Partner.couple_id.label("couple_id")).where(
+        Partner.last_checkin_on <= today - MISSED_AFTER,
+        Partner.joined_at.is_not(None),
+        visible(user, Partner.couple_id),
+    )
+    unread = select(Checkin.couple_id.label("couple_id")).where(
+        Checkin.status == CheckinStatus.SUBMITTED, visible(user, Checkin.couple_id)
+    )
+    overdue = (
+        select(HomeworkResponse.couple_id.label("couple_id"))
+        .join(Assignment, Assignment.id == HomeworkResponse.assignment_id)
+        .where(
+            HomeworkResponse.status.in_(WRITABLE),
+            Assignment.due_date < today + timedelta(days=1),  # each couple's own day below
+            visible(user, HomeworkResponse.couple_id),
+        )
+    )
+    revisit_response = aliased(HomeworkResponse)
+    revisits = (
+        select(revisit_response.couple_id.label("couple_id"))
+        .join(ContractVersion, ContractVersion.response_id == revisit_response.id)
+        .where(
+            ContractVersion.superseded_at.is_(None),
+            ContractVersion.revisit_date <= today + timedelta(days=1),
+            visible(user, revisit_response.couple_id),
+        )
+    )
+    reviews = select(Agreement.couple_id.label("couple_id")).where(
+        Agreement.retired_at.is_(None),
+        Agreement.review_date <= today + timedelta(days=1),
+        visible(user, Agreement.couple_id),
+    )
+    waiting = select(HomeworkResponse.couple_id.label("couple_id")).where(
+        _waiting(), visible(user, HomeworkResponse.couple_id)
+    )
+    return union_all(
+        _first(flags, SafetyFlag.raised_at),
+        _first(falling, Partner.last_checkin_on.desc()),
+        _first(missed, Partner.last_checkin_on),
+        _first(unread, Checkin.submitted_at),
+        _first(overdue, Assignment.due_date),
+        _first(revisits, ContractVersion.revisit_date),
+        _first(reviews, Agreement.review_date),
+        _first(waiting, HomeworkResponse.submitted_at),
+    )
+
+
+@dataclass(frozen=True)
+class NeedsToday:
+    """The dashboard's list: the couples shown, most pressing first, and whether more couples
+    need the therapist than are shown (the caseload lists them all)."""
+
+    couples: list[CoupleNeeds]
+    more: bool
+
+
+def needs_you_today(user: User, counts: DashboardCounts) -> NeedsToday:
     """The dashboard's "Needs you today": the open couples this user sees with anything that
     needs them, the most pressing first (safety, then falling markers, missed check-ins, …),
-    at most TODAY_LIMIT, and how many couples there are in all. One statement."""
-
-    # Each branch reads its own index for the couples this user sees; the couple's status
-    # and label are looked up per row found (a correlated lookup by id), never joined to the
-    # union: without statistics PostgreSQL would rerun the whole union once per couple.
+    at most TODAY_LIMIT. One statement, bounded: the couples are chosen from the first few of
+    each reason (`_candidates`), then every reason of those couples is counted."""
+    chosen = _candidates(user, counts.zones).subquery()
+    # Each branch reads its own index for the chosen couples; the couple's status and label
+    # are looked up per row found (a correlated lookup by id), never joined to the union:
+    # without statistics PostgreSQL would rerun the whole union once per couple.
     reasons = _reason_rows(
-        lambda column: _visible(user, column), counts.zones, active_only=lambda column: true()
+        lambda column: column.in_(select(chosen.c.couple_id)),
+        counts.zones,
+        active_only=lambda column: true(),
     ).subquery()
 
     def of_couple(column):
@@ -702,9 +793,8 @@ def needs_you_today(user: User, counts: DashboardCounts) -> tuple[list[CoupleNee
     by_couple = _gather(row[:5] for row in rows)
     labels = {row[0]: row[5] for row in rows}
     ordered = list(dict.fromkeys(row[0] for row in rows))  # first seen: most pressing reason
-    return [CoupleNeeds(cid, labels[cid], by_couple[cid]) for cid in ordered][:TODAY_LIMIT], len(
-        ordered
-    )
+    shown = [CoupleNeeds(cid, labels[cid], by_couple[cid]) for cid in ordered[:TODAY_LIMIT]]
+    return NeedsToday(shown, more=len(ordered) > TODAY_LIMIT)
 
 
 # -- the review page ----------------------------------------------------------------------------

@@ -293,8 +293,8 @@ def test_check_ins_go_back_weeks_on_their_own_clock_and_one_couple_is_flagged(de
     stuck = trends.marker_series(trends.couple_trend(priya_dev, 12), "same_fight")
     assert {v for line in stuck for v in line.values if v is not None} == {1}
     owner = db.session.scalar(select(User).where(User.email == "owner@example.com"))
-    today, _ = review.needs_you_today(owner, review.dashboard_counts(owner))
-    needs = {item.label: item.needs for item in today}
+    today = review.needs_you_today(owner, review.dashboard_counts(owner))
+    needs = {item.label: item.needs for item in today.couples}
     assert needs["Priya & Dev"].falling == (("Priya", 1),)
     assert [name for name, _ in needs["Priya & Dev"].missed] == ["Dev"]
     assert needs["Jamie & Taylor"].safety == 1

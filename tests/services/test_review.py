@@ -164,9 +164,9 @@ def test_an_unassigned_therapist_sees_no_queue_and_no_reminders(world):
 
 def today_for(user) -> dict:
     """The dashboard's "needs you today", by couple."""
-    couples, total = review.needs_you_today(user, review.dashboard_counts(user))
-    assert total == len(couples)
-    return {item.couple_id: item.needs for item in couples}
+    today = review.needs_you_today(user, review.dashboard_counts(user))
+    assert not today.more
+    return {item.couple_id: item.needs for item in today.couples}
 
 
 def test_needs_you_today_counts_overdue_work_but_not_work_handed_in(world):
@@ -428,11 +428,10 @@ def test_a_safety_answer_puts_its_couple_first_and_the_caseload_column_agrees(wo
     safety.record_checkin_items(world.cy, checkin, {"safe_at_home": "no"}, link="/couples")
     db.session.flush()
 
-    couples, total = review.needs_you_today(
-        world.therapist, review.dashboard_counts(world.therapist)
-    )
+    today = review.needs_you_today(world.therapist, review.dashboard_counts(world.therapist))
+    couples = today.couples
     assert [item.couple_id for item in couples] == [world.other_couple.id, world.couple.id]
-    assert total == 2
+    assert not today.more
     assert couples[0].needs.safety == 1 and couples[0].needs.urgent
     column = review.needs_you([world.couple, world.other_couple])
     assert column[world.other_couple.id].safety == 1
@@ -452,7 +451,7 @@ def test_needs_you_today_and_the_caseload_column_are_one_statement_each(world):
     engine = db.session.get_bind()
     event.listen(engine, "before_cursor_execute", count)
     try:
-        found, _ = review.needs_you_today(world.owner, counts)
+        found = review.needs_you_today(world.owner, counts).couples
         column = review.needs_you([world.couple, world.other_couple])
     finally:
         event.remove(engine, "before_cursor_execute", count)
@@ -474,3 +473,26 @@ def test_check_ins_count_from_the_first_even_when_its_week_opened_before_the_par
         _hand_in(world.ann, now - timedelta(weeks=back), {"affection": value})
     assert world.ann.last_checkin_on <= now.date()
     assert today_for(world.therapist)[world.couple.id].falling == (("Ann", 1),)
+
+
+def test_the_dashboard_shows_the_most_pressing_few_with_every_reason_counted(world, monkeypatch):
+    """Couples are chosen from the first few rows of each reason (bounded work), then every
+    reason of the chosen is counted in full; more than fit is said, never a false total."""
+    from practice.models.base import utcnow
+
+    monkeypatch.setattr(review, "TODAY_LIMIT", 1)
+    monkeypatch.setattr(review, "CANDIDATES", 1)
+    now = utcnow()
+    for back in (2, 1, 0):  # three unread weeks for Ann: one row is enough to choose them
+        _hand_in(world.ann, now - timedelta(weeks=back), {"affection": 3})
+    _hand_in(world.cy, now, {"affection": 3})
+
+    today = review.needs_you_today(world.owner, review.dashboard_counts(world.owner))
+    (shown,) = today.couples
+    assert shown.couple_id == world.couple.id  # the oldest unread check-in
+    assert shown.needs.checkins == 3  # counted in full, not the one row that chose them
+    assert today.more is False  # Cy's couple was not among the candidates: nothing claimed
+
+    monkeypatch.setattr(review, "CANDIDATES", 10)
+    today = review.needs_you_today(world.owner, review.dashboard_counts(world.owner))
+    assert len(today.couples) == 1 and today.more is True
