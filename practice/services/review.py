@@ -354,8 +354,8 @@ def checkins_waiting(
     user: User, *, therapist_id: int | None = None, limit: int = QUEUE_PAGE_SIZE
 ) -> list[CheckinWaiting]:
     """Per couple: safety answers not yet addressed (first), then check-ins handed in and not
-    yet read, oldest first, for the couples this user sees (and the therapist filter): one
-    statement."""
+    yet read, oldest first, for the couples this user sees (and the therapist filter): two
+    statements, both bounded."""
 
     def match(column):
         condition = _visible(user, column)
@@ -376,14 +376,17 @@ def checkins_waiting(
         .group_by(SafetyFlag.couple_id)
     )
     # The couples with the oldest unread check-ins, read from the status index and cut off
-    # early; then every unread check-in of those couples is counted.
-    oldest = select(
-        select(Checkin.couple_id)
-        .where(Checkin.status == CheckinStatus.SUBMITTED, match(Checkin.couple_id))
-        .order_by(Checkin.submitted_at)
-        .limit(limit * 4)
-        .subquery()
-        .c.couple_id
+    # early; then every unread check-in of those couples is counted (their ids as a plain
+    # list: see needs_you_today).
+    oldest = sorted(
+        set(
+            db.session.scalars(
+                select(Checkin.couple_id)
+                .where(Checkin.status == CheckinStatus.SUBMITTED, match(Checkin.couple_id))
+                .order_by(Checkin.submitted_at)
+                .limit(limit * 4)
+            )
+        )
     )
     unread = (
         select(
@@ -762,14 +765,18 @@ class NeedsToday:
 def needs_you_today(user: User, counts: DashboardCounts) -> NeedsToday:
     """The dashboard's "Needs you today": the open couples this user sees with anything that
     needs them, the most pressing first (safety, then falling markers, missed check-ins, …),
-    at most TODAY_LIMIT. One statement, bounded: the couples are chosen from the first few of
-    each reason (`_candidates`), then every reason of those couples is counted."""
-    chosen = _candidates(user, counts.zones).subquery()
+    at most TODAY_LIMIT. Two statements, bounded: the couples are chosen from the first few
+    of each reason (`_candidates`), then every reason of those couples is counted."""
+    # Two statements, both bounded. The chosen ids go to the second as a plain list: as a
+    # subquery, PostgreSQL without statistics reran the candidates once per row it checked.
+    chosen = set(db.session.scalars(_candidates(user, counts.zones)))
+    if not chosen:
+        return NeedsToday([], more=False)
     # Each branch reads its own index for the chosen couples; the couple's status and label
     # are looked up per row found (a correlated lookup by id), never joined to the union:
     # without statistics PostgreSQL would rerun the whole union once per couple.
     reasons = _reason_rows(
-        lambda column: column.in_(select(chosen.c.couple_id)),
+        lambda column: column.in_(sorted(chosen)),
         counts.zones,
         active_only=lambda column: true(),
     ).subquery()

@@ -438,7 +438,7 @@ def test_a_safety_answer_puts_its_couple_first_and_the_caseload_column_agrees(wo
     assert column[world.couple.id].to_review == 1 and not column[world.couple.id].safety
 
 
-def test_needs_you_today_and_the_caseload_column_are_one_statement_each(world):
+def test_needs_you_today_is_two_statements_and_the_caseload_column_one(world):
     from sqlalchemy import event
 
     submitted_apology(world, world.ben)
@@ -455,7 +455,7 @@ def test_needs_you_today_and_the_caseload_column_are_one_statement_each(world):
         column = review.needs_you([world.couple, world.other_couple])
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) == 2
+    assert len(statements) == 3  # the couples to show, their reasons; the caseload's page
     assert found[0].needs.to_review == 1 == column[world.couple.id].to_review
 
 

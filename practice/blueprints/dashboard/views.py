@@ -9,7 +9,6 @@ from practice.extensions import db
 from practice.models.base import utcnow
 from practice.services import (
     NotFound,
-    agreements,
     couples,
     homework,
     notices,
@@ -46,7 +45,6 @@ def index():
         notices=notices.unread_for_user(current_user),  # their couples come with them
         open_safety_flags=counts.open_safety_flags,
         notice_text=notices.text_for,
-        agreement_reviews=agreements.due_for_review(current_user),
         action_form=ConfirmForm(),
     )
 
