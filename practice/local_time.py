@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo, available_timezones
 from flask import Flask, g, has_request_context
 from flask_login import current_user
 
+# The days of the week as the product names them, Monday first (0, as datetime.weekday()).
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 UTC = ZoneInfo("UTC")
 
 

@@ -20,7 +20,6 @@ from practice.homework import register
 from practice.homework.base import ContentError, Finding, HomeworkKind
 from practice.homework.workflow import CONFIRMED, Status
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_SLOTS = 4
 MIN_MINUTES, MAX_MINUTES = 10, 180
 RECOMMENDED_SLOTS, RECOMMENDED_MINUTES = 2, 60

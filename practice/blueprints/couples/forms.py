@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from practice.blueprints.forms import Form, SubForm
-from practice.local_time import time_zone_choices
+from practice.local_time import WEEKDAYS, time_zone_choices
 from practice.models.couple import PRESENTING_CONCERNS, REPAIR_ROLES
 from practice.services.couples import SORTS, STATUS_FILTERS
 
@@ -32,17 +32,7 @@ SORT_LABELS = {
 }
 
 
-# As the practice's check-in setting words them (settings.forms.WEEKDAY_CHOICES); not imported
-# from there: the settings package imports views that import this blueprint's views.
-WEEKDAY_NAMES = {
-    0: "Monday",
-    1: "Tuesday",
-    2: "Wednesday",
-    3: "Thursday",
-    4: "Friday",
-    5: "Saturday",
-    6: "Sunday",
-}
+WEEKDAY_NAMES = dict(enumerate(WEEKDAYS))
 WEEKDAY_CHOICES = list(WEEKDAY_NAMES.items())
 HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
 PRACTICE_DEFAULT = "The practice's default"

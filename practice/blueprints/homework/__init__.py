@@ -9,8 +9,8 @@ from practice.blueprints.homework import agreement_views, views  # noqa: E402, F
 def homework_vocabulary() -> dict:
     """Words the kinds' templates share, wherever they are included."""
     from practice.homework.boundaries import DOMAINS
-    from practice.homework.processing_window import WEEKDAYS
     from practice.homework.workflow import Status, is_writable, label
+    from practice.local_time import WEEKDAYS
 
     return {
         "domains": DOMAINS,

@@ -9,7 +9,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from practice.blueprints.forms import Form
-from practice.local_time import time_zone_choices
+from practice.local_time import WEEKDAYS, time_zone_choices
 from practice.models.practice import SECRETS_POLICIES
 
 
@@ -54,15 +54,7 @@ class InviteTherapistForm(Form):
     )
 
 
-WEEKDAY_CHOICES = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
-]
+WEEKDAY_CHOICES = list(enumerate(WEEKDAYS))
 
 
 class CheckinSafetySettingsForm(Form):
