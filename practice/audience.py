@@ -83,6 +83,15 @@ def can_see(viewer: Viewer, content: Content) -> bool:
     return True
 
 
+def visible_to_couple(content: Content, partner_ids: list[int]) -> bool:
+    """May it go in what the couple reads together (their copy of a session summary)? Only
+    what each partner may see: never a private item, an unshared draft or a safety answer."""
+    return bool(partner_ids) and all(
+        can_see(Viewer(couple_id=content.couple_id, partner_id=partner_id), content)
+        for partner_id in partner_ids
+    )
+
+
 def can_change_audience(current: Audience, new: Audience, *, is_safety_answer: bool) -> bool:
     """Releasing widens an audience; nothing narrows it once shared, and safety stays private."""
     if is_safety_answer:

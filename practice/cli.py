@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import click
 from flask import current_app
@@ -12,7 +11,6 @@ from sqlalchemy import func, select
 
 from practice.extensions import db, refresh_statistics
 from practice.models import JobRun
-from practice.models.base import utcnow
 from practice.services import DomainError, retry_on_conflict
 from practice.tenancy import unscoped
 
@@ -80,14 +78,26 @@ def worker_command(queues: tuple[str, ...], with_scheduler: bool, burst: bool) -
     from rq import Worker
     from rq.serializers import JSONSerializer
 
-    from practice.jobs import QUEUES, load_job_modules
+    from practice.jobs import QUEUES, REPORTS_QUEUE, load_job_modules
     from practice.jobs.dispatch import get_queue, redis_connection
 
+    unknown = sorted(set(queues) - set(QUEUES))
+    if unknown:
+        raise click.ClickException(
+            f"No such queue: {', '.join(unknown)} (queues: {', '.join(QUEUES)})."
+        )
     if not current_app.config["REDIS_URL"]:
         raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker is needed.")
     # Each job runs in a work horse forked from this process: it finds the registry complete
     # and runs in the app context this command holds (jobs build no app of their own).
     load_job_modules()
+    if REPORTS_QUEUE in (queues or QUEUES):
+        # WeasyPrint imported, fonts found and the summary template compiled here, once:
+        # every job's work horse is forked from this process and pays none of it.
+        from practice import pdf
+
+        pdf.preload()
+        current_app.jinja_env.get_template("pdf/summary.html")
     worker = Worker(
         [get_queue(name) for name in (queues or QUEUES)],
         connection=redis_connection(),
@@ -115,29 +125,23 @@ def status_command() -> None:
 @jobs_cli.command("requeue")
 @click.option("--older-than", default=60, show_default=True, help="Seconds a run has waited.")
 def requeue_command(older_than: int) -> None:
-    """Send runs still pending (Redis was down when they were made) to their queues."""
-    from practice.jobs.dispatch import dispatch
+    """Send runs still pending (Redis was down when they were made), and runs a dead worker
+    left running past their lease, to their queues."""
+    from practice.jobs.dispatch import requeue_stale
 
-    cutoff = utcnow() - timedelta(seconds=older_than)
-    with unscoped():  # maintenance sweep across practices
-        runs = db.session.execute(
-            select(JobRun.id, JobRun.practice_id, JobRun.function).where(
-                JobRun.status == "pending", JobRun.created_at <= cutoff
-            )
-        ).all()
-    db.session.rollback()
-    for job_run_id, practice_id, function in runs:
-        dispatch(job_run_id, practice_id, function)
-    click.echo(f"requeued {len(runs)} job run(s)")
+    click.echo(f"requeued {requeue_stale(older_than)} job run(s)")
 
 
 @jobs_cli.command("tick")
 def tick_command():
-    """Send the reminders that are due, each exactly once (run every minute from cron or a
-    systemd timer; two at once are safe)."""
+    """Send the reminders that are due, each exactly once, and requeue stalled job runs (run
+    every minute from cron or a systemd timer; two at once are safe)."""
+    from practice.jobs.dispatch import requeue_stale
     from practice.services import reminders
 
     sent = reminders.tick()
     click.echo(
         ", ".join(f"{kind}: {count}" for kind, count in sorted(sent.items())) or "nothing due"
     )
+    # The requeue sweep rides on the same timer.
+    click.echo(f"requeued {requeue_stale()} job run(s)")

@@ -180,5 +180,13 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "DEMO_CHECKIN_WEEKS": _int(environ, "DEMO_CHECKIN_WEEKS", 8 if env == "testing" else 52),
         # Jobs
         "JOBS_INLINE": redis_url is None,
+        # How long a worker's claim on a run lasts (0: the job's own time limit and a minute):
+        # a run still "running" after that was left by a dead worker, and the sweep sends it
+        # again.
+        "JOBS_LEASE_SECONDS": _int(environ, "JOBS_LEASE_SECONDS", 0),
+        # Session summaries: where the files go (a volume in production), and how much memory
+        # one render in a worker may add before it fails cleanly (0: no cap).
+        "REPORTS_PATH": environ.get("REPORTS_PATH") or str(instance_path / "reports"),
+        "REPORT_MEMORY_MB": _int(environ, "REPORT_MEMORY_MB", 768),
         "SQLALCHEMY_RECORD_QUERIES": False,
     }

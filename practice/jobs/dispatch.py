@@ -8,13 +8,14 @@ its run (`practice.jobs.registered`) and imports no job module and no service.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
-from sqlalchemy import event, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from practice.config import REDIS_TIMEOUTS
@@ -22,7 +23,7 @@ from practice.extensions import db
 from practice.jobs import SESSION_KEY, registered
 from practice.models import JobRun
 from practice.models.base import utcnow
-from practice.tenancy import practice_context
+from practice.tenancy import practice_context, unscoped
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +122,41 @@ def dispatch(job_run_id: int, practice_id: int, function: str) -> None:
             )
 
 
+def lease(app: Flask, function: str) -> timedelta:
+    """How long a claim on a run of `function` lasts: past it, the worker is taken for dead."""
+    seconds = app.config["JOBS_LEASE_SECONDS"]
+    if not seconds:
+        try:
+            seconds = registered(function).timeout + 60
+        except ValueError:
+            seconds = 60
+    return timedelta(seconds=seconds)
+
+
 def run(job_run_id: int, practice_id: int) -> None:
     """Run one recorded job in its practice. Safe to call twice: a finished run is skipped."""
     app = _app()
     with app.app_context(), practice_context(practice_id):
+        now = utcnow()
+        function = db.session.scalar(select(JobRun.function).where(JobRun.id == job_run_id))
+        if function is None:
+            return
         claimed = db.session.execute(
             update(JobRun)
-            .where(JobRun.id == job_run_id, JobRun.status.in_(("pending", "queued", "failed")))
-            .values(status="running", attempts=JobRun.attempts + 1, started_at=utcnow())
+            .where(
+                JobRun.id == job_run_id,
+                or_(
+                    JobRun.status.in_(("pending", "queued", "failed")),
+                    # Left running by a worker that died: its lease is past.
+                    and_(JobRun.status == "running", JobRun.lease_expires_at < now),
+                ),
+            )
+            .values(
+                status="running",
+                attempts=JobRun.attempts + 1,
+                started_at=now,
+                lease_expires_at=now + lease(app, function),
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         db.session.commit()
@@ -158,3 +186,24 @@ def run(job_run_id: int, practice_id: int) -> None:
                 # message and traceback and stores them in Redis, and both could quote
                 # client text. `from None` drops the chained original too.
                 raise JobFailed(f"job run {job_run_id} failed: {type(exc).__name__}") from None
+
+
+def requeue_stale(older_than: int = 60) -> int:
+    """Send again the runs that never reached a queue (pending for `older_than` seconds:
+    Redis was down) and those a dead worker left running past their lease. The sweep of
+    `flask jobs requeue` and of every `flask jobs tick`; returns how many it sent."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than)
+    with unscoped():  # maintenance sweep across practices: ids only
+        runs = db.session.execute(
+            select(JobRun.id, JobRun.practice_id, JobRun.function).where(
+                or_(
+                    and_(JobRun.status == "pending", JobRun.created_at <= cutoff),
+                    and_(JobRun.status == "running", JobRun.lease_expires_at < now),
+                )
+            )
+        ).all()
+    db.session.rollback()
+    for job_run_id, practice_id, function in runs:
+        dispatch(job_run_id, practice_id, function)
+    return len(runs)

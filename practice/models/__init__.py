@@ -27,10 +27,14 @@ from practice.models.homework import (
 from practice.models.job import JobRun
 from practice.models.notice import Notice
 from practice.models.practice import Practice
+from practice.models.report import Appointment, Report, ReportBatch
 from practice.models.token import PasswordReset, TherapistInvitation
 from practice.models.user import User, UserSession
 
 __all__ = [
+    "Appointment",
+    "Report",
+    "ReportBatch",
     "Agreement",
     "AgreementAcceptance",
     "Assignment",

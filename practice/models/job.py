@@ -39,3 +39,6 @@ class JobRun(PracticeScoped, db.Model):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A running run's claim lasts until then: past it, the worker is taken for dead, the
+    # requeue sweep sends the run again and the next claim may take it over.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

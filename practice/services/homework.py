@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from practice.audience import Audience, Content, Viewer, can_see
+from practice.audience import Audience, Content, Viewer, can_see, visible_to_couple
 from practice.extensions import db
 from practice.homework import ContentError, get_kind, workflow
 from practice.homework.standing import Facts, Standing
@@ -197,6 +197,12 @@ def _all_submitted(assignment: Assignment) -> bool:
 def partner_can_see(partner: Partner, response: HomeworkResponse) -> bool:
     viewer = Viewer(couple_id=partner.couple_id, partner_id=partner.id)
     return can_see(viewer, _content_facts(response, _all_submitted(response.assignment)))
+
+
+def couple_can_see(couple: Couple, response: HomeworkResponse) -> bool:
+    """May the piece go in what both partners read together (a couple's summary)?"""
+    facts = _content_facts(response, _all_submitted(response.assignment))
+    return visible_to_couple(facts, [partner.id for partner in couple.partners])
 
 
 def partner_can_edit(partner: Partner, response: HomeworkResponse) -> bool:

@@ -10,11 +10,11 @@ trend, and the other partner's only where that partner shared the week.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from practice.charts import Series
+from practice.charts import Series, line_chart, table_rows, timeline_bands
 from practice.checkins.questions import MARKERS
 from practice.checkins.status import HANDED_IN
 from practice.extensions import db
@@ -54,10 +54,14 @@ class CoupleTrend:
 MIN_WEEKS = 4
 
 
-def _weeks(couple: Couple, span: int) -> list[date]:
-    """The weeks shown: the last `span`, or fewer when the work began more recently (a
-    couple six weeks in sees six weeks, not twenty empty ones before they started)."""
-    last = checkin_service.week_of(couple)
+def _weeks(couple: Couple, span: int, until: date | None = None) -> list[date]:
+    """The weeks shown: the last `span` (up to the week of `until`, or this week), or fewer
+    when the work began more recently (a couple six weeks in sees six weeks, not twenty
+    empty ones before they started)."""
+    now = None
+    if until is not None:
+        now = datetime.combine(until, time(23, 59), tzinfo=UTC)
+    last = checkin_service.week_of(couple, now)
     started = couple.start_date or couple.created_at.date()
     since = (last - started).days // 7 + 1
     count = min(span, max(since, MIN_WEEKS))
@@ -65,13 +69,22 @@ def _weeks(couple: Couple, span: int) -> list[date]:
 
 
 def couple_trend(
-    couple: Couple, span: int = 26, *, for_partner: Partner | None = None
+    couple: Couple,
+    span: int = 26,
+    *,
+    for_partner: Partner | None = None,
+    shared_only: bool = False,
+    until: date | None = None,
 ) -> CoupleTrend:
-    """The couple's trend over `span` weeks. With `for_partner`, what that partner may see:
-    their own check-ins, and the other's only in weeks the other shared."""
+    """The couple's trend over `span` weeks (ending with the week of `until`, or this week).
+
+    With `for_partner`, what that partner may see: their own check-ins, and the other's only
+    in weeks the other shared. With `shared_only`, what both partners may see: only the
+    weeks each of them shared (the couple's copy of a summary).
+    """
     if span not in SPANS:
         span = 26
-    weeks = _weeks(couple, span)
+    weeks = _weeks(couple, span, until)
     rows = db.session.scalars(
         select(Checkin).where(
             Checkin.couple_id == couple.id,
@@ -82,14 +95,17 @@ def couple_trend(
     ).all()
     by_partner: dict[int, dict[date, Checkin]] = {}
     for row in rows:
+        if shared_only and not row.shared:
+            continue
         if for_partner is not None and row.partner_id != for_partner.id and not row.shared:
             continue
         by_partner.setdefault(row.partner_id, {})[row.week_of] = row
     partners = []
     for partner in couple.partners:
         weekly = by_partner.get(partner.id, {})
-        if for_partner is not None and partner.id != for_partner.id and not weekly:
-            continue  # nothing shared: the other partner's trend is not shown at all
+        hidden = shared_only or (for_partner is not None and partner.id != for_partner.id)
+        if hidden and not weekly:
+            continue  # nothing shared: that partner's trend is not shown at all
         partners.append(_partner_trend(partner, weeks, weekly))
     started = couple.start_date or couple.created_at.date()  # when the work began
     return CoupleTrend(
@@ -141,3 +157,70 @@ def worse_three_weeks_running(trend: PartnerTrend) -> list[str]:
         if len(recent) == 4 and all(b < a for a, b in zip(recent, recent[1:], strict=False)):
             found.append(key)
     return found
+
+
+def _both_widths(series, *, narrow: bool, **options) -> dict[str, str]:
+    """The chart drawn for a desk and, for a page, for a phone (the page shows one by its
+    width: an SVG scaled down to a phone would have text too small to read)."""
+    ident = options.pop("ident")
+    charts = {"svg": line_chart(series, ident=ident, **options)}
+    if narrow:
+        charts["svg_narrow"] = line_chart(
+            series, ident=f"{ident}-narrow", width=360, height=240, compact=True, **options
+        )
+    return charts
+
+
+def chart_set(trend: CoupleTrend, *, prefix: str, narrow: bool = True) -> list[dict]:
+    """Every chart of a trend, the same for a page and a PDF: title, SVGs (`svg`, and
+    `svg_narrow` for a phone unless `narrow` is False), table rows and headers."""
+    bands = timeline_bands(trend.weeks_since_start, len(trend.weeks))
+    names = [p.partner.display_name for p in trend.partners]
+    charts = []
+    for marker in MARKERS:
+        series = marker_series(trend, marker.key)
+        charts.append(
+            {
+                "title": marker.name,
+                **_both_widths(
+                    series,
+                    narrow=narrow,
+                    weeks=trend.weeks,
+                    y_min=1,
+                    y_max=5,
+                    title=marker.name,
+                    y_labels={1: marker.low, 5: marker.high},
+                    bands=bands,
+                    ident=f"{prefix}-{marker.key.replace('_', '-')}",
+                ),
+                "headers": ["Week", *names],
+                "rows": table_rows(series, trend.weeks),
+            }
+        )
+    for label, pick, top in (
+        ("Triggers in the week", lambda p: p.triggers, None),
+        ("Longest recovery (minutes)", lambda p: p.longest_minutes, None),
+        ("Agreements kept (%)", lambda p: p.kept, 100),
+    ):
+        series = [Series(p.partner.display_name, pick(p).values) for p in trend.partners]
+        values = [v for s in series for v in s.values if v is not None]
+        highest = top or max([*values, 1])
+        charts.append(
+            {
+                "title": label,
+                **_both_widths(
+                    series,
+                    narrow=narrow,
+                    weeks=trend.weeks,
+                    y_min=0,
+                    y_max=highest,
+                    title=label,
+                    y_labels={0: "0", highest: str(highest)},
+                    bands=bands,
+                    ident=f"{prefix}-{label.split()[0].lower()}",
+                ),
+                "headers": ["Week", *names],
+                "rows": table_rows(series, trend.weeks),
+            }
+        )
+    return charts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, render_template
 
-from practice.blueprints.couples.trend_views import chart_set, span_from_request
+from practice.blueprints.couples.trend_views import span_from_request
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.sessions import partner_required
 from practice.services import trends
@@ -21,5 +21,5 @@ def trends_page():
         trend=trend,
         span=span,
         spans=trends.SPANS,
-        charts=chart_set(trend, prefix="mine"),
+        charts=trends.chart_set(trend, prefix="mine"),
     )
