@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+# WeasyPrint narrates every step at INFO; a worker's log is for what went wrong.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 ASSETS = Path(__file__).parent / "assets"
 ASSET_SCHEME = "practice-asset:"

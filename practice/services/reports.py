@@ -327,7 +327,8 @@ class Summary:
     couple: Couple
     practice_name: str
     is_therapist_copy: bool
-    zone: str
+    zone: str  # the audience's: the practice's for the therapist, the couple's for them
+    practice_zone: str  # "generated at" is always in the practice's zone
     period_start: date
     period_end: date
     appointment: Appointment | None
@@ -478,6 +479,7 @@ def gather(report: Report, now: datetime | None = None) -> Summary:
         practice_name=practice.name,
         is_therapist_copy=therapist,
         zone=practice.time_zone if therapist else couple.time_zone,
+        practice_zone=practice.time_zone,
         period_start=start,
         period_end=end,
         appointment=appointment,
