@@ -6,6 +6,16 @@ from practice.blueprints.dashboard import bp as dashboard_bp
 from practice.blueprints.homework import bp as homework_bp
 from practice.blueprints.ops import bp as ops_bp
 from practice.blueprints.portal import bp as portal_bp
+from practice.blueprints.reports import bp as reports_bp
 from practice.blueprints.settings import bp as settings_bp
 
-BLUEPRINTS = [ops_bp, auth_bp, dashboard_bp, couples_bp, homework_bp, portal_bp, settings_bp]
+BLUEPRINTS = [
+    ops_bp,
+    auth_bp,
+    dashboard_bp,
+    couples_bp,
+    homework_bp,
+    portal_bp,
+    reports_bp,
+    settings_bp,
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Index, String
+from sqlalchemy import JSON, CheckConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from practice.extensions import db
@@ -23,8 +23,9 @@ class JobRun(PracticeScoped, db.Model):
             "status IN ('pending', 'queued', 'running', 'done', 'failed')", name="status"
         ),
         Index("ix_job_runs_status_created_at", "status", "created_at"),
-        # Its only foreign key (deleting a practice finds its runs here).
-        Index("ix_job_runs_practice_id", "practice_id"),
+        # What a report's (practice_id, job_run_id) refers to; it also serves the foreign
+        # key to the practice (deleting a practice finds its runs here).
+        UniqueConstraint("practice_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

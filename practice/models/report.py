@@ -12,7 +12,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Date,
-    ForeignKey,
     Index,
     String,
     Text,
@@ -141,6 +140,7 @@ class Report(PracticeScoped, db.Model):
         practice_fk("batch_id", "report_batches", cascade=True),
         practice_fk("created_by_id", "users"),
         practice_fk("released_by_id", "users"),
+        practice_fk("job_run_id", "job_runs"),
         CheckConstraint("audience IN ('therapist', 'couple')", name="audience"),
         CheckConstraint(
             "stage IN (" + ", ".join(f"'{stage}'" for stage in REPORT_STAGES) + ")", name="stage"
@@ -156,7 +156,7 @@ class Report(PracticeScoped, db.Model):
         Index("ix_reports_practice_id_batch_id", "practice_id", "batch_id"),
         Index("ix_reports_practice_id_created_by_id", "practice_id", "created_by_id"),
         Index("ix_reports_practice_id_released_by_id", "practice_id", "released_by_id"),
-        Index("ix_reports_job_run_id", "job_run_id"),
+        Index("ix_reports_practice_id_job_run_id", "practice_id", "job_run_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -169,7 +169,7 @@ class Report(PracticeScoped, db.Model):
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     stage: Mapped[str] = mapped_column(String(10), default="waiting")
-    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="SET NULL"))
+    job_run_id: Mapped[int | None] = mapped_column()
     # The stored file: its name under the reports folder, digest and size.
     file_name: Mapped[str | None] = mapped_column(String(200))
     sha256: Mapped[str | None] = mapped_column(String(64))

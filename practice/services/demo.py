@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -119,6 +120,7 @@ def _seed_couples() -> list[dict]:
             couple.status = status
             _seed_homework(label, couple, therapist)
             _seed_checkins(label, couple, therapist)
+            _seed_appointments(label, couple, therapist)
         partners = []
         for partner in couple.partners:
             link = None
@@ -501,3 +503,168 @@ def _seed_checkins(label: str, couple: Couple, therapist: User) -> None:
             unsafe = label == "Jamie & Taylor" and back == 1 and partner is couple.partners[0]
             answers = {"safe_at_home": "not_sure" if unsafe else "yes", "feel_heard": "yes"}
             safety.record_checkin_items(partner, checkin, answers, link=link, now=moment)
+
+
+# Each couple's sessions: (weeks ago, start in the practice's zone, minutes, who came, notes,
+# next steps, homework to assign next). "Sam only" is the partner of that name. Weeks ago 0
+# is today, in the practice's day: the dashboard lists it.
+DEMO_APPOINTMENTS: dict[str, list[tuple]] = {
+    "Alex & Sam": [
+        (
+            5,
+            "18:00",
+            60,
+            "both",
+            "Sam wanted the details of the Thursday evenings. Alex answered most questions "
+            "plainly and only got defensive once, near the end.\nSam is still sleeping badly.",
+            "Alex: write the apology, naming what happened and what it cost Sam.\n"
+            "Sam: note the questions that keep coming back and bring them next week.",
+            ["apology"],
+        ),
+        (
+            4,
+            "18:00",
+            50,
+            "both",
+            "We read Alex's apology together. Sam said it was the first time it sounded owned. "
+            "The phone left face down at dinner still unsettles Sam.",
+            "Each of you: think of two or three rules about messages and phones that would help, "
+            "and make each one specific enough to check.",
+            ["boundaries"],
+        ),
+        (
+            3,
+            "18:00",
+            50,
+            "Sam only",
+            "Alex was unwell, so Sam came alone. Sam goes over the discovery most evenings and "
+            "feels guilty for asking again. We talked about keeping questions for set times.",
+            "Keep the questions for two evenings a week that you agree on. At other times, jot "
+            "the question down and save it for the next of those evenings.",
+            ["processing_window"],
+        ),
+        (
+            2,
+            "18:00",
+            50,
+            "both",
+            "A rough week: an old work contact sent a message, and it turned into a long row. "
+            "They used the code word once and it helped. Alex sounded calmer than a month ago.",
+            "Start your shared contract in the portal: what each of you will do, how you will "
+            "look after each other on hard days, and a date to look at it again.",
+            ["repair_contract"],
+        ),
+        (
+            1,
+            "18:00",
+            50,
+            "both",
+            "The contract is almost there. Sam has signed; Alex wants to reread one line first. "
+            "Both say there were fewer lost evenings this month.",
+            "Alex: sign the contract, or bring the line you are unsure of.\n"
+            "Both: keep one evening free of repair talk and do something you enjoy together.",
+            [],
+        ),
+        (
+            0,
+            "11:00",
+            50,
+            "both",
+            "Plan: the first month of the contract, and how the weekly check-ins are trending.",
+            "",
+            [],
+        ),
+    ],
+    "Priya & Dev": [
+        (
+            4,
+            "17:30",
+            60,
+            "both",
+            "First meeting since Priya found the letter about the debt. Priya mainly wants to see "
+            "the whole picture of the accounts. Dev played it down at first, then agreed to bring "
+            "the statements.",
+            "Dev: bring every statement for the card and the savings account.\n"
+            "Priya: write down what you need to know to feel settled about money.",
+            ["apology"],
+        ),
+        (
+            2,
+            "17:30",
+            50,
+            "Priya only",
+            "Dev cancelled on the day. Priya says the money argument comes back most days, and "
+            "that it takes her longer to settle each time.",
+            "Priya: keep up the weekly check-in. We go over Dev's apology when Dev is back.",
+            [],
+        ),
+        (
+            0,
+            "17:30",
+            50,
+            "both",
+            "Plan: the returned apology, and the check-ins Dev has missed.",
+            "",
+            [],
+        ),
+    ],
+    "Jamie & Taylor": [
+        (
+            1,
+            "10:00",
+            50,
+            "both",
+            "First session. Both describe small untruths that piled up over a year, on both "
+            "sides. We agreed to begin with the weekly check-in and a boundaries worksheet.",
+            "Each of you: fill in the boundaries worksheet on your own before we meet again.",
+            ["boundaries"],
+        ),
+    ],
+    "Robin & Chris": [
+        (
+            3,
+            "09:00",
+            20,
+            "notes",
+            "Phone call with Robin: the work is paused for a few weeks while Chris is in a "
+            "residential programme. Call again at the end of the month.",
+            "",
+            [],
+        ),
+    ],
+}
+
+
+def _seed_appointments(label: str, couple: Couple, therapist: User) -> None:
+    """The couple's sessions, recorded as the session form records them: a day and a time in
+    the couple's zone, and what was typed (`appointments.record`, the form's own service)."""
+    from practice.services import appointments
+
+    db.session.flush()
+    practice_zone = ZoneInfo(db.session.get(Practice, couple.practice_id).time_zone)
+    couple_zone = ZoneInfo(couple.time_zone)
+    today = utcnow().astimezone(practice_zone).date()
+    for weeks_ago, start, minutes, who, notes, next_steps, homework in DEMO_APPOINTMENTS.get(
+        label, []
+    ):
+        at = datetime.combine(
+            today - timedelta(weeks=weeks_ago), time.fromisoformat(start), tzinfo=practice_zone
+        ).astimezone(couple_zone)
+        partner_id = None
+        if who.endswith(" only"):
+            name = who.removesuffix(" only")
+            partner_id = next(p.id for p in couple.partners if p.display_name == name)
+        appointments.record(
+            therapist,
+            couple,
+            appointments.AppointmentDetails(
+                day=at.date(),
+                start=at.time().replace(tzinfo=None),
+                minutes=minutes,
+                attendance="one" if partner_id else who,
+                partner_id=partner_id,
+                notes=notes,
+                next_steps=next_steps,
+                next_homework=homework,
+            ),
+        )

@@ -62,6 +62,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "",
         "A safety answer needs your attention.",
     ),
+    "summary.released": (
+        "Your therapist shared a session summary with you both.",
+        "A session summary was shared with the couple.",
+    ),
     "homework.released": (
         "Something is ready for you to read, when you feel ready.",
         "Work was released to the couple.",

@@ -27,7 +27,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -230,6 +230,18 @@ def released_for(partner: Partner) -> list[Report]:
     )
 
 
+def released_count(partner: Partner) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Report)
+        .where(
+            Report.couple_id == partner.couple_id,
+            Report.audience == "couple",
+            Report.released_at.is_not(None),
+        )
+    )
+
+
 def get_released(partner: Partner, public_id: str) -> Report:
     """A released couple copy of the partner's couple, or NotFound (the therapist's copies
     and unreleased ones included)."""
@@ -281,7 +293,7 @@ def progress(report: Report) -> Progress:
     stage = report.stage if report.stage in REPORT_STAGES else "waiting"
     percent = round(100 * REPORT_STAGES.index(stage) / (len(REPORT_STAGES) - 1))
     if run is None or run.status in ("pending", "queued"):
-        label = "Queued: it starts as soon as a worker is free"
+        label = "Waiting for a free worker: it starts on its own"
         return Progress("queued", "waiting", 0, label, run.attempts if run else 0)
     if run.status == "failed":
         message = ERROR_MESSAGES.get(run.error or "", OTHER_ERROR)
@@ -535,7 +547,11 @@ def _write(path: Path, data: bytes) -> None:
 
 def render(report_id: int, *, memory_mb: int | None = None) -> Report | None:
     """Make the report's PDF and store it (the job's work; safe to run again: a report with
-    its file already made is left as it is, and a retry overwrites its own file)."""
+    its file already made is left as it is, and a retry overwrites its own file).
+
+    Called with nothing written in the session yet, as a job starts: the stages are recorded
+    on a connection of their own, which a pending write of this session would hold up.
+    """
     report = db.session.get(Report, report_id)
     if report is None or report.is_ready:
         return report
@@ -621,17 +637,38 @@ def week_of(user: User, now: datetime) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
+def _week_window(user: User, now: datetime) -> tuple[datetime, datetime]:
+    monday, sunday = week_of(user, now)
+    zone = ZoneInfo(user.practice.time_zone)
+    return (
+        datetime.combine(monday, time(0), tzinfo=zone),
+        datetime.combine(sunday + timedelta(days=1), time(0), tzinfo=zone),
+    )
+
+
+def week_sessions(user: User, now: datetime) -> list[Appointment]:
+    """This week's sessions (Monday to Sunday, the practice's zone) with couples the user sees."""
+    return appointment_service.in_window(user, *_week_window(user, now))
+
+
+def recent_for(user: User, limit: int = 10) -> list[ReportBatch]:
+    """The user's latest batches."""
+    return list(
+        db.session.scalars(
+            select(ReportBatch)
+            .where(ReportBatch.created_by_id == user.id)
+            .order_by(ReportBatch.created_at.desc(), ReportBatch.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def request_week_batch(user: User, audience: str, now: datetime) -> ReportBatch:
     """One summary per couple seen this week (its latest session of the week), as a batch."""
     if audience not in REPORT_AUDIENCES:
         raise DomainError("Choose whose copy to prepare.", "audience")
     monday, sunday = week_of(user, now)
-    zone = ZoneInfo(user.practice.time_zone)
-    sessions = appointment_service.in_window(
-        user,
-        datetime.combine(monday, time(0), tzinfo=zone),
-        datetime.combine(sunday + timedelta(days=1), time(0), tzinfo=zone),
-    )
+    sessions = week_sessions(user, now)
     latest: dict[int, Appointment] = {}
     for appointment in sessions:
         latest[appointment.couple_id] = appointment

@@ -14,6 +14,7 @@ portal pages are checked by what they show.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import time, timedelta
 from html import unescape
 
 import pytest
@@ -22,9 +23,28 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from practice.extensions import db
-from practice.models import Couple, Notice, Partner, PortalSession, Practice, User
+from practice.models import (
+    Couple,
+    Notice,
+    Partner,
+    PortalSession,
+    Practice,
+    Report,
+    ReportBatch,
+    User,
+)
+from practice.models.base import utcnow
 from practice.models.checkin import SafetyAnswer, SafetyFlag
-from practice.services import accounts, agreements, checkins, homework, notices, portal_access
+from practice.services import (
+    accounts,
+    agreements,
+    appointments,
+    checkins,
+    homework,
+    notices,
+    portal_access,
+    reports,
+)
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import PracticeSet, page
 from tests.couple_factories import CoupleFactory, public, public_agreement
@@ -32,7 +52,7 @@ from tests.factories import TherapistInvitationFactory, UserFactory
 
 SWEPT_METHODS = {"GET", "POST"}
 # Portal routes that name a record by id: the other couple and the other partner get 404.
-PORTAL_ID_ARGUMENTS = {"response_key", "agreement_key", "notice_id"}
+PORTAL_ID_ARGUMENTS = {"response_key", "agreement_key", "notice_id", "summary_key"}
 # Blueprints whose every route is the owner's alone.
 OWNER_ONLY_BLUEPRINTS = {"settings"}
 
@@ -189,6 +209,64 @@ def a_checkin(practice: PracticeSet, built: Built) -> int:
         return checkin.id
 
 
+def an_appointment(practice: PracticeSet, built: Built) -> int:
+    """A session with the couple in the URL, a week ago."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        couple = db.session.get(Couple, couple_id)
+        owner = db.session.get(User, practice.owner_id)
+        day = (utcnow() - timedelta(days=7)).date()
+        details = appointments.AppointmentDetails(day=day, start=time(10), next_steps="Rest.")
+        return appointments.record(owner, couple, details).id
+
+
+def _made_report(practice: PracticeSet, couple_id: int, audience: str, batch=None) -> Report:
+    with practice_context(practice.practice_id):
+        couple = db.session.get(Couple, couple_id)
+        owner = db.session.get(User, practice.owner_id)
+        end = utcnow().date()
+        report, _ = reports.request_summary(
+            owner, couple, audience, start=end - timedelta(days=13), end=end, batch=batch
+        )
+    db.session.commit()  # the job runs inline now: its download answers with the file
+    with practice_context(practice.practice_id):
+        report = db.session.get(Report, report.id)
+        assert report.is_ready
+        return report
+
+
+def a_report(practice: PracticeSet, built: Built) -> int:
+    """A made therapist copy of a summary of the couple in the URL."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    return _made_report(practice, couple_id, "therapist").id
+
+
+def a_batch(practice: PracticeSet, built: Built) -> int:
+    """A batch of the owner's with one made summary in it."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        end = utcnow().date()
+        batch = ReportBatch(
+            audience="therapist",
+            period_start=end - timedelta(days=6),
+            period_end=end,
+            created_by_id=practice.owner_id,
+        )
+        db.session.add(batch)
+        db.session.flush()
+    _made_report(practice, couple_id, "therapist", batch)
+    return batch.id
+
+
+def a_released_summary(practice: PracticeSet, built: Built) -> str:
+    """A couple copy of the couple in the URL, made and shared with both partners."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    report = _made_report(practice, couple_id, "couple")
+    with practice_context(practice.practice_id):
+        reports.release(db.session.get(User, practice.owner_id), report)
+        return report.public_id
+
+
 # Argument name -> a factory that creates that kind of record in the given practice.
 ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int | str]] = {
     "user_id": a_therapist,
@@ -205,6 +283,10 @@ ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int | str]] = {
     "user_notice_id": a_therapists_notice,
     "flag_id": a_safety_flag,
     "checkin_id": a_checkin,
+    "appointment_id": an_appointment,
+    "report_id": a_report,
+    "batch_id": a_batch,
+    "summary_key": a_released_summary,
 }
 ARGUMENT_ORDER = ["couple_id", "partner_id", "session_id"]  # parents first; others after
 

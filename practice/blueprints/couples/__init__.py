@@ -3,6 +3,7 @@ from flask import Blueprint
 bp = Blueprint("couples", __name__, url_prefix="/couples")
 
 from practice.blueprints.couples import (  # noqa: E402, F401
+    appointment_views,
     checkin_views,
     safety_views,
     trend_views,

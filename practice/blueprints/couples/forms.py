@@ -4,17 +4,22 @@ from wtforms import (
     EmailField,
     FormField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from practice.blueprints.forms import Form, SubForm
+from practice.homework import KINDS
 from practice.local_time import WEEKDAYS, time_zone_choices
 from practice.models.couple import PRESENTING_CONCERNS, REPAIR_ROLES
+from practice.models.report import ATTENDANCE
+from practice.services.appointments import MINUTES_RANGE, NOTES_MAX
 from practice.services.couples import SORTS, STATUS_FILTERS
 
 STATUS_FILTER_LABELS = {
@@ -131,6 +136,68 @@ class CaseloadFilterForm(Form):
     q = StringField("Search", validators=[Optional(), Length(max=100, message="Shorter, please.")])
     sort = SelectField("Sort by", choices=list(SORT_LABELS.items()), default="label")
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])
+
+
+DAY_MESSAGE_SESSION = "Enter the day of the session, e.g. 2026-11-28."
+START_MESSAGE = "Enter the start time as HH:MM, e.g. 14:30."
+MINUTES_MESSAGE = "A session lasts between {} and {} minutes.".format(*MINUTES_RANGE)
+NOTES_MESSAGE = f"Keep this under {NOTES_MAX:,} characters."
+PARTNER_MESSAGE = "Choose which partner came."
+
+
+class AppointmentForm(Form):
+    """A therapy session: recorded after it, or corrected later. The start time is typed in
+    the couple's time zone (the view names it in the label); the service checks the rest."""
+
+    day = DateField(
+        "Day",
+        validators=[DataRequired(DAY_MESSAGE_SESSION)],
+        invalid_value_message=DAY_MESSAGE_SESSION,
+    )
+    # A text box, not the browser's time picker: typed the same on every device, HH:MM.
+    start = TimeField(
+        "Start time (HH:MM)",
+        format="%H:%M",
+        widget=TextInput(),
+        validators=[DataRequired(START_MESSAGE)],
+        invalid_value_message=START_MESSAGE,
+        render_kw={"placeholder": "HH:MM", "autocomplete": "off", "maxlength": 5},
+    )
+    minutes = IntegerField(
+        "Length in minutes",
+        default=50,
+        validators=[NumberRange(*MINUTES_RANGE, message=MINUTES_MESSAGE)],
+        invalid_value_message="Enter the length in whole minutes, e.g. 50.",
+        render_kw={"min": MINUTES_RANGE[0], "max": MINUTES_RANGE[1]},
+    )
+    attendance = RadioField(
+        "Who came",
+        choices=list(ATTENDANCE.items()),
+        default="both",
+        invalid_choice_message="Choose who came to the session.",
+    )
+    # The couple's partners, set by the view; the service checks the one chosen is theirs.
+    partner_id = RadioField(
+        "Which partner came",
+        coerce=number_or_default,
+        validate_choice=False,
+        invalid_value_message=PARTNER_MESSAGE,
+    )
+    notes = TextAreaField(
+        "Private notes",
+        validators=[Length(max=NOTES_MAX, message=NOTES_MESSAGE)],
+        description="Only in your copy of a summary. The partners never see these.",
+    )
+    next_steps = TextAreaField(
+        "Next steps",
+        validators=[Length(max=NOTES_MAX, message=NOTES_MESSAGE)],
+        description="In both copies of a summary: the couple reads these.",
+    )
+    next_homework = CheckboxListField(
+        "Homework to assign next",
+        choices=lambda: [(key, kind.label) for key, kind in KINDS.items()],
+        validate_choice=False,  # the service names an unknown kind beside the list
+    )
 
 
 assert set(STATUS_FILTER_LABELS) == set(STATUS_FILTERS)

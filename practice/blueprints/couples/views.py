@@ -23,6 +23,7 @@ from practice.mailer import capture_outbox, flash_dev_links
 from practice.models.base import utcnow
 from practice.services import DomainError, NotFound, audit, portal_access, portal_pin
 from practice.services import agreements as agreement_service
+from practice.services import appointments as appointment_service
 from practice.services import checkins as checkin_service
 from practice.services import couples as couple_service
 from practice.services import homework as homework_service
@@ -183,6 +184,7 @@ def show(couple_id: int):
         couple=couple,
         partners=partners,
         sessions=sessions,
+        appointments=appointment_service.for_couple(couple),
         failed_emails=_failed_invite_emails(partners),
         notice_digest=portal_access.privacy_notice_digest(current_user.practice),
         checkin_opening=_checkin_opening(couple),

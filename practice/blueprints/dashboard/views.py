@@ -9,6 +9,7 @@ from practice.extensions import db
 from practice.models.base import utcnow
 from practice.services import (
     NotFound,
+    appointments,
     couples,
     homework,
     notices,
@@ -29,6 +30,7 @@ def home():
 def index():
     practice = current_user.practice
     counts = review.dashboard_counts(current_user)  # every number on the page: one statement
+    now = utcnow()
     return render_template(
         "dashboard/index.html",
         practice=practice,
@@ -41,7 +43,9 @@ def index():
         today=review.needs_you_today(current_user, counts),
         get_kind=homework.get_kind,
         invite_state=portal_access.invite_state,
-        now=utcnow(),
+        now=now,
+        # The practice's day's sessions, their couples and partners with them: one statement.
+        sessions_today=appointments.today(current_user, now),
         notices=notices.unread_for_user(current_user),  # their couples come with them
         open_safety_flags=counts.open_safety_flags,
         notice_text=notices.text_for,

@@ -8,6 +8,7 @@ from practice.blueprints.portal import (  # noqa: E402, F401
     homework_views,
     pin_views,
     safety_views,
+    summary_views,
     trend_views,
     views,
     window_views,

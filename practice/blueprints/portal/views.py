@@ -148,7 +148,7 @@ def home():
     if portal_access.needs_privacy_acknowledgement(partner, practice):
         return redirect(url_for("portal.privacy"))
     portal_access.touch(g.portal_session)
-    from practice.services import agreements, calendar, notices, safety
+    from practice.services import agreements, calendar, notices, reports, safety
     from practice.services import homework as homework_service
 
     visible = homework_service.partner_responses(partner)
@@ -181,6 +181,7 @@ def home():
         screen=safety.instrument_for(practice) if safety.screen_due(partner) else None,
         offer_pin=partner.pin_hash is None and partner.pin_offered_at is None,
         notice_text=notices.text_for,
+        summaries=reports.released_count(partner),
     )
 
 

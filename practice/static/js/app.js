@@ -339,3 +339,47 @@
     restart();
   });
 })();
+
+// A job's progress bar: ask its status URL every second or so, move the bar and name the
+// stage; when the work ends (done or failed), reload so the page shows the download or what
+// went wrong. Without JavaScript the page refreshes itself instead (a <noscript> refresh).
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.querySelector("[data-progress-url]");
+    if (!box || !window.fetch) return;
+    var url = box.getAttribute("data-progress-url");
+    var bar = box.querySelector("[data-progress-bar]");
+    var label = box.querySelector("[data-progress-label]");
+    var delay = 700;
+    function mark(stage) {
+      var passed = true;
+      box.querySelectorAll("[data-stage]").forEach(function (item) {
+        var current = item.getAttribute("data-stage") === stage;
+        if (current) passed = false;
+        item.classList.toggle("is-current", current);
+        item.classList.toggle("is-done", passed && !current && stage !== "waiting");
+        if (current) item.setAttribute("aria-current", "step"); else item.removeAttribute("aria-current");
+      });
+    }
+    function poll() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (state) {
+          if (!state) { setTimeout(poll, 3000); return; }
+          if (state.state === "done" || state.state === "failed" || state.finished) {
+            window.location.reload();
+            return;
+          }
+          if (bar) { bar.value = state.percent; bar.textContent = state.percent + " %"; }
+          if (label && state.label) label.textContent = state.label;
+          if (label && state.total !== undefined) label.textContent = state.done + " of " + state.total + " made";
+          if (state.stage) mark(state.stage);
+          delay = Math.min(delay * 1.15, 2500);
+          setTimeout(poll, delay);
+        })
+        .catch(function () { setTimeout(poll, 3000); });
+    }
+    setTimeout(poll, delay);
+  });
+})();

@@ -1,0 +1,37 @@
+"""Session summaries a therapist shared with the couple: listed in the portal, downloaded by
+either partner (each download audited). The therapist's copies never reach this page."""
+
+from __future__ import annotations
+
+import io
+
+from flask import g, render_template, send_file
+
+from practice.blueprints.portal import bp
+from practice.blueprints.portal.sessions import partner_required
+from practice.services import reports
+
+
+@bp.route("/portal/summaries")
+@partner_required
+def summaries():
+    return render_template(
+        "portal/summaries.html", partner=g.partner, summaries=reports.released_for(g.partner)
+    )
+
+
+@bp.route("/portal/summaries/<string:summary_key>.pdf")
+@partner_required
+def summary_download(summary_key: str):
+    report = reports.get_released(g.partner, summary_key[:40])
+    data = reports.read_file(report)
+    reports.record_download(g.partner, report)
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"session-summary-{report.period_end.isoformat()}.pdf",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
