@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app practice
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test lint worker bench clean
+.PHONY: demo test lint worker worker-reports bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "practice needs Python 3.11 or newer: run make PYTHON=python3.12 ...")'
@@ -40,9 +40,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-## worker: an RQ worker for every queue (needs REDIS_URL)
+## worker: an RQ worker for email and reminders (needs REDIS_URL)
 worker: $(VENV)/.installed
-	$(FLASK) jobs worker --with-scheduler
+	$(FLASK) jobs worker --queue default --with-scheduler
+
+## worker-reports: an RQ worker for session-summary PDFs, their own queue (needs REDIS_URL)
+worker-reports: $(VENV)/.installed
+	$(FLASK) jobs worker --queue reports --with-scheduler
 
 ## bench: page timings at 500 and 5,000 couples on SQLite (and PostgreSQL with BENCH_DATABASE_URL, then concurrent autosave); BENCH_QUICK=1 for a smoke run
 bench: $(VENV)/.installed-dev
