@@ -575,6 +575,15 @@ def render(report_id: int, *, memory_mb: int | None = None) -> Report | None:
     return report
 
 
+def couple_files(couple: Couple) -> list[Path]:
+    """Every stored summary of the couple (for deleting a couple's records with its files):
+    each report knows its file, and all of them sit in the couple's own folder."""
+    names = db.session.scalars(
+        select(Report.file_name).where(Report.couple_id == couple.id, Report.file_name.is_not(None))
+    ).all()
+    return [reports_folder() / name for name in names]
+
+
 def read_file(report: Report) -> bytes:
     """The stored PDF, checked against its digest (a file changed on disk is not served)."""
     if not report.is_ready:

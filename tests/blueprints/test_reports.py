@@ -21,7 +21,7 @@ from sqlalchemy import select
 from practice.extensions import db
 from practice.models import AuditEvent, Couple, JobRun, Partner, Practice, Report, User
 from practice.models.base import utcnow
-from practice.services import appointments, portal_access
+from practice.services import appointments, portal_access, reports
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import page
 from tests.couple_factories import CoupleFactory, CoupleIds
@@ -312,3 +312,16 @@ def test_a_week_without_sessions_says_so(therapist_client, couple):
         "No sessions are recorded this week yet."
         in page(therapist_client.get(response.location)).text
     )
+
+
+def test_a_couples_files_are_found_from_the_couple(therapist_client, practice_a, couple):
+    appointment_id = _session(practice_a, couple)
+    made = {
+        _prepare(therapist_client, couple.id, audience=audience, appointment_id=appointment_id)
+        for audience in ("therapist", "couple")
+    }
+    with practice_context(practice_a.practice_id):
+        files = reports.couple_files(db.session.get(Couple, couple.id))
+        expected = {reports.file_path(db.session.get(Report, report_id)) for report_id in made}
+    assert set(files) == expected and len(files) == 2
+    assert all(path.is_file() and path.parent.name == str(couple.id) for path in files)
