@@ -90,6 +90,13 @@ ACTION_LABELS = {
     "agreement.discuss": "asked to talk about an agreement",
     "agreement.change_proposed": "asked to talk again about an accepted agreement",
     "agreement.retired": "retired an agreement",
+    "appointment.recorded": "recorded a session",
+    "appointment.updated": "edited a session",
+    "appointment.deleted": "deleted a session",
+    "report.requested": "asked for a session summary",
+    "report.downloaded": "downloaded a session summary",
+    "report.released": "shared a session summary with the couple",
+    "report.withdrawn": "took a session summary back from the portal",
     "calendar.feed_created": "created a calendar subscription",
     "calendar.feed_revoked": "revoked a calendar subscription",
     # The practice's own log (sign-ins and the team), not a couple's trail; labelled all the same.

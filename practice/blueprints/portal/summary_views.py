@@ -9,6 +9,8 @@ from flask import g, render_template, send_file
 
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.sessions import partner_required
+from practice.extensions import db
+from practice.models import Practice
 from practice.services import reports
 
 
@@ -16,7 +18,10 @@ from practice.services import reports
 @partner_required
 def summaries():
     return render_template(
-        "portal/summaries.html", partner=g.partner, summaries=reports.released_for(g.partner)
+        "portal/summaries.html",
+        partner=g.partner,
+        practice=db.session.get(Practice, g.partner.practice_id),
+        summaries=reports.released_for(g.partner),
     )
 
 
