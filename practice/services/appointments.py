@@ -8,11 +8,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import joinedload
 
 from practice.extensions import db
 from practice.homework import KINDS
-from practice.models import Appointment, Couple, User
+from practice.models import Appointment, Couple, Report, User
 from practice.models.report import ATTENDANCE
 from practice.services import MULTI_LINE_MESSAGE, MULTI_LINE_REFUSED, DomainError, NotFound, audit
 from practice.services import couples as couple_service
@@ -70,7 +71,9 @@ def _apply(couple: Couple, appointment: Appointment, details: AppointmentDetails
 
 
 def record(user: User, couple: Couple, details: AppointmentDetails) -> Appointment:
-    """Record a session with a couple the user sees."""
+    """Record a session with a couple the user sees (not a closed one)."""
+    if couple.is_closed:
+        raise DomainError("Reopen the couple to record a session.")
     appointment = Appointment(couple_id=couple.id, created_by_id=user.id)
     _apply(couple, appointment, details)
     db.session.add(appointment)
@@ -80,13 +83,22 @@ def record(user: User, couple: Couple, details: AppointmentDetails) -> Appointme
 
 
 def update(user: User, appointment: Appointment, details: AppointmentDetails) -> Appointment:
+    """Change a recorded session (a closed couple's too: notes are finished after the end)."""
     _apply(appointment.couple, appointment, details)
     audit.record("appointment.updated", actor=user, target=appointment.couple)
     return appointment
 
 
 def delete(user: User, appointment: Appointment) -> None:
+    """Delete a session. The summaries made from it stay (one may be in the couple's portal):
+    they keep their period and lose only the link to the session."""
     couple = appointment.couple
+    db.session.execute(
+        sql_update(Report)
+        .where(Report.appointment_id == appointment.id)
+        .values(appointment_id=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.delete(appointment)
     audit.record("appointment.deleted", actor=user, target=couple)
 

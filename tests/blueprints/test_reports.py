@@ -325,3 +325,18 @@ def test_a_couples_files_are_found_from_the_couple(therapist_client, practice_a,
         expected = {reports.file_path(db.session.get(Report, report_id)) for report_id in made}
     assert set(files) == expected and len(files) == 2
     assert all(path.is_file() and path.parent.name == str(couple.id) for path in files)
+
+
+def test_deleting_a_session_keeps_its_summaries(therapist_client, practice_a, couple):
+    appointment_id = _session(practice_a, couple)
+    report_id = _prepare(
+        therapist_client, couple.id, audience="couple", appointment_id=appointment_id
+    )
+    period = (_report(report_id).period_start, _report(report_id).period_end)
+    deleted = therapist_client.post_form(f"/couples/{couple.id}/sessions/{appointment_id}/delete")
+    assert deleted.status_code == 302
+    kept = _report(report_id)
+    assert kept.appointment_id is None and kept.is_ready
+    assert (kept.period_start, kept.period_end) == period
+    assert therapist_client.get(f"/reports/{report_id}/download").status_code == 200
+    assert "Couple copy" in page(therapist_client.get(f"/couples/{couple.id}")).text

@@ -31,10 +31,24 @@ BUDGET = 6
 # Pages that truly need more than the budget: endpoint -> (their own ceiling, why).
 OVER_BUDGET: dict[str, tuple[int, str]] = {
     "couples.show": (
-        7,
+        9,
         "the owner's view of a couple adds the team (for the assign form) and the couple's "
         "recent activity to what every therapist sees (the couple with its partners, links, "
-        "devices and therapists; the homework; where each piece stands; the agreements)",
+        "devices and therapists; the homework; where each piece stands; the agreements; the "
+        "couple's sessions with the partner who came, one statement of their own since the "
+        "couple's statement already fans out over partners, devices and therapists; its "
+        "session summaries with their job runs)",
+    ),
+    "portal.home": (
+        7,
+        "the number of session summaries shared with the couple, for the card that leads to "
+        "them, beside the partner's homework, agreements, calendar, notices and safety screen",
+    ),
+    "dashboard.index": (
+        7,
+        "the day's sessions, with their couples and the partner who came, are one statement "
+        "of their own beside the numbers, the caseload summary, what needs the therapist "
+        "today and the unread notices",
     ),
 }
 

@@ -11,6 +11,7 @@ Real database; nothing of ours is mocked.
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from markupsafe import escape
@@ -20,7 +21,8 @@ from werkzeug.datastructures import MultiDict
 from practice.extensions import db
 from practice.homework import KINDS, get_kind
 from practice.homework.workflow import Status
-from practice.models import Couple, User
+from practice.models import Appointment, AuditEvent, Couple, Practice, User
+from practice.models.base import utcnow
 from practice.models.homework import (
     Agreement,
     AgreementAcceptance,
@@ -29,7 +31,7 @@ from practice.models.homework import (
     ResponseTransition,
 )
 from practice.models.notice import Notice
-from practice.services import DomainError, joint, review, windows
+from practice.services import DomainError, appointments, joint, review, windows
 from practice.services.demo import (
     ALEX_AGREEMENT_NOTE,
     DEMO_PASSWORD,
@@ -312,3 +314,51 @@ def test_check_ins_go_back_weeks_on_their_own_clock_and_one_couple_is_flagged(de
         )
     ).all()
     assert kinds == ["safety.answer"]
+
+
+def test_the_demo_sessions_are_recorded_through_the_form_service_one_of_them_today(demo):
+    """Every couple has sessions, recorded by `appointments.record` (one audit event each,
+    as the session form leaves): past ones a week or more apart over the last weeks, and
+    one today in the practice's day, which the dashboard lists."""
+    practice = db.session.get(Practice, demo["practice"]["id"])
+    zone = ZoneInfo(practice.time_zone)
+    today = utcnow().astimezone(zone).date()
+    rows = db.session.scalars(select(Appointment).order_by(Appointment.starts_at)).all()
+    recorded = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "appointment.recorded")
+    ).all()
+    assert len(recorded) == len(rows)
+    by_couple: dict[str, list[Appointment]] = {}
+    for row in rows:
+        by_couple.setdefault(row.couple.label, []).append(row)
+    assert set(by_couple) == {"Alex & Sam", "Priya & Dev", "Jamie & Taylor", "Robin & Chris"}
+
+    alex_sam = by_couple["Alex & Sam"]
+    days = [row.starts_at.astimezone(zone).date() for row in alex_sam]
+    assert days[-1] == today
+    assert [(today - day).days for day in days] == [35, 28, 21, 14, 7, 0]
+    assert all(row.notes for row in alex_sam)  # the therapist's own words
+    assert all(row.next_steps for row in alex_sam[:-1])
+    (alone,) = [row for row in alex_sam if row.attendance == "one"]
+    assert alone.attendance_label == "Sam only"
+    assert {key for row in rows for key in row.next_homework} == set(KINDS)
+    (notes_only,) = by_couple["Robin & Chris"]
+    assert notes_only.attendance_label == "Therapist notes only"
+
+    therapist = db.session.scalar(select(User).where(User.email == "therapist@example.com"))
+    owner = db.session.scalar(select(User).where(User.email == "owner@example.com"))
+    now = utcnow()
+    assert [row.couple.label for row in appointments.today(therapist, now)] == ["Alex & Sam"]
+    assert [row.couple.label for row in appointments.today(owner, now)] == [
+        "Alex & Sam",
+        "Priya & Dev",
+    ]
+
+
+def test_the_dashboard_shows_the_demo_session_of_the_day(demo, client):
+    client.login("therapist@example.com", DEMO_PASSWORD)
+    page = client.get("/dashboard").get_data(as_text=True)
+    card = page.split('id="sessions-today-heading"', 1)[1].split("</section>", 1)[0]
+    assert "11:00" in card
+    assert str(escape("Alex & Sam")) in card
+    assert "Both partners" in card

@@ -11,7 +11,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from practice.blueprints.forms import Form, SubForm
@@ -198,6 +198,12 @@ class AppointmentForm(Form):
         choices=lambda: [(key, kind.label) for key, kind in KINDS.items()],
         validate_choice=False,  # the service names an unknown kind beside the list
     )
+
+    def validate_partner_id(self, field) -> None:
+        """Said with the other fields' errors, not after them (the service checks it too,
+        with whether the partner is the couple's)."""
+        if self.attendance.data == "one" and field.data is None and not field.errors:
+            raise ValidationError(PARTNER_MESSAGE)
 
 
 assert set(STATUS_FILTER_LABELS) == set(STATUS_FILTERS)

@@ -27,6 +27,7 @@ from practice.services import appointments as appointment_service
 from practice.services import checkins as checkin_service
 from practice.services import couples as couple_service
 from practice.services import homework as homework_service
+from practice.services import reports as report_service
 from practice.services import review as review_service
 from practice.services.couples import PartnerDetails
 from practice.urls import external_url
@@ -185,6 +186,8 @@ def show(couple_id: int):
         partners=partners,
         sessions=sessions,
         appointments=appointment_service.for_couple(couple),
+        summaries=report_service.couple_reports(couple),
+        summary_progress=report_service.progress,
         failed_emails=_failed_invite_emails(partners),
         notice_digest=portal_access.privacy_notice_digest(current_user.practice),
         checkin_opening=_checkin_opening(couple),
