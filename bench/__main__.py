@@ -23,9 +23,13 @@ With BENCH_DATABASE_URL, its database name is a prefix: `<name>_<size>` per size
 when missing, emptied and migrated on each run; the concurrent autosave bench
 (`bench.autosave`) then runs against `<name>_<small size>` under gunicorn.
 
+Last, the session-summary bench (`bench.reports`: render, queue, workers, memory) runs once,
+on `<name>_reports` with BENCH_DATABASE_URL, else on SQLite (its workers need Redis).
+
 Environment: BENCH_SIZES ("500,5000"), BENCH_ROUNDS, BENCH_PAGE_SECONDS, BENCH_ANALYZE,
 BENCH_CHECKIN_WEEKS (see bench/pages.py), BENCH_AUTOSAVE_SECONDS (see bench/autosave.py),
-BENCH_QUICK.
+BENCH_REDIS_URL, BENCH_REPORT_ROUNDS, BENCH_REPORT_SECONDS, BENCH_REPORT_COUPLES (see
+bench/reports.py), BENCH_QUICK.
 """
 
 from __future__ import annotations
@@ -186,6 +190,9 @@ def main() -> int:
         from bench import autosave
 
         autosave.main(["--database", postgres_url(base, sizes()[0])])
+    from bench import reports
+
+    reports.main([])
     return 0
 
 
