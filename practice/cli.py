@@ -79,7 +79,7 @@ def worker_command(queues: tuple[str, ...], with_scheduler: bool, burst: bool) -
     from rq.serializers import JSONSerializer
 
     from practice.jobs import QUEUES, REPORTS_QUEUE, load_job_modules
-    from practice.jobs.dispatch import get_queue, redis_connection
+    from practice.jobs.dispatch import get_queue, horse_killed, redis_connection
 
     unknown = sorted(set(queues) - set(QUEUES))
     if unknown:
@@ -102,6 +102,7 @@ def worker_command(queues: tuple[str, ...], with_scheduler: bool, burst: bool) -
         [get_queue(name) for name in (queues or QUEUES)],
         connection=redis_connection(),
         serializer=JSONSerializer,
+        work_horse_killed_handler=horse_killed,
     )
     worker.work(with_scheduler=with_scheduler, burst=burst)
 

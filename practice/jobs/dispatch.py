@@ -28,6 +28,13 @@ from practice.tenancy import practice_context, unscoped
 log = logging.getLogger(__name__)
 
 
+# Attempts a run gets: the first and RQ's retries (`Retry(max=3)` below).
+MAX_ATTEMPTS = 4
+# Failures that trying again would only repeat: the document outgrew its memory or time, or
+# the work horse died of it. Such a run is not claimed again; a person asks afresh.
+FINAL_ERRORS = ("MemoryError", "JobTimeoutException", "WorkHorseKilled")
+
+
 class JobFailed(Exception):
     """Raised to RQ in place of a job's own exception, whose message could quote client text."""
 
@@ -108,7 +115,7 @@ def dispatch(job_run_id: int, practice_id: int, function: str) -> None:
                 job_timeout=spec.timeout,
                 failure_ttl=24 * 3600,
                 result_ttl=600,
-                retry=Retry(max=3, interval=[10, 60, 300]),
+                retry=Retry(max=MAX_ATTEMPTS - 1, interval=[10, 60, 300]),
             )
         except RedisError:
             # The row stays pending; `flask jobs requeue` (run on a timer) sends it later.
@@ -145,8 +152,10 @@ def run(job_run_id: int, practice_id: int) -> None:
             update(JobRun)
             .where(
                 JobRun.id == job_run_id,
+                JobRun.attempts < MAX_ATTEMPTS,
                 or_(
-                    JobRun.status.in_(("pending", "queued", "failed")),
+                    JobRun.status.in_(("pending", "queued")),
+                    and_(JobRun.status == "failed", JobRun.error.not_in(FINAL_ERRORS)),
                     # Left running by a worker that died: its lease is past.
                     and_(JobRun.status == "running", JobRun.lease_expires_at < now),
                 ),
@@ -199,11 +208,45 @@ def requeue_stale(older_than: int = 60) -> int:
             select(JobRun.id, JobRun.practice_id, JobRun.function).where(
                 or_(
                     and_(JobRun.status == "pending", JobRun.created_at <= cutoff),
-                    and_(JobRun.status == "running", JobRun.lease_expires_at < now),
+                    and_(
+                        JobRun.status == "running",
+                        JobRun.lease_expires_at < now,
+                        JobRun.attempts < MAX_ATTEMPTS,
+                    ),
                 )
             )
         ).all()
     db.session.rollback()
     for job_run_id, practice_id, function in runs:
         dispatch(job_run_id, practice_id, function)
+    # A run whose every attempt died with its worker is failed, not sent round again.
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(JobRun.__table__)
+            .where(
+                JobRun.__table__.c.status == "running",
+                JobRun.__table__.c.lease_expires_at < now,
+                JobRun.__table__.c.attempts >= MAX_ATTEMPTS,
+            )
+            .values(status="failed", error="WorkHorseKilled", finished_at=now)
+        )
     return len(runs)
+
+
+def horse_killed(job, retpid: int, ret_val: int, rusage) -> None:
+    """RQ's hook when a work horse dies without finishing (a signal: the kernel's OOM killer,
+    a C library aborting at the memory cap, a segfault). The run it was doing is failed at
+    once, so its page says so instead of waiting for the lease to run out."""
+    job_run_id = job.args[0] if job.args else None
+    if not isinstance(job_run_id, int):
+        return
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(JobRun.__table__)
+            .where(JobRun.__table__.c.id == job_run_id, JobRun.__table__.c.status == "running")
+            .values(status="failed", error="WorkHorseKilled", finished_at=utcnow())
+        )
+    # The worker forks the next work horse from this process: it must not inherit this
+    # connection (a socket shared by two processes).
+    db.engine.dispose()
+    log.error("job run %s failed: its work horse died (status %s)", job_run_id, ret_val)

@@ -13,6 +13,7 @@ so that the web process pays for it only when it renders.
 from __future__ import annotations
 
 import logging
+import re
 import resource
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,8 +56,9 @@ def _asset_names() -> frozenset[str]:
 def fetch_asset(url: str) -> tuple[bytes, str]:
     """The bytes and media type of one of our assets; RefusedURL for any other URL."""
     if not url.startswith(ASSET_SCHEME):
-        # Only the scheme is logged: the rest of a URL is not ours to write down.
-        raise RefusedURL(f"refused a {url.split(':', 1)[0][:20]!r} URL")
+        # Only the scheme is told: the rest of a URL is not ours to write down.
+        scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]{0,19}):", url)
+        raise RefusedURL(f"refused a {scheme.group(1).lower() if scheme else 'relative'} URL")
     name = url[len(ASSET_SCHEME) :].lstrip("/")
     if name not in _asset_names():
         raise RefusedURL("refused an unknown asset")

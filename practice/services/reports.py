@@ -37,6 +37,7 @@ from practice.checkins.questions import MARKERS
 from practice.extensions import db
 from practice.homework import KINDS, get_kind
 from practice.jobs import enqueue
+from practice.jobs.dispatch import FINAL_ERRORS, MAX_ATTEMPTS
 from practice.models import (
     Agreement,
     Appointment,
@@ -67,8 +68,6 @@ MAX_DAYS = 366
 FIRST_SESSION_DAYS = 28
 EXCERPT_CHARS = 320
 STYLESHEETS = ("print.css",)
-# Retries the queue makes after a failure (practice.jobs.dispatch): the page says so.
-ATTEMPTS = 4
 
 STAGE_LABELS = {
     "waiting": "Waiting for a worker",
@@ -82,6 +81,8 @@ STAGE_LABELS = {
 ERROR_MESSAGES = {
     "MemoryError": "The summary grew past the memory a summary may use.",
     "JobTimeoutException": "The summary took longer than a summary may take.",
+    "WorkHorseKilled": "Making the summary was stopped: it grew past the memory or the time "
+    "a summary may use.",
     "JobFailed": "The summary could not be made.",
 }
 OTHER_ERROR = "Something went wrong while making the summary."
@@ -273,6 +274,7 @@ class Progress:
     attempts: int = 0
     message: str | None = None
     retrying: bool = False
+    max_attempts: int = MAX_ATTEMPTS
 
     def as_json(self) -> dict:
         return {
@@ -297,7 +299,11 @@ def progress(report: Report) -> Progress:
         return Progress("queued", "waiting", 0, label, run.attempts if run else 0)
     if run.status == "failed":
         message = ERROR_MESSAGES.get(run.error or "", OTHER_ERROR)
-        retrying = not current_app.config["JOBS_INLINE"] and run.attempts < ATTEMPTS
+        retrying = (
+            not current_app.config["JOBS_INLINE"]
+            and run.attempts < MAX_ATTEMPTS
+            and run.error not in FINAL_ERRORS
+        )
         return Progress(
             "failed", stage, percent, "Not made", run.attempts, message, retrying=retrying
         )
