@@ -146,12 +146,13 @@ def between(couple: Couple, start: date, end: date) -> list[Appointment]:
 
 
 def previous(appointment: Appointment) -> Appointment | None:
-    """The couple's session before this one."""
+    """The couple's meeting before this one (a "therapist notes only" entry is no meeting)."""
     return db.session.scalar(
         select(Appointment)
         .where(
             Appointment.couple_id == appointment.couple_id,
             Appointment.starts_at < appointment.starts_at,
+            Appointment.attendance != "notes",
         )
         .order_by(Appointment.starts_at.desc())
         .limit(1)

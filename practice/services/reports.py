@@ -501,7 +501,12 @@ def gather(report: Report, now: datetime | None = None) -> Summary:
         period_start=start,
         period_end=end,
         appointment=appointment,
-        sessions=appointment_service.between(couple, start, end),
+        # A "therapist notes only" entry is the therapist's record, not a meeting with them.
+        sessions=[
+            session
+            for session in appointment_service.between(couple, start, end)
+            if therapist or session.attendance != "notes"
+        ],
         homework=_homework(couple, start, end, therapist=therapist),
         agreements=agreement_service.agreements_in_force(couple),
         contract=_contract(couple),

@@ -68,6 +68,9 @@ class Story:
     session_utc: datetime
 
 
+NOTES_ONLY_START = clock(7, 5)
+
+
 def checkin(partner: Partner, *, weeks_ago: int, triggers: int, text: str, share: bool):
     now = utcnow() - timedelta(weeks=weeks_ago)
     opened = checkin_service.current(partner, now=now)
@@ -166,6 +169,18 @@ def write_story() -> Story:
             review_date=None,
         )
         day = utcnow().astimezone(ZoneInfo(COUPLE_ZONE)).date() + timedelta(days=1)
+        # The therapist's own record between sessions: no meeting, so not in the couple's copy.
+        appointment_service.record(
+            user,
+            couple,
+            AppointmentDetails(
+                day=day - timedelta(days=2),
+                start=NOTES_ONLY_START,
+                minutes=15,
+                attendance="notes",
+                notes="a call with the referring doctor",
+            ),
+        )
         appointment = appointment_service.record(
             user,
             couple,
@@ -258,6 +273,8 @@ def test_the_couple_copy_holds_only_what_both_partners_see(app, reports_path):
         assert private not in text, f"{private!r} is in the couple's copy"
     for heading in ("Safety flags", "Private notes", "Not yet seen", "Addressed"):
         assert heading not in text
+    # The therapist's notes-only entry is no meeting with the couple: not among their sessions.
+    assert "Therapist notes only" not in text and "07:05" not in text
     for shared in (NEXT_STEPS, SHARED_PIECE, AGREEMENT):
         assert shared in text, f"{shared!r} is missing from the couple's copy"
     assert "Couple copy: only what you both see in your portal" in text
@@ -278,6 +295,7 @@ def test_the_therapist_copy_holds_the_notes_the_drafts_and_the_flags(app, report
     for present in (SESSION_NOTES, PRIVATE_DRAFT, FLAG_NOTE, NEXT_STEPS, SHARED_PIECE, AGREEMENT):
         assert present in text, f"{present!r} is missing from the therapist's copy"
     assert "Private notes" in text
+    assert "Therapist notes only" in text  # the therapist's own entry, in their copy
     assert "Safety flags" in text and "Addressed" in text
     assert story.keeper in weekly_rows(text, story.keeper)
     assert str(PRIVATE_TRIGGERS[1]) in weekly_rows(text, story.keeper)
