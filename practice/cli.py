@@ -144,5 +144,7 @@ def tick_command():
     click.echo(
         ", ".join(f"{kind}: {count}" for kind, count in sorted(sent.items())) or "nothing due"
     )
-    # The requeue sweep rides on the same timer.
-    click.echo(f"requeued {requeue_stale()} job run(s)")
+    # The requeue sweep rides on the same timer; it speaks only when it sent something.
+    requeued = requeue_stale()
+    if requeued:
+        click.echo(f"requeued {requeued} job run(s)")

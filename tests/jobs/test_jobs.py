@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import zlib
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ import practice.jobs
 from practice.extensions import db
 from practice.jobs import enqueue
 from practice.models import PasswordReset, Practice
+from practice.models.base import utcnow
 from practice.services import accounts
 from practice.tenancy import TenancyError, practice_context, unscoped
 from tests.conftest import BASE_URL
@@ -294,6 +296,26 @@ def test_redis_down_leaves_the_run_pending_and_requeue_sends_it(
 
     again = app.test_cli_runner().invoke(args=["jobs", "requeue", "--older-than", "0"])
     assert "requeued 0 job run(s)" in again.output
+
+
+def test_the_tick_sends_runs_left_pending_too(app, owner, job_runs, redis_jobs, redis_url):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    app.extensions.pop("practice_redis", None)
+    accounts.request_password_reset(owner.email)
+    db.session.commit()
+    assert job_runs()[0].status == "pending"
+    with unscoped():
+        # Pending for two minutes: past the sweep's minute.
+        job_runs()[0].created_at = utcnow() - timedelta(minutes=2)
+        db.session.commit()
+    app.config["REDIS_URL"] = redis_url
+    app.extensions.pop("practice_redis", None)
+
+    result = app.test_cli_runner().invoke(args=["jobs", "tick"])
+
+    assert result.exit_code == 0, result.output
+    assert "requeued 1 job run(s)" in result.output
+    assert job_runs()[0].status == "queued"
 
 
 def test_requeue_leaves_recent_pending_runs_alone(app, owner, job_runs, redis_jobs, redis_url):
