@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import click
@@ -98,6 +99,10 @@ def worker_command(queues: tuple[str, ...], with_scheduler: bool, burst: bool) -
 
         pdf.preload()
         current_app.jinja_env.get_template("pdf/summary.html")
+    # What is loaded now is shared with every work horse: kept out of the collector's way, a
+    # horse does not copy those pages just by collecting garbage.
+    gc.collect()
+    gc.freeze()
     worker = Worker(
         [get_queue(name) for name in (queues or QUEUES)],
         connection=redis_connection(),
