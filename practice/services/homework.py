@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, inspect, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, exists, inspect, or_, select, update
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -234,13 +234,43 @@ def partner_responses(partner: Partner) -> list[HomeworkResponse]:
     return [r for r in responses if partner_can_see(partner, r)]
 
 
+def partner_may_see(partner: Partner):
+    """The audience rule (`practice.audience.can_see`) for this partner as a SQL condition on a
+    piece of their couple's homework: their own; a joint piece unless private; a piece the
+    other partner handed in for the couple; a sealed one once every piece of its assignment is
+    handed in. tests/services/test_homework_visibility.py holds it to `can_see` for every
+    combination of author, audience, status and siblings."""
+    sibling = aliased(HomeworkResponse)
+    writable = [status.value for status in WRITABLE]
+    handed_in = HomeworkResponse.status.not_in(writable)
+    return or_(
+        HomeworkResponse.partner_id == partner.id,
+        and_(HomeworkResponse.partner_id.is_(None), HomeworkResponse.audience != "private"),
+        and_(HomeworkResponse.audience == "couple", handed_in),
+        and_(
+            HomeworkResponse.audience == "sealed",
+            handed_in,
+            ~exists().where(
+                sibling.assignment_id == HomeworkResponse.assignment_id,
+                sibling.status.in_(writable),
+            ),
+        ),
+    )
+
+
 def get_partner_response(partner: Partner, public_id: str) -> HomeworkResponse:
-    """A piece of work the partner may see, by its public id, or NotFound (existence included)."""
+    """A piece of work the partner may see, by its public id, or NotFound (existence included).
+
+    The audience rule is part of the statement, so "not found" is the same work whatever its
+    reason: the other partner's private draft and an id that names nothing both come back as
+    no row from the same statement, and nothing of the hidden piece is loaded.
+    """
     response = db.session.scalar(
         select(HomeworkResponse)
         .where(
             HomeworkResponse.public_id == public_id,
             HomeworkResponse.couple_id == partner.couple_id,
+            partner_may_see(partner),
         )
         .options(
             # What seeing it and its page need: the other pieces of the same assignment, and
@@ -249,6 +279,8 @@ def get_partner_response(partner: Partner, public_id: str) -> HomeworkResponse:
             joinedload(HomeworkResponse.partner),
         )
     )
+    # The rule in Python too, from the loaded piece: the two never disagree (tested), and if
+    # they did the answer would be the safe one.
     if response is None or not partner_can_see(partner, response):
         raise NotFound()
     # The couple is the partner's own (the statement asks for it): no query to find it again.
