@@ -72,12 +72,15 @@ def line_chart(
     height: int = 220,
     ident: str = "chart",
     compact: bool = False,
+    ticks: int = 6,
 ) -> str:
     """An SVG line chart of weekly values; `weeks` names each column (its Monday). `ident`
     keeps the title's and description's ids unique when a page has several charts.
 
     `compact` is for a phone's width: the y labels go inside the plot, at its right edge, so
-    the plot keeps the width (a label beside it would take half of a narrow chart)."""
+    the plot keeps the width (a label beside it would take half of a narrow chart). `ticks`
+    is about how many weeks are named under the plot (a printed chart, half a page wide, names
+    fewer)."""
     if not ident.replace("-", "").isalnum():
         raise ValueError("ident is letters, digits and hyphens")
     if y_max <= y_min:
@@ -150,7 +153,7 @@ def line_chart(
                 f'<text class="chart__axis" x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
                 f'text-anchor="end" fill="#4f5a67">{escape(label)}</text>'
             )
-    every = max(count // 6, 1)
+    every = max(count // max(ticks, 1), 1)
     ticks = list(range(0, count, every)) if weeks else []
     if ticks and count - 1 - ticks[-1] >= every / 2 + 0.5:
         ticks.append(count - 1)  # the last week too, unless it would crowd the one before

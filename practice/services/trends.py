@@ -163,6 +163,8 @@ def _both_widths(series, *, narrow: bool, **options) -> dict[str, str]:
     """The chart drawn for a desk and, for a page, for a phone (the page shows one by its
     width: an SVG scaled down to a phone would have text too small to read)."""
     ident = options.pop("ident")
+    if not narrow:  # for print: half a page wide, fewer weeks named under it
+        return {"svg": line_chart(series, ident=ident, ticks=4, **options)}
     charts = {"svg": line_chart(series, ident=ident, **options)}
     if narrow:
         charts["svg_narrow"] = line_chart(
