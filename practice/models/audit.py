@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from practice.extensions import db
 from practice.models.base import UTCDateTime, practice_fk, utcnow
-from practice.models.couple import Partner
+from practice.models.couple import Couple, Partner
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
 
@@ -59,6 +59,11 @@ class AuditEvent(PracticeScoped, db.Model):
     actor: Mapped[User | None] = relationship(
         foreign_keys=[actor_user_id],
         primaryjoin="AuditEvent.actor_user_id == User.id",
+        viewonly=True,
+    )
+    couple: Mapped[Couple | None] = relationship(
+        foreign_keys=[couple_id],
+        primaryjoin="AuditEvent.couple_id == Couple.id",
         viewonly=True,
     )
 

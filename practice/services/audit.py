@@ -1,8 +1,16 @@
-"""Writing audit events."""
+"""Writing audit events, and reading them back as the practice's access log."""
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from flask import has_request_context, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from practice.extensions import db
 from practice.models import AuditEvent, Partner, User
@@ -118,6 +126,7 @@ ACTION_LABELS = {
     "therapist.deactivated": "deactivated a therapist",
     "therapist.reactivated": "restored a therapist",
     "demo.user_created": "was created for the demo",
+    "audit.exported": "downloaded the practice's access log",
 }
 
 
@@ -129,3 +138,100 @@ def describe(event: AuditEvent) -> str:
     label = ACTION_LABELS.get(event.action, event.action)
     kind = KINDS.get((event.details or {}).get("kind", ""))
     return f"{label}: {kind.label}" if kind else label
+
+
+# -- the practice's access log -------------------------------------------------------------------
+
+# The log's areas, by the first word of an action: the owner filters by them.
+AREAS = {
+    "auth": "Sign-ins and accounts",
+    "couple": "Couples",
+    "partner": "Partners' links and portal",
+    "appointment": "Sessions",
+    "homework": "Homework",
+    "checkin": "Check-ins",
+    "safety": "Safety",
+    "agreement": "Agreements",
+    "contract": "Repair contracts",
+    "report": "Session summaries",
+    "calendar": "Calendar subscriptions",
+    "therapist": "The team",
+    "practice": "Practice settings",
+    "audit": "This log",
+}
+LOG_PAGE = 50
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    area: str = ""
+    therapist_id: int | None = None
+    couple_id: int | None = None
+    since: date | None = None  # days in the practice's zone, inclusive
+    until: date | None = None
+
+
+def _log_statement(filters: LogFilter, zone: ZoneInfo):
+    statement = select(AuditEvent).options(
+        joinedload(AuditEvent.actor),
+        joinedload(AuditEvent.actor_partner),
+        joinedload(AuditEvent.couple),
+    )
+    if filters.area:
+        statement = statement.where(AuditEvent.action.like(f"{filters.area}.%"))
+    if filters.therapist_id is not None:
+        statement = statement.where(AuditEvent.actor_user_id == filters.therapist_id)
+    if filters.couple_id is not None:
+        statement = statement.where(AuditEvent.couple_id == filters.couple_id)
+    if filters.since is not None:
+        statement = statement.where(
+            AuditEvent.created_at >= datetime.combine(filters.since, time(0), tzinfo=zone)
+        )
+    if filters.until is not None:
+        after = filters.until + timedelta(days=1)
+        statement = statement.where(
+            AuditEvent.created_at < datetime.combine(after, time(0), tzinfo=zone)
+        )
+    return statement.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+
+
+def practice_log(
+    filters: LogFilter, zone: ZoneInfo, *, page: int = 1
+) -> tuple[list[AuditEvent], bool]:
+    """A page of the practice's log, newest first, and whether there is an older page: who
+    did what, when, about which couple. Never what anyone wrote."""
+    events = list(
+        db.session.scalars(
+            _log_statement(filters, zone).offset((page - 1) * LOG_PAGE).limit(LOG_PAGE + 1)
+        ).unique()
+    )
+    return events[:LOG_PAGE], len(events) > LOG_PAGE
+
+
+def _cell(value: str) -> str:
+    """A value safe in a spreadsheet: one that would start a formula is kept as text."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def log_csv(owner: User, filters: LogFilter, zone: ZoneInfo) -> str:
+    """The filtered log as CSV (an export is itself logged): time in the practice's zone,
+    who, what (the action's code and its words), which couple."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["time", "who", "action", "what", "couple"])
+    count = 0
+    for event in db.session.scalars(_log_statement(filters, zone)).unique():
+        writer.writerow(
+            [
+                event.created_at.astimezone(zone).isoformat(timespec="seconds"),
+                _cell(event.actor_name),
+                event.action,
+                _cell(describe(event)),
+                _cell(event.couple.label if event.couple is not None else ""),
+            ]
+        )
+        count += 1
+    record("audit.exported", actor=owner, details={"rows": count})
+    return buffer.getvalue()

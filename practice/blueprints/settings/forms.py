@@ -1,4 +1,5 @@
 from wtforms import (
+    DateField,
     EmailField,
     IntegerField,
     RadioField,
@@ -6,11 +7,22 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import HiddenInput
 
 from practice.blueprints.forms import Form
 from practice.local_time import WEEKDAYS, time_zone_choices
+from practice.models.base import MAX_ID
 from practice.models.practice import SECRETS_POLICIES
+from practice.services.audit import AREAS
 
 
 class PracticeSettingsForm(Form):
@@ -78,3 +90,24 @@ class CheckinSafetySettingsForm(Form):
             Length(max=300, message="Keep the address under 300 characters."),
         ],
     )
+
+
+class AuditFilterForm(Form):
+    """The access log's filters: a GET form that changes nothing."""
+
+    class Meta:
+        csrf = False
+
+    area = SelectField("Area", choices=[("", "Everything"), *AREAS.items()], default="")
+    # Checked against the practice's people: the view turns the value into an int.
+    therapist = SelectField("Who", coerce=str, default="")
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+    couple = IntegerField(
+        "Couple", validators=[Optional(), NumberRange(min=1, max=MAX_ID)], widget=HiddenInput()
+    )
+    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=100000)])
+
+    def validate_until(self, field) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The last day comes before the first.")

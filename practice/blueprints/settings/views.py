@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from functools import wraps
+from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from practice.blueprints.homework.forms import InstructionsForm
 from practice.blueprints.loading import get_or_404
 from practice.blueprints.settings import bp
 from practice.blueprints.settings.forms import (
+    AuditFilterForm,
     CheckinSafetySettingsForm,
     InviteTherapistForm,
     PracticeSettingsForm,
@@ -21,7 +23,7 @@ from practice.extensions import db
 from practice.jobs import failed_runs
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models import TherapistInvitation, User
-from practice.services import DomainError, accounts, safety
+from practice.services import DomainError, accounts, audit, safety
 
 
 def owner_required(view):
@@ -247,3 +249,64 @@ def checkin_settings():
         instruments={i.key: i for i in choices},
         default_resources=safety.DEFAULT_CRISIS_RESOURCES,
     ), status
+
+
+# -- the practice's access log ------------------------------------------------------------------
+
+
+def _log_filters():
+    """The access log's filters from the query string, or None when they make no sense."""
+    form = AuditFilterForm(request.args)
+    people = db.session.scalars(select(User).order_by(User.name)).all()
+    form.therapist.choices = [("", "Anyone")] + [(str(user.id), user.name) for user in people]
+    if not form.validate():
+        return form, None
+    filters = audit.LogFilter(
+        area=form.area.data or "",
+        therapist_id=int(form.therapist.data) if form.therapist.data else None,
+        couple_id=form.couple.data,
+        since=form.since.data,
+        until=form.until.data,
+    )
+    return form, filters
+
+
+@bp.route("/audit")
+@owner_required
+def access_log():
+    """Who did what, when, about which couple: the practice's whole trail, filterable."""
+    form, filters = _log_filters()
+    if filters is None:
+        problems = " ".join(error for errors in form.errors.values() for error in errors)
+        flash(f"Some filters were not understood and were reset. {problems}", "error")
+        return redirect(url_for("settings.access_log"))
+    zone = ZoneInfo(current_user.practice.time_zone)
+    page = form.page.data or 1
+    events, more = audit.practice_log(filters, zone, page=page)
+    query = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "settings/audit.html",
+        form=form,
+        events=events,
+        more=more,
+        page=page,
+        query=query,
+        describe=audit.describe,
+    )
+
+
+@bp.route("/audit.csv")
+@owner_required
+def access_log_csv():
+    form, filters = _log_filters()
+    if filters is None:
+        return redirect(url_for("settings.access_log"))
+    data = audit.log_csv(current_user, filters, ZoneInfo(current_user.practice.time_zone))
+    return Response(
+        data,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": "attachment; filename=access-log.csv",
+            "Cache-Control": "no-store, private",
+        },
+    )
