@@ -3,12 +3,11 @@ either partner (each download audited). The therapist's copies never reach this 
 
 from __future__ import annotations
 
-import io
-
-from flask import g, render_template, send_file
+from flask import g, render_template
 
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.sessions import partner_required
+from practice.blueprints.reports.views import private_file
 from practice.extensions import db
 from practice.models import Practice
 from practice.services import reports
@@ -31,12 +30,5 @@ def summary_download(summary_key: str):
     report = reports.get_released(g.partner, summary_key[:40])
     data = reports.read_file(report)
     reports.record_download(g.partner, report)
-    response = send_file(
-        io.BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"session-summary-{report.period_end.isoformat()}.pdf",
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "no-store, private"
-    return response
+    name = f"session-summary-{report.period_end.isoformat()}.pdf"
+    return private_file(data, "application/pdf", name)

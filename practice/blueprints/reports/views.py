@@ -99,18 +99,20 @@ def status(report_id: int):
     return jsonify(answer), 200, NO_STORE
 
 
-def _send(report, *, inline: bool):
-    data = reports.read_file(report)
-    reports.record_download(current_user, report)
+def private_file(data: bytes, mimetype: str, name: str, *, inline: bool = False):
+    """A file of client records as a response: named, never cached (the portal's downloads
+    use it too)."""
     response = send_file(
-        io.BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=not inline,
-        download_name=reports.download_name(report),
-        max_age=0,
+        io.BytesIO(data), mimetype=mimetype, as_attachment=not inline, download_name=name, max_age=0
     )
     response.headers.update(NO_STORE)
     return response
+
+
+def _send(report, *, inline: bool):
+    data = reports.read_file(report)
+    reports.record_download(current_user, report)
+    return private_file(data, "application/pdf", reports.download_name(report), inline=inline)
 
 
 @bp.route("/<int:report_id>/download")
@@ -232,12 +234,4 @@ def batch_download(batch_id: int):
     if not any(report.is_ready for report in batch_reports):
         abort(404)
     data = reports.batch_zip(current_user, batch_reports)
-    response = send_file(
-        io.BytesIO(data),
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"summaries-{batch.period_start.isoformat()}.zip",
-        max_age=0,
-    )
-    response.headers.update(NO_STORE)
-    return response
+    return private_file(data, "application/zip", f"summaries-{batch.period_start.isoformat()}.zip")
