@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import event
 
 from practice.extensions import db
-from practice.models import Couple, HomeworkResponse, Partner, Practice, User
+from practice.models import Couple, HomeworkResponse, JobRun, Partner, Practice, User
 from practice.services import homework, portal_access
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import page
@@ -102,3 +102,52 @@ def test_the_other_partners_private_draft_and_a_missing_id_are_the_same_not_foun
     author = _signed_in(make_client, practice_a.practice_id, ids.partner_ids[1])
     status, _, _, loaded = _work(author, f"/portal/homework/{hidden_id}")
     assert status == 200 and loaded >= 1
+
+
+def _asked(client, email: str) -> tuple[object, list[str]]:
+    """Ask for a sign-in link; the response and the statements run before it was answered."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post_form("/portal/new-link", {"email": email})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return response, seen
+
+
+def _job_runs() -> int:
+    db.session.expire_all()
+    with unscoped():
+        return db.session.scalar(db.select(db.func.count()).select_from(JobRun))
+
+
+def test_asking_for_a_link_does_the_same_work_for_a_known_and_an_unknown_address(
+    make_client, practice_a, inbox
+):
+    with unscoped():
+        home = db.session.get(Practice, practice_a.practice_id)
+    CoupleFactory(practice=home, partner1_email="kim@example.com")
+    db.session.commit()
+    make_client().post_form("/portal/new-link", {"email": "warm@example.com"}).close()
+
+    known, known_sql = _asked(make_client(), "kim@example.com")
+    assert _job_runs() == 0  # nothing looked up, written or queued before the answer
+    unknown, unknown_sql = _asked(make_client(), "nobody@example.com")
+    assert _job_runs() == 0
+
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data() == unknown.get_data()
+    assert known_sql == unknown_sql
+    assert not any("partners" in statement for statement in known_sql)
+
+    # Once each answer is sent, the known address gets its link and the other nothing.
+    known.close()
+    unknown.close()
+    assert _job_runs() == 1
+    (message,) = inbox.messages
+    assert message["To"] == "kim@example.com"

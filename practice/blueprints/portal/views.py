@@ -1,6 +1,19 @@
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+import logging
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from practice.blueprints.devices import describe_device
 from practice.blueprints.portal import bp
@@ -20,6 +33,8 @@ from practice.models import Practice
 from practice.services import portal_access, safety
 from practice.services.portal_access import LinkNotUsable
 from practice.tenancy import set_current_practice, unscoped
+
+log = logging.getLogger(__name__)
 
 REPLACED_ON_DEVICE = "another sign-in on this device"
 
@@ -132,12 +147,35 @@ def new_link():
     form = NewLinkForm()
     if not form.validate_on_submit():
         return render_template("portal/signed_out.html", form=form), 422
-    with capture_outbox() as sent:
-        portal_access.request_sign_in_link(form.email.data)
-        db.session.commit()
-    flash_dev_links(sent)
-    # The same words whether or not the address is known.
-    return render_template("portal/new_link_sent.html")
+    email = form.email.data
+    if current_app.config["PRACTICE_ENV"] == "development":
+        # On a developer's machine the link is shown on the page, so the work is done first.
+        with capture_outbox() as sent:
+            portal_access.request_sign_in_link(email)
+            db.session.commit()
+        flash_dev_links(sent)
+        return render_template("portal/new_link_sent.html")
+    # The same words, and the same work before them, whether or not the address is known:
+    # finding its partners, recording the request and queueing the email happen once the
+    # page has been sent, so how long the answer takes tells nothing.
+    response = make_response(render_template("portal/new_link_sent.html"))
+    response.call_on_close(_after_the_answer(current_app._get_current_object(), email))
+    return response
+
+
+def _after_the_answer(app, email: str):
+    def send_links() -> None:
+        with app.app_context():
+            try:
+                portal_access.request_sign_in_link(email)
+                db.session.commit()
+            except Exception as error:  # the answer is gone: log the kind, never the address
+                db.session.rollback()
+                log.error(
+                    "a sign-in link request failed after the answer: %s", type(error).__name__
+                )
+
+    return send_links
 
 
 @bp.route("/portal")
