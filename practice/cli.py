@@ -70,6 +70,25 @@ def create_owner_command(practice_name, name, email, time_zone, password) -> Non
     click.echo(f"Created {practice_name!r} with owner {owner.email}.")
 
 
+@practice_cli.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor_command(email: str) -> None:
+    """Clear the two-step sign-in of the therapist with this email (an owner who lost their
+    phone and recovery codes); they sign in with their password. Audited."""
+    from practice.models import User
+    from practice.services import accounts, two_factor
+    from practice.tenancy import practice_context
+
+    with unscoped():  # the address decides the practice
+        user = db.session.scalar(select(User).where(User.email == accounts.normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"No therapist signs in with {email!r}.")
+    with practice_context(user.practice_id):
+        two_factor.reset(None, user)
+        db.session.commit()
+    click.echo(f"Two-step sign-in is reset for {user.email}: they sign in with their password.")
+
+
 @jobs_cli.command("worker")
 @click.option("--queue", "queues", multiple=True, help="Queue to serve (default: all).")
 @click.option("--with-scheduler", is_flag=True, help="Also run retries and timed jobs.")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, flash, request, session
+from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from practice.extensions import db
-from practice.services import accounts
+from practice.services import accounts, two_factor
 from practice.tenancy import set_current_practice
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -27,7 +27,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def set_request_practice() -> None:
+# Pages a therapist may open before setting up the two-step sign-in their practice requires.
+ENROL_ANYWAY = frozenset({"auth.two_step", "auth.logout", "auth.account"})
+
+
+def set_request_practice():
     """Act in the signed-in therapist's practice, or in none: never one named by the URL."""
     # Contextvars outlive a request on a reused worker thread: start every request clean.
     set_current_practice(None)
@@ -52,6 +56,9 @@ def set_request_practice() -> None:
     if accounts.touch_user_session(user_session):
         db.session.commit()  # "last active" on the account page's list of devices
     set_current_practice(current_user.practice_id)
+    if two_factor.must_enrol(current_user) and request.endpoint not in ENROL_ANYWAY:
+        flash("Your practice asks everyone to sign in in two steps: set it up to go on.", "info")
+        return redirect(url_for("auth.two_step"))
 
 
 def refuse_null_characters():

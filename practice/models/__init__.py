@@ -29,7 +29,7 @@ from practice.models.notice import Notice
 from practice.models.practice import Practice
 from practice.models.report import Appointment, Report, ReportBatch
 from practice.models.token import PasswordReset, TherapistInvitation
-from practice.models.user import User, UserSession
+from practice.models.user import RecoveryCode, TrustedDevice, User, UserSession
 
 __all__ = [
     "Appointment",
@@ -59,10 +59,12 @@ __all__ = [
     "PortalSession",
     "Practice",
     "PrivacyAcknowledgement",
+    "RecoveryCode",
     "ReminderSent",
     "SafetyAnswer",
     "SafetyFlag",
     "TherapistInvitation",
+    "TrustedDevice",
     "User",
     "UserSession",
 ]

@@ -75,6 +75,8 @@ class Practice(db.Model):
         default="https://www.wikipedia.org/",
         server_default="https://www.wikipedia.org/",
     )
+    # Every therapist signs in with a code from an authenticator as well as a password.
+    require_two_factor: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

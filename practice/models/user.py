@@ -36,6 +36,11 @@ class User(PracticeScoped, UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-step sign-in: the authenticator's secret, sealed (security.seal); when it was turned
+    # on; and the last time-step whose code was used (a code works once).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column()
 
     practice: Mapped[Practice] = relationship()
 
@@ -45,6 +50,10 @@ class User(PracticeScoped, UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     @property
     def is_owner(self) -> bool:
@@ -79,3 +88,37 @@ class UserSession(PracticeScoped, db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class RecoveryCode(PracticeScoped, db.Model):
+    """One of a therapist's ten single-use codes for a sign-in without their authenticator:
+    only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (
+        practice_fk("user_id", "users", cascade=True),
+        Index("ix_recovery_codes_practice_id_user_id", "practice_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column()
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TrustedDevice(PracticeScoped, db.Model):
+    """A browser where a therapist asked not to be asked for a code for 30 days: a cookie
+    holds its token, this row only the token's SHA-256."""
+
+    __tablename__ = "trusted_devices"
+    __table_args__ = (
+        practice_fk("user_id", "users", cascade=True),
+        Index("ix_trusted_devices_practice_id_user_id", "practice_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

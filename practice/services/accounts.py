@@ -7,13 +7,20 @@ import unicodedata
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from practice.extensions import db
 from practice.jobs import enqueue
 from practice.local_time import known_time_zones
-from practice.models import PasswordReset, Practice, TherapistInvitation, User, UserSession
+from practice.models import (
+    PasswordReset,
+    Practice,
+    TherapistInvitation,
+    TrustedDevice,
+    User,
+    UserSession,
+)
 from practice.models.base import utcnow
 from practice.models.practice import DEFAULT_SECRETS_POLICY_TEXT, SECRETS_POLICIES
 from practice.security import (
@@ -146,7 +153,22 @@ def sign_up(*, practice_name: str, name: str, email: str, password: str, time_zo
 
 
 def authenticate(email: str, password: str) -> User:
-    """Return the active user with these credentials, or raise InvalidCredentials."""
+    """Return the active user with these credentials, or raise InvalidCredentials; the
+    sign-in is recorded (a user with two-step sign-in uses `check_password` and then
+    `record_sign_in` once their code is right)."""
+    user = check_password(email, password)
+    record_sign_in(user)
+    return user
+
+
+def record_sign_in(user: User) -> None:
+    user.last_login_at = utcnow()
+    audit.record("auth.login", actor=user, target=user)
+
+
+def check_password(email: str, password: str) -> User:
+    """The active user with these credentials (the first step of a sign-in), or raise
+    InvalidCredentials; nothing says they signed in yet."""
     email = normalise_email(email)
     with unscoped():  # log-in lookup: the practice is what we are finding out
         user = db.session.scalar(select(User).where(User.email == email))
@@ -159,8 +181,6 @@ def authenticate(email: str, password: str) -> User:
         raise DomainError("This account is deactivated. Ask your practice owner to restore it.")
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    audit.record("auth.login", actor=user, target=user)
     return user
 
 
@@ -261,6 +281,8 @@ def _end_every_session(user: User, reason: str) -> None:
     """Sign the user out everywhere: the version in every cookie is stale, every record ends."""
     user.session_version += 1
     with practice_context(user.practice_id):  # a reset link is used with no practice set
+        # Browsers remembered for two-step sign-in are forgotten too.
+        db.session.execute(delete(TrustedDevice).where(TrustedDevice.user_id == user.id))
         db.session.execute(
             update(UserSession)
             .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))

@@ -164,3 +164,28 @@ def therapist_client(make_client, practice_a):
 def without_form_tokens(html: str) -> str:
     """A page's HTML with its CSRF tokens blanked: they differ per browser and per second."""
     return re.sub(r'(name="csrf_token"[^>]*value=")[^"]*', r"\1", html)
+
+
+@pytest.fixture
+def rate_limited_client(app):
+    """A client of an app built with rate limits on, as in production (the sign-in forms'
+    tests).
+
+    Flask-Limiter reads RATELIMIT_ENABLED once, in init_app, and the session app was built
+    with it off: flipping app.config afterwards changes nothing. So this builds a second app
+    from the session app's settings with limits on, and puts the shared limiter back after.
+    """
+    from practice import create_app
+    from practice.extensions import limiter
+
+    saved = limiter.enabled
+    limited = create_app({**app.config, "RATELIMIT_ENABLED": True})
+    limited.test_client_class = type(app.test_client())
+    limiter.reset()
+    try:
+        yield limited.test_client()
+    finally:
+        limiter.reset()
+        limiter.enabled = saved
+        with limited.app_context():
+            db.engine.dispose()

@@ -795,30 +795,6 @@ def test_idle_and_absolute_timeouts_sign_out(client, ada, clock, ago, signed_in)
 # --- rate limits ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def rate_limited_client(app):
-    """A client of an app built with rate limits on, as in production.
-
-    Flask-Limiter reads RATELIMIT_ENABLED once, in init_app, and the session app was built
-    with it off: flipping app.config afterwards changes nothing. So this builds a second app
-    from the session app's settings with limits on, and puts the shared limiter back after.
-    """
-    from practice import create_app
-    from practice.extensions import limiter
-
-    saved = limiter.enabled
-    limited = create_app({**app.config, "RATELIMIT_ENABLED": True})
-    limited.test_client_class = type(app.test_client())
-    limiter.reset()
-    try:
-        yield limited.test_client()
-    finally:
-        limiter.reset()
-        limiter.enabled = saved
-        with limited.app_context():
-            db.engine.dispose()
-
-
 def test_the_eleventh_sign_in_attempt_in_a_minute_is_refused_kindly(rate_limited_client, ada):
     client = rate_limited_client
     for _ in range(10):

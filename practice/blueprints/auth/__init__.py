@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from practice.blueprints.auth import views  # noqa: E402, F401
+from practice.blueprints.auth import two_factor_views, views  # noqa: E402, F401

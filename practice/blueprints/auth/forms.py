@@ -1,4 +1,4 @@
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from practice.blueprints.forms import Form
@@ -81,3 +81,20 @@ class ChangePasswordForm(Form):
 
 class ConfirmForm(Form):
     """A button that changes something: CSRF only."""
+
+
+class CodeForm(Form):
+    """The second step of a sign-in: a code from the authenticator, or a recovery code."""
+
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Type the code from your app."), Length(max=40)],
+    )
+    remember = BooleanField("Don't ask again on this device for 30 days")
+
+
+class EnrolForm(Form):
+    code = StringField(
+        "Code from your app",
+        validators=[DataRequired("Type the 6-digit code your app shows."), Length(max=20)],
+    )

@@ -17,6 +17,7 @@ from practice.blueprints.auth.forms import (
     SignUpForm,
 )
 from practice.blueprints.auth.sessions import end_session, start_session, this_device
+from practice.blueprints.auth.two_factor_views import ask_for_code, finish_sign_in
 from practice.blueprints.forms import show_error
 from practice.blueprints.transaction import discard_writes, keep_writes
 from practice.extensions import db, limiter
@@ -75,15 +76,15 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.email.data, form.password.data)
+            user = accounts.check_password(form.email.data, form.password.data)
         except DomainError as error:
             keep_writes()  # the failed-attempt audit row is kept
             form.form_errors.append(error.message)
         else:
-            user_session = accounts.start_user_session(user, device=this_device())
-            db.session.commit()
-            start_session(user, user_session)
-            return redirect(_safe_next(request.args.get("next")))
+            target = _safe_next(request.args.get("next"))
+            if user.has_two_factor:
+                return ask_for_code(user, target)
+            return finish_sign_in(user, target)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("auth/login.html", form=form), status
 

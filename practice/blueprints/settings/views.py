@@ -23,7 +23,7 @@ from practice.extensions import db
 from practice.jobs import failed_runs
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models import TherapistInvitation, User
-from practice.services import DomainError, accounts, audit, safety
+from practice.services import DomainError, accounts, audit, safety, two_factor
 
 
 def owner_required(view):
@@ -184,6 +184,33 @@ def _set_active(user_id: int, active: bool):
         flash(
             f"{user.name} is {'restored' if active else 'deactivated and signed out'}.", "success"
         )
+    return redirect(url_for("settings.team"))
+
+
+@bp.route("/team/two-step", methods=["POST"])
+@owner_required
+def require_two_step():
+    """Require two-step sign-in of everyone (each sets it up at their next page), or not."""
+    _confirmed()
+    required = request.form.get("required") == "1"
+    two_factor.set_required(current_user, current_user.practice, required)
+    flash(
+        "Everyone now signs in in two steps; those who have not set it up are asked to at once."
+        if required
+        else "Two-step sign-in is now each therapist's choice.",
+        "success",
+    )
+    return redirect(url_for("settings.team"))
+
+
+@bp.route("/team/<int:user_id>/reset-two-step", methods=["POST"])
+@owner_required
+def reset_two_step(user_id: int):
+    """For a therapist who lost their phone and their recovery codes."""
+    _confirmed()
+    user = get_or_404(User, user_id)
+    two_factor.reset(current_user, user)
+    flash(f"{user.name}'s two-step sign-in is reset: they sign in with their password.", "success")
     return redirect(url_for("settings.team"))
 
 
