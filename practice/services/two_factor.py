@@ -46,7 +46,11 @@ def provisioning_uri(user: User, secret: str) -> str:
 def qr_svg(uri: str) -> str:
     """The enrolment's QR code as SVG, drawn here (no image service sees the secret)."""
     return segno.make(uri, error="m").svg_inline(
-        scale=5, dark="#1d2733", light="#ffffff", title="QR code for your authenticator app"
+        scale=5,
+        dark="#1d2733",
+        light="#ffffff",
+        omitsize=True,  # a viewBox: the page sizes it without cutting it off
+        title="QR code for your authenticator app",
     )
 
 
