@@ -10,9 +10,11 @@ the requeue sweep. The forms are found in `app.url_map`: a new rate-limited rout
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pyotp
 import pytest
 from flask import Flask
 from flask_limiter.util import get_qualified_name
@@ -20,7 +22,7 @@ from sqlalchemy import select
 
 from practice.extensions import db, limiter
 from practice.models import JobRun, Partner, User
-from practice.services import accounts, portal_access
+from practice.services import accounts, portal_access, two_factor
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import page
 from tests.conftest import Client, closed_port
@@ -115,6 +117,20 @@ def in_the_portal(client: Client, world: World) -> None:
     assert client.post_form("/portal/privacy", {"understood": "y"}).status_code == 302
 
 
+def two_step_sign_in(client: Client, world: World):
+    """The owner turns two-step sign-in on, then signs in: password, then a code."""
+    secret = pyotp.random_base32()
+    with unscoped():
+        owner = db.session.scalar(select(User).where(User.email == world.owner_email))
+    with practice_context(owner.practice_id):
+        two_factor.enrol(owner, secret, pyotp.TOTP(secret).now())
+        db.session.commit()
+    password = client.post_form("/login", {"email": world.owner_email, "password": PASSWORD})
+    assert password.location == "/login/code"
+    # The next half-minute's code: the one typed at set-up is used.
+    return client.post_form("/login/code", {"code": pyotp.TOTP(secret).at(int(time.time()) + 30)})
+
+
 @dataclass(frozen=True)
 class Request:
     send: Callable[[Client, World], object]
@@ -144,6 +160,9 @@ REQUESTS: dict[tuple[str, str], Request] = {
         lambda c, w: c.post_form("/login", {"email": w.owner_email, "password": PASSWORD}),
         302,
         location="/dashboard",
+    ),
+    ("auth.login_code", "POST"): Request(
+        lambda c, w: two_step_sign_in(c, w), 302, location="/dashboard"
     ),
     ("auth.forgot_password", "POST"): Request(
         lambda c, w: c.post_form("/password/forgot", {"email": w.owner_email}),
