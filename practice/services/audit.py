@@ -135,7 +135,28 @@ ACTION_LABELS = {
     "therapist.reactivated": "restored a therapist",
     "demo.user_created": "was created for the demo",
     "audit.exported": "downloaded the practice's access log",
+    # Reading client content: who looked, when; never what they read.
+    "couple.viewed": "opened the couple's page",
+    "homework.viewed": "read a piece of homework",
+    "checkin.viewed": "read the couple's check-ins",
+    "safety.viewed": "read the couple's safety answers",
+    "trends.viewed": "looked at the couple's trends",
 }
+
+
+VIEWED = ".viewed"
+
+
+def viewed(user: User, what: str, couple, target: object | None = None, **details) -> None:
+    """Record that a therapist read a couple's client content (`what`: couple, homework,
+    checkin, safety, trends): the access log's who-looked-when, never what was read."""
+    record(
+        f"{what}{VIEWED}",
+        actor=user,
+        target=target or couple,
+        couple_id=couple.id,
+        details=details or None,
+    )
 
 
 def describe(event: AuditEvent) -> str:
@@ -162,6 +183,7 @@ AREAS = {
     "agreement": "Agreements",
     "contract": "Repair contracts",
     "report": "Session summaries",
+    "trends": "Trends",
     "calendar": "Calendar subscriptions",
     "therapist": "The team",
     "practice": "Practice settings",

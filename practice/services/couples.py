@@ -399,13 +399,15 @@ def assign_therapists(owner: User, couple: Couple, therapist_ids: list[int]) -> 
 
 
 def recent_audit(couple: Couple, limit: int = 30):
-    """The couple's latest audit events, newest first."""
+    """The couple's latest audit events, newest first: what was done to the couple's records
+    (reading them is in the owner's access log, not here)."""
     from practice.models import AuditEvent
 
     return list(
         db.session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.couple_id == couple.id)
+            # What was done; who merely looked is in the practice's access log.
+            .where(AuditEvent.couple_id == couple.id, AuditEvent.action.not_like("%.viewed"))
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
             .limit(limit)
             .options(joinedload(AuditEvent.actor), joinedload(AuditEvent.actor_partner))

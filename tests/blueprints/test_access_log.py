@@ -101,3 +101,37 @@ def test_filters_that_make_no_sense_are_reset_in_words(owner_client):
 def test_only_the_owner_has_the_log(therapist_client):
     assert therapist_client.get("/settings/audit").status_code == 404
     assert therapist_client.get("/settings/audit.csv").status_code == 404
+
+
+def test_reading_a_couples_records_is_logged_and_the_page_keeps_to_what_was_done(
+    owner_client, therapist_client, practice_a
+):
+    ids = _couple(practice_a, "Read couple")
+    for url in (
+        f"/couples/{ids.id}",
+        f"/couples/{ids.id}/checkins",
+        f"/couples/{ids.id}/safety",
+        f"/couples/{ids.id}/trends",
+    ):
+        assert therapist_client.get(url).status_code == 200, url
+    with unscoped():
+        rows = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.couple_id == ids.id, AuditEvent.action.like("%.viewed"))
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [row.action for row in rows] == [
+        "couple.viewed",
+        "checkin.viewed",
+        "safety.viewed",
+        "trends.viewed",
+    ]
+    assert {row.actor_user_id for row in rows} == {practice_a.therapist_id}
+    assert all(not row.details for row in rows)  # who and when; never what was on the page
+
+    log = page(owner_client.get(f"/settings/audit?couple={ids.id}&area=safety"))
+    assert "read the couple's safety answers" in log.text
+    # The couple's own page lists what was done to its records, not every reading of them.
+    couple_page = page(owner_client.get(f"/couples/{ids.id}"))
+    assert "opened the couple's page" not in couple_page.text
+    assert "added the couple" in couple_page.text or "Recent activity" in couple_page.text

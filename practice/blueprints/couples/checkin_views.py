@@ -18,7 +18,7 @@ from practice.checkins.status import HANDED_IN
 from practice.extensions import db
 from practice.models import Agreement
 from practice.models.checkin import Checkin
-from practice.services import DomainError
+from practice.services import DomainError, audit
 from practice.services import checkins as checkin_service
 
 WEEKS_SHOWN = 4
@@ -51,6 +51,7 @@ def couple_checkins(couple):
         a.public_id: a.text
         for a in db.session.scalars(select(Agreement).where(Agreement.couple_id == couple.id))
     }
+    audit.viewed(current_user, "checkin", couple)
     return render_template(
         "couples/checkins.html",
         couple=couple,

@@ -15,7 +15,7 @@ from practice.extensions import db
 from practice.instruments import InstrumentError, get_instrument
 from practice.models import Couple
 from practice.models.checkin import SafetyAnswer, SafetyFlag
-from practice.services import DomainError, NotFound, safety
+from practice.services import DomainError, NotFound, audit, safety
 from practice.services.couples import visible_couples
 
 
@@ -60,6 +60,7 @@ def couple_safety(couple):
             select(SafetyAnswer).where(SafetyAnswer.id.in_([f.answer_id for f in flags]))
         )
     }
+    audit.viewed(current_user, "safety", couple)
     return render_template(
         "couples/couple_safety.html",
         couple=couple,

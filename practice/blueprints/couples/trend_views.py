@@ -4,10 +4,11 @@ method's timeline behind it and the numbers in a table beside it."""
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_login import current_user
 
 from practice.blueprints.couples import bp
 from practice.blueprints.couples.views import with_couple
-from practice.services import trends
+from practice.services import audit, trends
 
 
 def span_from_request() -> int:
@@ -23,6 +24,7 @@ def span_from_request() -> int:
 def couple_trends(couple):
     span = span_from_request()
     trend = trends.couple_trend(couple, span)
+    audit.viewed(current_user, "trends", couple)
     return render_template(
         "couples/trends.html",
         couple=couple,

@@ -180,6 +180,7 @@ def show(couple_id: int):
         abort(404)
     partners = couple.partners
     assignments = homework_service.couple_assignments(couple)
+    audit.viewed(current_user, "couple", couple)
     return render_template(
         "couples/show.html",
         couple=couple,

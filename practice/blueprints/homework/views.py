@@ -13,7 +13,7 @@ from practice.blueprints.homework.forms import AssignForm, CommentForm
 from practice.blueprints.transaction import discard_writes
 from practice.homework import KINDS, get_kind
 from practice.homework.workflow import Status
-from practice.services import DomainError, NotFound, joint, windows
+from practice.services import DomainError, NotFound, audit, joint, windows
 from practice.services import couples as couple_service
 from practice.services import homework as homework_service
 from practice.services import review as review_service
@@ -150,7 +150,9 @@ def _review_page(couple, response, comment_form: CommentForm | None = None, stat
 @bp.route("/couples/<int:couple_id>/homework/<int:response_id>")
 @with_couple
 def review(couple, response_id: int):
-    return _review_page(couple, _response_or_404(couple, response_id))
+    response = _response_or_404(couple, response_id)
+    audit.viewed(current_user, "homework", couple, target=response, kind=response.kind)
+    return _review_page(couple, response)
 
 
 def _act(couple, response_id: int, action, message: str):
