@@ -193,7 +193,8 @@ def show(couple_id: int):
         notice_digest=portal_access.privacy_notice_digest(current_user.practice),
         checkin_opening=_checkin_opening(couple),
         invite_state=portal_access.invite_state,
-        audit_events=couple_service.recent_audit(couple) if current_user.is_owner else None,
+        # The couple's trail: for the owner, and for the therapists who see the couple.
+        audit_events=couple_service.recent_audit(couple),
         describe_event=audit.describe,
         partner_names={p.id: p.display_name for p in partners},
         action_form=ConfirmForm(),
