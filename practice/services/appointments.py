@@ -167,9 +167,7 @@ def in_window(user: User, start: datetime, end: datetime) -> list[Appointment]:
             .where(
                 Appointment.starts_at >= start,
                 Appointment.starts_at < end,
-                Appointment.couple_id.in_(
-                    couple_service.visible_couples(user).with_only_columns(Couple.id)
-                ),
+                Appointment.couple_id.in_(couple_service.visible_couple_ids(user)),
             )
             .order_by(Appointment.starts_at, Appointment.id)
             .options(joinedload(Appointment.couple), joinedload(Appointment.partner))

@@ -68,6 +68,11 @@ def visible_couples(user: User) -> Select:
     return statement
 
 
+def visible_couple_ids(user: User) -> Select:
+    """The ids of the couples this therapist may see, for `…couple_id.in_(…)`."""
+    return visible_couples(user).with_only_columns(Couple.id).order_by(None)
+
+
 def get_couple(user: User, couple_id: int) -> Couple:
     """The couple if this therapist may see it; NotFound otherwise (never 'forbidden')."""
     couple = (

@@ -194,7 +194,7 @@ def get_report(user: User, report_id: int) -> Report:
         select(Report)
         .where(
             Report.id == report_id,
-            Report.couple_id.in_(couple_service.visible_couples(user).with_only_columns(Couple.id)),
+            Report.couple_id.in_(couple_service.visible_couple_ids(user)),
         )
         .options(joinedload(Report.job_run), joinedload(Report.couple))
     )
@@ -215,45 +215,36 @@ def couple_reports(couple: Couple, limit: int = 20) -> list[Report]:
     )
 
 
+def _released_to(partner: Partner) -> tuple:
+    """What the partner may download: a made couple copy of their couple, shared with them."""
+    return (
+        Report.couple_id == partner.couple_id,
+        Report.audience == "couple",
+        Report.released_at.is_not(None),
+        Report.rendered_at.is_not(None),
+    )
+
+
 def released_for(partner: Partner) -> list[Report]:
     """The summaries released to the partner's couple, newest first."""
     return list(
         db.session.scalars(
             select(Report)
-            .where(
-                Report.couple_id == partner.couple_id,
-                Report.audience == "couple",
-                Report.released_at.is_not(None),
-                Report.rendered_at.is_not(None),
-            )
+            .where(*_released_to(partner))
             .order_by(Report.released_at.desc(), Report.id.desc())
         )
     )
 
 
 def released_count(partner: Partner) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Report)
-        .where(
-            Report.couple_id == partner.couple_id,
-            Report.audience == "couple",
-            Report.released_at.is_not(None),
-        )
-    )
+    return db.session.scalar(select(func.count()).select_from(Report).where(*_released_to(partner)))
 
 
 def get_released(partner: Partner, public_id: str) -> Report:
     """A released couple copy of the partner's couple, or NotFound (the therapist's copies
     and unreleased ones included)."""
     report = db.session.scalar(
-        select(Report).where(
-            Report.public_id == public_id,
-            Report.couple_id == partner.couple_id,
-            Report.audience == "couple",
-            Report.released_at.is_not(None),
-            Report.rendered_at.is_not(None),
-        )
+        select(Report).where(Report.public_id == public_id, *_released_to(partner))
     )
     if report is None:
         raise NotFound()
@@ -720,9 +711,7 @@ def batch_reports(user: User, batch: ReportBatch) -> list[Report]:
             select(Report)
             .where(
                 Report.batch_id == batch.id,
-                Report.couple_id.in_(
-                    couple_service.visible_couples(user).with_only_columns(Couple.id)
-                ),
+                Report.couple_id.in_(couple_service.visible_couple_ids(user)),
             )
             .order_by(Report.id)
             .options(joinedload(Report.job_run), joinedload(Report.couple))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -166,10 +167,9 @@ def without_form_tokens(html: str) -> str:
     return re.sub(r'(name="csrf_token"[^>]*value=")[^"]*', r"\1", html)
 
 
-@pytest.fixture
-def rate_limited_client(app):
-    """A client of an app built with rate limits on, as in production (the sign-in forms'
-    tests).
+@contextmanager
+def rate_limited(app, **settings):
+    """A client of an app built with rate limits on, as in production, with `settings`.
 
     Flask-Limiter reads RATELIMIT_ENABLED once, in init_app, and the session app was built
     with it off: flipping app.config afterwards changes nothing. So this builds a second app
@@ -179,7 +179,7 @@ def rate_limited_client(app):
     from practice.extensions import limiter
 
     saved = limiter.enabled
-    limited = create_app({**app.config, "RATELIMIT_ENABLED": True})
+    limited = create_app({**app.config, "RATELIMIT_ENABLED": True, **settings})
     limited.test_client_class = type(app.test_client())
     limiter.reset()
     try:
@@ -189,3 +189,10 @@ def rate_limited_client(app):
         limiter.enabled = saved
         with limited.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def rate_limited_client(app):
+    """A client with the production rate limits (the sign-in forms' tests)."""
+    with rate_limited(app) as client:
+        yield client

@@ -29,7 +29,7 @@ from practice.models import (
 from practice.models.base import utcnow
 from practice.services import portal_access
 from practice.tenancy import practice_context, unscoped
-from tests.blueprints.conftest import link_path, page, without_form_tokens
+from tests.blueprints.conftest import link_path, page, rate_limited, without_form_tokens
 from tests.blueprints.test_couples import (
     LAPTOP,
     PHONE,
@@ -285,23 +285,9 @@ def test_the_dead_link_page_offers_an_emailed_sign_in_link(make_client):
 
 @pytest.fixture
 def rate_limited_client(app):
-    """A client of an app built with rate limits on (see test_auth.py for why a second app)."""
-    from practice import create_app
-    from practice.extensions import limiter
-
-    saved = limiter.enabled
-    limited = create_app(
-        {**app.config, "RATELIMIT_ENABLED": True, "PORTAL_LINK_RATE_LIMIT": "3 per minute"}
-    )
-    limited.test_client_class = type(app.test_client())
-    limiter.reset()
-    try:
-        yield limited.test_client()
-    finally:
-        limiter.reset()
-        limiter.enabled = saved
-        with limited.app_context():
-            db.engine.dispose()
+    """A client with rate limits on, three link attempts a minute per address."""
+    with rate_limited(app, PORTAL_LINK_RATE_LIMIT="3 per minute") as client:
+        yield client
 
 
 def guess() -> str:
