@@ -3,8 +3,11 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.pool import NullPool
 
 from practice.extensions import refresh_statistics
+from practice.row_security import grant_app_role
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -17,7 +20,22 @@ logger = logging.getLogger("alembic.env")
 
 
 def get_engine():
+    """The tables' owner runs the migrations: DATABASE_OWNER_URL, or the app's own URL."""
+    owner_url = current_app.config.get("DATABASE_OWNER_URL")
+    if owner_url:
+        return create_engine(owner_url, poolclass=NullPool)
     return current_app.extensions["migrate"].db.engine
+
+
+def grant_to_app(connection) -> None:
+    """The app's role (DATABASE_URL's user, when it is not the owner) gets its grants."""
+    if connection.dialect.name != "postgresql" or not current_app.config.get("DATABASE_OWNER_URL"):
+        return
+    app_role = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).username
+    owner = connection.exec_driver_sql("SELECT current_user").scalar()
+    if app_role and app_role != owner:
+        grant_app_role(connection, app_role, current_app.config["DATABASE_UNSCOPED_ROLE"])
+        connection.commit()
 
 
 def get_engine_url():
@@ -119,6 +137,8 @@ def run_migrations_online():
             # a whole practice). Cheap on an empty database; a large one is sampled.
             refresh_statistics(connection)
             connection.commit()
+        # Every time, not only after a change: cheap, and it mends grants made by hand.
+        grant_to_app(connection)
         if connection.dialect.name == "sqlite":
             # The connection goes back to the pool: give it back as the app expects it.
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")

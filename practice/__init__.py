@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     from practice import models  # noqa: F401 - every table on the metadata
     from practice.extensions import csrf, db, limiter, login_manager, migrate
     from practice.jobs.dispatch import install_hooks
+    from practice.row_security import install as install_row_security
     from practice.security import init_app as init_password_hashing
     from practice.tenancy import install_guard, install_load_check
 
@@ -56,6 +57,8 @@ def register_extensions(app: Flask) -> None:
     # the models are subclasses of db.Model only and a listener on Base never fires.
     install_load_check(db.Model)
     install_hooks()
+    with app.app_context():  # the engine exists once bound; it has not connected yet
+        install_row_security(db.engine, app.config["DATABASE_UNSCOPED_ROLE"])
 
     from practice.blueprints.auth.sessions import configure_login
 

@@ -132,6 +132,13 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "SECRET_KEY": _secret_key(environ, env, instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # PostgreSQL: migrations run as the tables' owner; the app connects as a role that
+        # owns none, held to row-level security (README: Running with PostgreSQL). Unset, the
+        # migrations use DATABASE_URL.
+        "DATABASE_OWNER_URL": normalise_database_url(environ.get("DATABASE_OWNER_URL") or "")
+        or None,
+        # The role the app's role takes on inside `unscoped()` blocks only (BYPASSRLS).
+        "DATABASE_UNSCOPED_ROLE": environ.get("DATABASE_UNSCOPED_ROLE") or "practice_unscoped",
         "REDIS_URL": redis_url,
         "BASE_URL": (environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         # Mail

@@ -25,9 +25,18 @@ from sqlalchemy.orm import (
 
 _current_practice_id: ContextVar[int | None] = ContextVar("current_practice_id", default=None)
 _unscoped_depth: ContextVar[int] = ContextVar("unscoped_depth", default=0)
+# The one practice whose rows a flush writes when none is set (row_security tells PostgreSQL),
+# or CREATING while a flush creates a practice.
+CREATING = 0
+_flush_practice_id: ContextVar[int | None] = ContextVar("flush_practice_id", default=None)
 # The tenant's own model (Practice), given by install_guard: the models build on this module,
 # so it does not import them.
 _tenant_model: type | None = None
+
+
+# The execution option that marks a refresh by primary key of an object already loaded,
+# made with no practice set: the one statement outside `unscoped()` that needs no practice.
+REFRESH = "tenancy_refresh"
 
 
 class TenancyError(RuntimeError):
@@ -87,6 +96,11 @@ def is_unscoped() -> bool:
     return _unscoped_depth.get() > 0
 
 
+def flush_practice_id() -> int | None:
+    """While a flush runs with no practice set: the one practice all its rows belong to."""
+    return _flush_practice_id.get()
+
+
 def _scope_statement(state: ORMExecuteState) -> None:
     if is_unscoped():
         return
@@ -95,7 +109,9 @@ def _scope_statement(state: ORMExecuteState) -> None:
     practice_id = _current_practice_id.get()
     if practice_id is None and state.is_column_load:
         # Refreshing an expired attribute of an object already in the session reveals
-        # nothing new; with a practice set, the criteria below still apply to it.
+        # nothing new; with a practice set, the criteria below still apply to it. Row-level
+        # security is told the same (row_security.REFRESH).
+        state.update_execution_options(**{REFRESH: True})
         return
     if practice_id is None:
         raise TenancyError(
@@ -161,6 +177,33 @@ def _stamp_new_rows(session: Session, flush_context, instances) -> None:
                 added = [p for p in state.attrs.practice.history.added if p is not None]
                 if added and _identity_id(added[0]) != obj.practice_id:
                     raise TenancyError(f"A {type(obj).__name__} cannot move to another practice.")
+    if practice_id is None and not is_unscoped():
+        # A sign-in, a link or a sweep found its rows in an unscoped block and writes them
+        # after it: the rows name their practice, checked above. With one practice among
+        # them, the flush acts in it (row-level security holds it to that practice).
+        # A flush that creates a practice (sign-up, the demo, a test's factory) writes rows of
+        # a tenant that has no id yet: it is its own narrow bypass, CREATING.
+        if any(isinstance(obj, _tenant_model) for obj in session.new):
+            _flush_practice_id.set(CREATING)
+            return
+        owners = {_owner(obj) for obj in (*session.new, *session.dirty, *session.deleted)}
+        owners.discard(None)
+        _flush_practice_id.set(owners.pop() if len(owners) == 1 else None)
+
+
+def _owner(obj) -> int | None:
+    if isinstance(obj, PracticeScoped):
+        if obj.practice_id is not None:
+            return obj.practice_id
+        parent = getattr(obj, "practice", None)
+        return _identity_id(parent) if parent is not None else None
+    if _tenant_model is not None and isinstance(obj, _tenant_model):
+        return _identity_id(obj)
+    return None
+
+
+def _flush_ended(session: Session, *args) -> None:
+    _flush_practice_id.set(None)
 
 
 def _identity_id(obj) -> int | None:
@@ -186,6 +229,8 @@ def install_guard(tenant_model: type, session_class: type[Session] = Session) ->
     if not event.contains(session_class, "do_orm_execute", _scope_statement):
         event.listen(session_class, "do_orm_execute", _scope_statement)
         event.listen(session_class, "before_flush", _stamp_new_rows)
+        event.listen(session_class, "after_flush_postexec", _flush_ended)
+        event.listen(session_class, "after_soft_rollback", _flush_ended)
 
 
 def install_load_check(base: type) -> None:

@@ -1,8 +1,12 @@
 """Test fixtures: one app per session on a real database, a clean database per test.
 
-SQLite by default; PostgreSQL when TEST_DATABASE_URL is set. Redis-backed tests use the real
-server at TEST_REDIS_URL (default db 15 on localhost), flushed per test. With CI=true a
-missing service fails the run instead of skipping.
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set. On PostgreSQL the test database
+is set up as production's is: TEST_DATABASE_URL is the tables' owner, which runs the
+migrations and the clean-up between tests, and the app connects as a role of its own
+(TEST_DATABASE_APP_URL, by default the same URL as the role `practice_app`), held to
+row-level security. Redis-backed tests use the real server at TEST_REDIS_URL (default db 15
+on localhost), flushed per test. With CI=true a missing service fails the run instead of
+skipping.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_DATABASE_APP_ROLE = "practice_app"
+TEST_DATABASE_APP_URL = os.environ.get("TEST_DATABASE_APP_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BASE_URL = "https://practice.example.org"
 
@@ -94,12 +100,35 @@ def inbox(smtp_server) -> Inbox:
 # --- The app and its database -----------------------------------------------------------
 
 
-def _database_url(instance_path) -> str:
+def _database_urls(instance_path) -> tuple[str, str | None]:
+    """The app's URL, and the owner's (None on SQLite, where one connection does both)."""
+    from sqlalchemy import make_url
+
     from practice.config import normalise_database_url
 
-    if TEST_DATABASE_URL:
-        return normalise_database_url(TEST_DATABASE_URL)
-    return f"sqlite:///{instance_path}/test.db"
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{instance_path}/test.db", None
+    owner = normalise_database_url(TEST_DATABASE_URL)
+    app = TEST_DATABASE_APP_URL or make_url(owner).set(username=TEST_DATABASE_APP_ROLE)
+    if not isinstance(app, str):
+        app = app.render_as_string(hide_password=False)
+    return normalise_database_url(app), owner
+
+
+def _create_app_role(owner_url: str, app_url: str) -> None:
+    """The app's login role, as a database administrator would create it (cluster-wide)."""
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.pool import NullPool
+
+    role = make_url(app_url).username
+    engine = create_engine(owner_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        if not connection.execute(
+            text("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role)"), {"role": role}
+        ).scalar():
+            quoted = connection.dialect.identifier_preparer.quote(role)
+            connection.exec_driver_sql(f"CREATE ROLE {quoted} LOGIN")
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -112,10 +141,13 @@ def app(tmp_path_factory, smtp_server):
     os.environ["PRACTICE_INSTANCE_PATH"] = str(instance_path)
     from practice import create_app
 
+    app_url, owner_url = _database_urls(instance_path)
+
     controller, _ = smtp_server
     app = create_app(
         {
-            "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+            "SQLALCHEMY_DATABASE_URI": app_url,
+            "DATABASE_OWNER_URL": owner_url,
             "BASE_URL": BASE_URL,
             "MAIL_BACKEND": "smtp",
             "MAIL_SERVER": controller.hostname,
@@ -129,21 +161,43 @@ def app(tmp_path_factory, smtp_server):
     from practice.extensions import db
 
     with app.app_context():
+        owner = owner_engine(app)
         try:
-            with db.engine.connect() as connection:
+            with owner.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except OperationalError:
             missing_service(f"the database at {TEST_DATABASE_URL or 'sqlite'}")
-        db.drop_all()
-        with db.engine.begin() as connection:
+        if owner_url:
+            _create_app_role(owner_url, app_url)
+        db.metadata.drop_all(owner)
+        with owner.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        upgrade()  # the real migrations build the test schema
+        upgrade()  # the real migrations build the test schema, and grant the app's role
     return app
 
 
-def _clean(db) -> None:
+def owner_engine(app):
+    """The tables' owner: it builds the schema and cleans up between tests (on SQLite, the
+    app's own engine)."""
+    from sqlalchemy import create_engine
+
+    from practice.extensions import db
+
+    if not app.config.get("DATABASE_OWNER_URL"):
+        return db.engine
+    engine = app.extensions.get("test_owner_engine")
+    if engine is None:
+        engine = app.extensions["test_owner_engine"] = create_engine(
+            app.config["DATABASE_OWNER_URL"]
+        )
+    return engine
+
+
+def _clean(app) -> None:
+    from practice.extensions import db
+
     tables = list(reversed(db.metadata.sorted_tables))
-    with db.engine.begin() as connection:
+    with owner_engine(app).begin() as connection:
         if connection.dialect.name == "postgresql":
             _clean_postgresql(connection, tables)
         else:
@@ -186,7 +240,7 @@ def _app_context(request):
     from practice.tenancy import set_current_practice
 
     with app.app_context(), _fresh_state_per_request(app):
-        _clean(db)
+        _clean(app)
         set_current_practice(None)
         yield
         db.session.rollback()

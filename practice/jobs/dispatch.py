@@ -121,7 +121,8 @@ def dispatch(job_run_id: int, practice_id: int, function: str) -> None:
             # The row stays pending; `flask jobs requeue` (run on a timer) sends it later.
             log.warning("job run %s left pending: Redis unavailable", job_run_id)
             return
-        with db.engine.begin() as connection:
+        # Its own short transaction, in the run's practice (row-level security holds it to it).
+        with practice_context(practice_id), db.engine.begin() as connection:
             connection.execute(
                 update(JobRun.__table__)
                 .where(JobRun.__table__.c.id == job_run_id, JobRun.__table__.c.status == "pending")
@@ -220,7 +221,7 @@ def requeue_stale(older_than: int = 60) -> int:
     for job_run_id, practice_id, function in runs:
         dispatch(job_run_id, practice_id, function)
     # A run whose every attempt died with its worker is failed, not sent round again.
-    with db.engine.begin() as connection:
+    with unscoped(), db.engine.begin() as connection:  # the sweep's one write across practices
         connection.execute(
             update(JobRun.__table__)
             .where(
@@ -237,10 +238,10 @@ def horse_killed(job, retpid: int, ret_val: int, rusage) -> None:
     """RQ's hook when a work horse dies without finishing (a signal: the kernel's OOM killer,
     a C library aborting at the memory cap, a segfault). The run it was doing is failed at
     once, so its page says so instead of waiting for the lease to run out."""
-    job_run_id = job.args[0] if job.args else None
-    if not isinstance(job_run_id, int):
+    job_run_id, practice_id = (list(job.args) + [None, None])[:2]
+    if not isinstance(job_run_id, int) or not isinstance(practice_id, int):
         return
-    with db.engine.begin() as connection:
+    with practice_context(practice_id), db.engine.begin() as connection:
         connection.execute(
             update(JobRun.__table__)
             .where(JobRun.__table__.c.id == job_run_id, JobRun.__table__.c.status == "running")

@@ -34,7 +34,7 @@ from practice.models.base import utcnow
 from practice.security import hash_token, new_token, seal
 from practice.services import DomainError, NotFound, audit
 from practice.services.accounts import normalise_email
-from practice.tenancy import unscoped
+from practice.tenancy import practice_context, unscoped
 
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=30)
 # Writing "last seen" on every request would turn reads into writes; a few minutes is enough.
@@ -227,16 +227,21 @@ def request_sign_in_link(email: str) -> None:
             .join(Couple, (Couple.id == Partner.couple_id))
             .where(Partner.email == email, Couple.status != "closed")
         ).all()
-        for partner in partners:
+    for partner in partners:
+        # Each practice's rows are written in that practice (row-level security holds them).
+        with practice_context(partner.practice_id):
             if partner.access_revoked_at is not None:
                 audit.record(
                     "partner.sign_in_link_refused", actor_label="anonymous", target=partner
                 )
-                continue
-            enqueue(
-                "email.partner_sign_in_link", practice_id=partner.practice_id, partner_id=partner.id
-            )
-            audit.record("partner.sign_in_link_requested", actor=partner, target=partner)
+            else:
+                enqueue(
+                    "email.partner_sign_in_link",
+                    practice_id=partner.practice_id,
+                    partner_id=partner.id,
+                )
+                audit.record("partner.sign_in_link_requested", actor=partner, target=partner)
+            db.session.flush()
 
 
 def create_sign_in_link(partner: Partner) -> str:

@@ -440,10 +440,10 @@ def test_a_run_belongs_to_the_current_practice(app, owner, job_runs):
 
 
 def test_a_run_cannot_be_made_for_another_practice_inside_one(app, owner, job_runs):
-    other = PracticeFactory()
+    other_id = PracticeFactory().id
     db.session.commit()
     with practice_context(owner.practice_id):
-        enqueue("email.password_reset", practice_id=other.id, user_id=owner.id)
+        enqueue("email.password_reset", practice_id=other_id, user_id=owner.id)
         with pytest.raises(TenancyError):
             db.session.flush()
     db.session.rollback()

@@ -16,13 +16,15 @@ def token_from(link: str, prefix: str) -> str:
 
 
 @pytest.fixture
-def database_values():
-    """Return every value of every column of every table, read straight from the database."""
+def database_values(app):
+    """Return every value of every column of every table, read straight from the database
+    (as the tables' owner: the app's own role sees one practice at a time)."""
     from practice.extensions import db
+    from tests.conftest import owner_engine
 
     def read() -> list[tuple[str, str, object]]:
         values = []
-        with db.engine.connect() as connection:
+        with owner_engine(app).connect() as connection:
             for table in db.metadata.sorted_tables:
                 for row in connection.execute(table.select()).mappings():
                     values.extend((table.name, column, value) for column, value in row.items())
