@@ -14,10 +14,15 @@ Flash messages live in the cookie session, not the database, so a rollback keeps
 
 from __future__ import annotations
 
-from flask import Flask, g
+import logging
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, g
 
 from practice.extensions import db
 from practice.services import DomainError, NotFound
+
+log = logging.getLogger(__name__)
 
 
 def keep_writes() -> None:
@@ -29,6 +34,27 @@ def discard_writes() -> None:
     """Roll this request's writes back even though it answers with a success status."""
     db.session.rollback()
     g.discard_writes = True
+
+
+def after_the_answer(
+    response: Response, work: Callable[[str], None], argument: str, *, what: str
+) -> Response:
+    """Run `work(argument)` once `response` has been sent, in an app context (and so a
+    database session) of its own, committed at its end: for work whose cost would tell
+    something (whether an address is known) if the answer waited for it."""
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                work(argument)
+                db.session.commit()
+            except Exception as error:  # the answer is gone: log the kind, never the input
+                db.session.rollback()
+                log.error("a %s request failed after the answer: %s", what, type(error).__name__)
+
+    response.call_on_close(run)
+    return response
 
 
 def finish(response):

@@ -7,12 +7,15 @@ import unicodedata
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app, render_template
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from practice.extensions import db
 from practice.jobs import enqueue
 from practice.local_time import known_time_zones
+from practice.mailer import send_mail
 from practice.models import (
     PasswordReset,
     Practice,
@@ -34,8 +37,12 @@ from practice.security import (
 )
 from practice.services import MAX_ID, Conflict, DomainError, NotFound, audit, check_single_line
 from practice.tenancy import practice_context, unscoped
+from practice.urls import external_url
 
 PASSWORD_RESET_LIFETIME = timedelta(hours=1)
+SIGN_UP_LINK_LIFETIME = timedelta(hours=24)
+# Its own salt: no other signed value of the app (a form's CSRF token) passes for a sign-up link.
+SIGN_UP_LINK_SALT = "practice-signup"
 INVITATION_LIFETIME = timedelta(days=7)
 # Writing "last seen" on every request would turn reads into writes; a few minutes is enough.
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
@@ -46,6 +53,16 @@ class InvalidCredentials(DomainError):
 
     def __init__(self) -> None:
         super().__init__("That email and password do not match an account.")
+
+
+class EmailTaken(DomainError):
+    """The address already belongs to an account, of this practice or another."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "An account with this email already exists. Sign in, or reset your password.",
+            "email",
+        )
 
 
 def normalise_email(email: str) -> str:
@@ -108,8 +125,71 @@ def _one_line_name(value: str, field: str, max_length: int, missing: str) -> str
     return value
 
 
+def _sign_up_links() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SIGN_UP_LINK_SALT)
+
+
+def sign_up_link_token(email: str) -> str:
+    """The token of a link proving that whoever opens it reads this address's mail: the
+    address, signed and dated. Nothing is stored; it works for SIGN_UP_LINK_LIFETIME."""
+    return _sign_up_links().dumps(normalise_email(email))
+
+
+def email_of_sign_up_link(token: str) -> str:
+    """The address a sign-up link was sent to, or NotFound if it is expired or not ours."""
+    try:
+        email = _sign_up_links().loads(token, max_age=int(SIGN_UP_LINK_LIFETIME.total_seconds()))
+    except BadData:  # expired, tampered with, or not a token at all
+        raise NotFound("This sign-up link has expired or is not valid.") from None
+    if not isinstance(email, str):
+        raise NotFound("This sign-up link has expired or is not valid.")
+    return email
+
+
+def email_has_account(email: str) -> bool:
+    """Whether an account (of any practice) signs in with this address."""
+    return _email_is_taken(normalise_email(email))
+
+
+def request_sign_up(email: str) -> None:
+    """Answer a request to sign up with one email to the address, whoever owns it.
+
+    A new address gets a link to create the practice. An address that already has an account
+    gets a note that someone tried, with links to sign in and to reset the password, and no
+    link to create anything. The same lookup and one message either way; the page the visitor
+    sees says the same whatever the case, so it tells nobody who has an account.
+
+    Sent here and not through the job queue: a job run belongs to a practice, and there is
+    none yet. Nothing is written, so there is nothing to commit.
+    """
+    email = normalise_email(email)
+    with unscoped():  # sign-up: the address may belong to anyone, of any practice
+        user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        link = external_url("auth.signup_confirm", token=sign_up_link_token(email))
+        send_mail(
+            email,
+            "Confirm your email to create your practice",
+            render_template("email/signup_confirm.txt", link=link),
+        )
+    else:
+        send_mail(
+            user.email,
+            "Someone tried to sign up with your email",
+            render_template(
+                "email/signup_account_exists.txt",
+                user=user,
+                sign_in_link=external_url("auth.login"),
+                reset_link=external_url("auth.forgot_password"),
+            ),
+        )
+
+
 def sign_up(*, practice_name: str, name: str, email: str, password: str, time_zone: str) -> User:
     """Create a practice and its owner; the caller signs the owner in.
+
+    On the web the address comes from a confirmed sign-up link (`email_of_sign_up_link`); the
+    CLI passes it straight in. An address that has an account raises EmailTaken.
 
     Two sign-ups at one moment can both pass the checks below; the database then refuses the
     second's email or slug and this raises Conflict: run it again (`retry_on_conflict`), and
@@ -123,10 +203,7 @@ def sign_up(*, practice_name: str, name: str, email: str, password: str, time_zo
     check_time_zone(time_zone)
     check_password_rules(password, email=email)
     if _email_is_taken(email):
-        raise DomainError(
-            "An account with this email already exists. Sign in, or reset your password.",
-            "email",
-        )
+        raise EmailTaken()
     practice = Practice(
         name=practice_name,
         slug=_unique_slug(practice_name),

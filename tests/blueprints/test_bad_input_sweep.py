@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from practice.extensions import db
+from practice.services import accounts
 from practice.services.demo import DEMO_PASSWORD, seed_demo
 from tests.blueprints.test_couples import location
 
@@ -156,13 +157,15 @@ def test_no_portal_form_answers_bad_input_with_a_server_error(make_client, demo)
 def test_no_public_form_answers_bad_input_with_a_server_error(make_client, demo):
     visitor = make_client()
     dead_link = "/p/" + "x" * 43  # its page offers the form asking for a sign-in link
+    # The form behind the link a sign-up emails (to a new address: the demo's are taken).
+    sign_up_link = f"/signup/confirm/{accounts.sign_up_link_token('new@example.com')}"
     forms = crawl(
         visitor,
-        ("/login", "/signup", "/password/forgot", dead_link),
+        ("/login", "/signup", "/password/forgot", dead_link, sign_up_link),
         ("/login", "/signup", "/password", "/p/", "/s/"),
     )
-    assert {"/login", "/signup", "/password/forgot", "/portal/new-link"} <= set(forms), sorted(
-        forms
-    )
+    expected = {"/login", "/signup", sign_up_link, "/password/forgot", "/portal/new-link"}
+    assert expected <= set(forms), sorted(forms)
+    assert {"practice_name", "name", "password", "time_zone"} <= set(forms[sign_up_link].fields)
 
     assert post_bad_values(visitor, forms) == {}

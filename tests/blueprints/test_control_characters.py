@@ -20,7 +20,7 @@ from wtforms import FormField, PasswordField, SelectFieldBase, StringField, Text
 import practice.blueprints
 from practice.extensions import db
 from practice.models import Practice
-from practice.services import MULTI_LINE_MESSAGE, SINGLE_LINE_MESSAGE
+from practice.services import MULTI_LINE_MESSAGE, SINGLE_LINE_MESSAGE, accounts
 from practice.tenancy import unscoped
 from tests.blueprints.conftest import page
 
@@ -106,7 +106,8 @@ def request_context(app):
 
 def test_the_sweep_finds_the_forms_and_fields_that_matter(request_context):
     names = {cls.__qualname__ for cls in all_form_classes()}
-    assert {"SignUpForm", "PracticeSettingsForm", "CoupleForm", "PartnerForm", "SignForm"} <= names
+    assert {"SignUpForm", "CreatePracticeForm", "PracticeSettingsForm", "CoupleForm"} <= names
+    assert {"PartnerForm", "SignForm"} <= names
     fields = {name for _, name in text_fields(one_line)}
     assert {"practice_name", "name", "email", "label", "typed_name", "time_frame"} <= fields
     assert "partner1-display_name" in fields  # fields of sub-forms too
@@ -167,12 +168,12 @@ def test_a_practice_name_with_a_line_break_is_refused_and_shown_as_typed(owner_c
 
 
 def test_sign_up_refuses_a_practice_name_with_a_line_break(client):
+    link = f"/signup/confirm/{accounts.sign_up_link_token('cy@example.com')}"
     response = client.post_form(
-        "/signup",
+        link,
         {
             "practice_name": "Harbour\nCounselling",
             "name": "Cy",
-            "email": "cy@example.com",
             "password": "a long enough passphrase",
             "time_zone": "UTC",
         },
@@ -180,6 +181,18 @@ def test_sign_up_refuses_a_practice_name_with_a_line_break(client):
     assert response.status_code == 422
     shown = page(response)
     assert shown.errors["practice_name"] == SINGLE_LINE_MESSAGE
-    assert shown.values["email"] == "cy@example.com"
+    assert shown.values["practice_name"] == "Harbour\nCounselling"
+    assert shown.values["name"] == "Cy"
     with unscoped():
         assert db.session.query(Practice).count() == 0
+
+
+def test_sign_up_refuses_an_email_with_a_line_break(client, inbox):
+    typed = "cy@example.com\r\nBcc: everyone@example.com"
+    response = client.post_form("/signup", {"email": typed})
+    assert response.status_code == 422
+    shown = page(response)
+    assert SINGLE_LINE_MESSAGE in shown.errors["email"]
+    assert shown.values["email"] == typed
+    response.close()
+    assert inbox.messages == []

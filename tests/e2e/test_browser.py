@@ -1,14 +1,19 @@
-"""A real browser on a real server: sign-up to sign-in on a 360 px phone, keyboard, CSP."""
+"""A real browser on a real server: sign-up (through the emailed link) to sign-in on a 360 px
+phone, keyboard, CSP."""
 
 from __future__ import annotations
 
 import re
+import time
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from practice.extensions import db
 from practice.models import Practice, User
+from practice.services import accounts
 from practice.tenancy import unscoped
+from tests.conftest import BASE_URL
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.factories import PASSWORD, OwnerFactory
 
@@ -35,7 +40,18 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     page.wait_for_url(re.compile(r"/dashboard$"))
 
 
-def test_a_new_therapist_signs_up_out_and_in_on_a_phone(app, open_page, screenshot):
+def emailed_link(inbox) -> str:
+    """The link of the one email sent: it leaves once the page has been answered, so wait
+    for it (a bounded wait, not a timing assertion)."""
+    deadline = time.monotonic() + 10
+    while not inbox.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (link,) = inbox.links()
+    assert link.startswith(BASE_URL + "/")
+    return urlsplit(link).path
+
+
+def test_a_new_therapist_signs_up_out_and_in_on_a_phone(app, open_page, screenshot, inbox):
     page, console = open_page(PHONE)
 
     page.goto("/signup")
@@ -43,9 +59,20 @@ def test_a_new_therapist_signs_up_out_and_in_on_a_phone(app, open_page, screensh
     assert scroll_width(page) <= PHONE["width"]
     screenshot(page, "signup-360")
 
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_role("button", name="Email me the link").click()
+    page.get_by_role("heading", name="Check your inbox").wait_for()  # the answer has come
+    assert page.get_by_text(EMAIL).is_visible()
+    assert scroll_width(page) <= PHONE["width"]
+    screenshot(page, "signup-sent-360")
+
+    page.goto(emailed_link(inbox))
+    assert page.get_by_role("heading", name="Create your practice").is_visible()
+    assert page.get_by_text(EMAIL).is_visible()
+    assert scroll_width(page) <= PHONE["width"]
+    screenshot(page, "signup-confirm-360")
     page.get_by_label("Practice name").fill(PRACTICE_NAME)
     page.get_by_label("Your name").fill("Mira Okafor")
-    page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill("a long and private sentence")
     page.get_by_label("Time zone").select_option("Pacific/Auckland")
     page.get_by_role("button", name="Create practice").click()
@@ -122,12 +149,15 @@ def test_tab_from_the_top_reaches_the_skip_link_first(app, open_page):
 def test_the_csp_allows_our_own_javascript(app, open_page, screenshot):
     page, console = open_page(DESKTOP, timezone_id="Europe/Berlin")
 
-    response = page.goto("/signup")
+    page.goto("/signup")
+    screenshot(page, "signup-1280")
+    # The form behind the emailed link.
+    response = page.goto(f"/signup/confirm/{accounts.sign_up_link_token(EMAIL)}")
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp
     # app.js preselects the browser's time zone: proof that our script ran under the CSP.
     page.wait_for_function("document.getElementById('time_zone').value === 'Europe/Berlin'")
-    screenshot(page, "signup-1280")
+    screenshot(page, "signup-confirm-1280")
 
     page.goto("/login")
     screenshot(page, "login-1280")

@@ -13,12 +13,8 @@ _password_length = Length(
 
 
 class SignUpForm(Form):
-    practice_name = StringField(
-        "Practice name", validators=[DataRequired("Name your practice."), Length(max=200)]
-    )
-    name = StringField(
-        "Your name", validators=[DataRequired("Tell us your name."), Length(max=120)]
-    )
+    """Sign-up, first step: the address, to which a link to go on is emailed."""
+
     email = EmailField(
         "Email",
         validators=[
@@ -26,6 +22,17 @@ class SignUpForm(Form):
             Email("Enter a valid email."),
             Length(max=254),
         ],
+    )
+
+
+class CreatePracticeForm(Form):
+    """Sign-up, second step (from the emailed link): the practice and its owner."""
+
+    practice_name = StringField(
+        "Practice name", validators=[DataRequired("Name your practice."), Length(max=200)]
+    )
+    name = StringField(
+        "Your name", validators=[DataRequired("Tell us your name."), Length(max=120)]
     )
     password = PasswordField(
         "Password", validators=[DataRequired("Choose a password."), _password_length]

@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from practice.blueprints.auth import bp
@@ -11,6 +20,7 @@ from practice.blueprints.auth.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
     ConfirmForm,
+    CreatePracticeForm,
     ForgotPasswordForm,
     LoginForm,
     ResetPasswordForm,
@@ -19,7 +29,7 @@ from practice.blueprints.auth.forms import (
 from practice.blueprints.auth.sessions import end_session, start_session, this_device
 from practice.blueprints.auth.two_factor_views import ask_for_code, finish_sign_in
 from practice.blueprints.forms import show_error
-from practice.blueprints.transaction import discard_writes, keep_writes
+from practice.blueprints.transaction import after_the_answer, discard_writes, keep_writes
 from practice.extensions import db, limiter
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.services import DomainError, NotFound, accounts, retry_on_conflict
@@ -42,20 +52,66 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(_auth_limit, methods=["POST"])
 def signup():
+    """Sign-up, first step: an address, and an email to it; the practice comes from its link."""
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = SignUpForm()
+    if not form.validate_on_submit():
+        return render_template("auth/signup.html", form=form), 422 if form.errors else 200
+    email = form.email.data
+    if current_app.config["PRACTICE_ENV"] == "development":
+        # On a developer's machine the link is shown on the page, so the work is done first.
+        with capture_outbox() as sent:
+            accounts.request_sign_up(email)
+        flash_dev_links(sent)
+        return render_template("auth/signup_sent.html", email=email)
+    # The same page, and the same work before it, whether or not the address has an account:
+    # looking it up and sending the link (or the "someone tried" note) happen once the page
+    # has been sent, so neither the answer nor how long it takes tells who has an account.
+    return after_the_answer(
+        make_response(render_template("auth/signup_sent.html", email=email)),
+        accounts.request_sign_up,
+        email,
+        what="sign-up",
+    )
+
+
+def _already_registered(email: str):
+    """The answer for an address that has an account: the visitor holds a link emailed to it,
+    so they own the address and may be told."""
+    return render_template("auth/signup_already_registered.html", email=email), 409
+
+
+@bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(_auth_limit, methods=["POST"])
+def signup_confirm(token: str):
+    """Sign-up, second step: the emailed link confirmed the address; create the practice."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    try:
+        email = accounts.email_of_sign_up_link(token)
+    except NotFound:
+        return render_template("auth/signup_link_expired.html"), 404
+    if accounts.email_has_account(email):  # a second use of the link, or an invitation since
+        return _already_registered(email)
+    form = CreatePracticeForm()
+    if request.method == "GET":
+        # A fresh form: the browser may offer its own time zone (static/js/app.js).
+        form.time_zone.render_kw = {"data-browser-time-zone": ""}
     if form.validate_on_submit():
         try:
             owner = retry_on_conflict(
                 lambda: accounts.sign_up(
                     practice_name=form.practice_name.data,
                     name=form.name.data,
-                    email=form.email.data,
+                    email=email,
                     password=form.password.data,
                     time_zone=form.time_zone.data,
                 )
             )
+        except accounts.EmailTaken:  # the same link, used at the same moment in another tab
+            discard_writes()
+            return _already_registered(email)
         except DomainError as error:
             discard_writes()
             show_error(form, error)
@@ -65,7 +121,8 @@ def signup():
             start_session(owner, user_session)
             flash("Your practice is ready. Welcome.", "success")
             return redirect(url_for("dashboard.index"))
-    return render_template("auth/signup.html", form=form), 422 if form.errors else 200
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("auth/signup_confirm.html", form=form, email=email), status
 
 
 @bp.route("/login", methods=["GET", "POST"])

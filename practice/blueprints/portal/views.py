@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import logging
-
 from flask import (
     abort,
     current_app,
@@ -25,7 +23,7 @@ from practice.blueprints.portal.sessions import (
     partner_required,
     partner_signed_in,
 )
-from practice.blueprints.transaction import discard_writes
+from practice.blueprints.transaction import after_the_answer, discard_writes
 from practice.extensions import db, limiter
 from practice.homework.standing import Section
 from practice.mailer import capture_outbox, flash_dev_links
@@ -33,8 +31,6 @@ from practice.models import Practice
 from practice.services import portal_access, safety
 from practice.services.portal_access import LinkNotUsable
 from practice.tenancy import set_current_practice, unscoped
-
-log = logging.getLogger(__name__)
 
 REPLACED_ON_DEVICE = "another sign-in on this device"
 
@@ -158,24 +154,12 @@ def new_link():
     # The same words, and the same work before them, whether or not the address is known:
     # finding its partners, recording the request and queueing the email happen once the
     # page has been sent, so how long the answer takes tells nothing.
-    response = make_response(render_template("portal/new_link_sent.html"))
-    response.call_on_close(_after_the_answer(current_app._get_current_object(), email))
-    return response
-
-
-def _after_the_answer(app, email: str):
-    def send_links() -> None:
-        with app.app_context():
-            try:
-                portal_access.request_sign_in_link(email)
-                db.session.commit()
-            except Exception as error:  # the answer is gone: log the kind, never the address
-                db.session.rollback()
-                log.error(
-                    "a sign-in link request failed after the answer: %s", type(error).__name__
-                )
-
-    return send_links
+    return after_the_answer(
+        make_response(render_template("portal/new_link_sent.html")),
+        portal_access.request_sign_in_link,
+        email,
+        what="sign-in link",
+    )
 
 
 @bp.route("/portal")

@@ -11,10 +11,11 @@
     }
   });
 
-  // Sign-up: preselect the browser's own time zone when the field is untouched.
+  // Sign-up (the form behind the emailed link): preselect the browser's own time zone in a
+  // fresh form. A form shown again after a refusal keeps what was chosen.
   document.addEventListener("DOMContentLoaded", function () {
-    var select = document.getElementById("time_zone");
-    if (location.pathname !== "/signup" || !select || select.value !== "UTC" || !window.Intl) return;
+    var select = document.querySelector("select[data-browser-time-zone]");
+    if (!select || select.value !== "UTC" || !window.Intl) return;
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (zone && select.querySelector('option[value="' + zone + '"]')) select.value = zone;
   });
