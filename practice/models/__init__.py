@@ -11,6 +11,7 @@ from practice.models.couple import (
     PortalSession,
     PrivacyAcknowledgement,
 )
+from practice.models.export import CoupleExport
 from practice.models.homework import (
     Agreement,
     AgreementAcceptance,
@@ -49,6 +50,7 @@ __all__ = [
     "ResponseTransition",
     "AuditEvent",
     "Couple",
+    "CoupleExport",
     "CoupleTherapist",
     "JobRun",
     "Notice",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, event
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from practice.extensions import db
@@ -13,15 +13,26 @@ from practice.models.couple import Couple, Partner
 from practice.models.user import User
 from practice.tenancy import PracticeScoped
 
+# The label a partner's own actions carry, so that the trail still says "a partner" once the
+# couple's record is deleted and the row no longer names one.
+PARTNER_LABEL = "partner"
+
 
 class AuditEvent(PracticeScoped, db.Model):
-    """One recorded action. Holds ids and labels, never client text."""
+    """One recorded action. Holds ids and labels, never client text.
+
+    The trail outlives the couple it is about: deleting a couple's record (after the
+    practice's retention period) sets `couple_id` and `actor_partner_id` to NULL and keeps
+    the row: who acted, what kind of thing was done, when. Those two references are plain
+    single-column keys with ON DELETE SET NULL: a composite (practice_id, id) key could not
+    be set to NULL without emptying the row's practice too.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (
         practice_fk("actor_user_id", "users"),
-        practice_fk("actor_partner_id", "partners", cascade=True),
-        practice_fk("couple_id", "couples", cascade=True),
+        ForeignKeyConstraint(["actor_partner_id"], ["partners.id"], ondelete="SET NULL"),
+        ForeignKeyConstraint(["couple_id"], ["couples.id"], ondelete="SET NULL"),
         Index("ix_audit_events_target", "practice_id", "target_type", "target_id"),
         Index("ix_audit_events_practice_id_created_at", "practice_id", "created_at"),
         # A couple's trail, newest first.
@@ -73,7 +84,16 @@ class AuditEvent(PracticeScoped, db.Model):
             return self.actor.name
         if self.actor_partner is not None:
             return self.actor_partner.display_name
+        if self.actor_label == PARTNER_LABEL:
+            return "A partner of a deleted record"
         return self.actor_label or "system"
+
+
+@event.listens_for(AuditEvent, "before_insert")
+def _label_partner_actions(mapper, connection, target: AuditEvent) -> None:
+    # Said once, as the row is written: the partner's id may later be emptied by a deletion.
+    if target.actor_partner_id is not None and target.actor_label is None:
+        target.actor_label = PARTNER_LABEL
 
 
 @event.listens_for(Session, "before_flush")

@@ -47,6 +47,10 @@ class Couple(PracticeScoped, db.Model):
             name="presenting_concern",
         ),
         Index("ix_couples_practice_id_status_label", "practice_id", "status", "label"),
+        # The deletion sweep: the couples whose scheduled deletion is due.
+        Index("ix_couples_practice_id_deletion_due_at", "practice_id", "deletion_due_at"),
+        # Only a closed case is ever scheduled for deletion.
+        CheckConstraint("deletion_due_at IS NULL OR status = 'closed'", name="deletion_closed"),
         CheckConstraint("checkin_weekday BETWEEN 0 AND 6", name="checkin_weekday"),
         CheckConstraint("checkin_hour BETWEEN 0 AND 23", name="checkin_hour"),
     )
@@ -64,6 +68,9 @@ class Couple(PracticeScoped, db.Model):
     therapist_notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the closed case's whole record is to be deleted (the practice's retention period
+    # after closing); None: not scheduled. Reopening the case clears it.
+    deletion_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The latest portal activity of either partner, kept here for the caseload's sort.
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

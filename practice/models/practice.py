@@ -29,6 +29,19 @@ DEFAULT_SECRETS_POLICY_TEXT = {
 }
 
 
+# How long a closed couple's record is kept before it may be deleted, in days (None: until
+# someone deletes it by hand). Each year counts 366 days: a record is never deleted a day
+# before a law's "keep it N years" is over.
+RETENTION_CHOICES = {
+    None: "Keep until deleted by hand",
+    30: "30 days",
+    366: "1 year",
+    3 * 366: "3 years",
+    7 * 366: "7 years",
+    10 * 366: "10 years",
+}
+
+
 class Practice(db.Model):
     """A therapy practice: the tenant. Every client row belongs to exactly one."""
 
@@ -41,6 +54,9 @@ class Practice(db.Model):
         CheckConstraint("portal_idle_days BETWEEN 1 AND 365", name="portal_idle_days"),
         CheckConstraint("checkin_weekday BETWEEN 0 AND 6", name="checkin_weekday"),
         CheckConstraint("checkin_hour BETWEEN 0 AND 23", name="checkin_hour"),
+        CheckConstraint(
+            "closed_record_retention_days BETWEEN 1 AND 36600", name="closed_record_retention_days"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,7 +93,15 @@ class Practice(db.Model):
     )
     # Every therapist signs in with a code from an authenticator as well as a password.
     require_two_factor: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # How long a closed couple's record is kept before its scheduled deletion (days; None:
+    # until deleted by hand). The practice decides: many jurisdictions require years.
+    closed_record_retention_days: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def retention_label(self) -> str:
+        days = self.closed_record_retention_days
+        return RETENTION_CHOICES.get(days) or f"{days} days"
 
     def __repr__(self) -> str:
         return f"<Practice {self.id} {self.slug}>"

@@ -373,11 +373,15 @@ def close_couple(actor: User, couple: Couple) -> None:
 
 
 def reopen_couple(actor: User, couple: Couple) -> None:
-    """Bring a closed case back; partners need fresh links."""
+    """Bring a closed case back; partners need fresh links. A deletion scheduled for the
+    closed case is cancelled: an open case's record is kept."""
     if not couple.is_closed:
         return
     couple.status = "active"
     couple.closed_at = None
+    if couple.deletion_due_at is not None:
+        couple.deletion_due_at = None
+        audit.record("couple.deletion_cancelled", actor=actor, target=couple)
     audit.record("couple.reopened", actor=actor, target=couple)
 
 

@@ -12,6 +12,9 @@ email):
 - to the couple's therapists, when a repair contract's revisit day or an agreement's review
   day comes.
 
+The same sweep deletes the closed couples whose scheduled deletion is due
+(`exports.delete_due_couples`): it runs per practice on the same timer.
+
 Exactly once: a reminder is claimed by inserting its key into `reminders_sent` (unique per
 practice, kind and key) in the same transaction that records the notice and the email job.
 A second sweep, or one running at the same moment, fails to claim it and sends nothing; the
@@ -39,7 +42,7 @@ from practice.models import Couple, Partner, Practice
 from practice.models.base import utcnow
 from practice.models.checkin import Checkin, ReminderSent
 from practice.models.homework import Agreement, ContractVersion, HomeworkResponse
-from practice.services import checkins, notices
+from practice.services import checkins, exports, notices
 from practice.tenancy import practice_context, unscoped
 
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
@@ -172,6 +175,9 @@ def sweep_practice(practice_id: int, now: datetime) -> Sweep:
             _checkin_reminders(couple, now, sweep)
             _window_reminders(couple, now, sweep)
             _therapist_reminders(couple, now, sweep)
+        # The same timer deletes the closed records whose retention period is over.
+        for _ in exports.delete_due_couples(now):
+            sweep.count("couple.deleted")
     return sweep
 
 

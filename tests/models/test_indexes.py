@@ -55,6 +55,12 @@ def test_every_foreign_key_of_a_tenant_table_has_an_index_leading_with_practice_
     )
 
 
+# The audit trail outlives the couple it tells of: its references to the couple and to a
+# partner are set to NULL when those are deleted, which a key that includes the non-null
+# practice_id cannot do. Row-level security keeps its rows in their practice.
+OUTLIVES_ITS_PARENT = {("audit_events", "couple_id"), ("audit_events", "actor_partner_id")}
+
+
 def test_every_foreign_key_of_a_tenant_table_names_the_practice_first():
     # Children point at (practice_id, id) of their parent: a row cannot name another
     # practice's, and the index above serves both the check and the lookup.
@@ -63,8 +69,19 @@ def test_every_foreign_key_of_a_tenant_table_names_the_practice_first():
         for table in _tenant_tables()
         for foreign_key in table.foreign_key_constraints
         if foreign_key.columns[0].name != "practice_id"
+        and (table.name, foreign_key.columns[0].name) not in OUTLIVES_ITS_PARENT
     ]
     assert stray == []
+
+
+def test_the_audit_trail_s_references_to_a_couple_and_a_partner_are_set_null():
+    audit = db.metadata.tables["audit_events"]
+    actions = {
+        foreign_key.columns[0].name: foreign_key.ondelete
+        for foreign_key in audit.foreign_key_constraints
+        if (audit.name, foreign_key.columns[0].name) in OUTLIVES_ITS_PARENT
+    }
+    assert actions == {"couple_id": "SET NULL", "actor_partner_id": "SET NULL"}
 
 
 def test_no_index_repeats_the_start_of_another_index_of_its_table():

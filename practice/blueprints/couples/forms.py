@@ -208,3 +208,9 @@ class AppointmentForm(Form):
 
 assert set(STATUS_FILTER_LABELS) == set(STATUS_FILTERS)
 assert set(SORT_LABELS) == set(SORTS)
+
+
+class CloseCoupleForm(Form):
+    """Closing a case; the owner may also schedule its record's deletion."""
+
+    schedule_deletion = BooleanField("Schedule deletion of this record")

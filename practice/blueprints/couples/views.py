@@ -11,6 +11,7 @@ from practice.blueprints.couples.forms import (
     WEEKDAY_NAMES,
     AssignTherapistsForm,
     CaseloadFilterForm,
+    CloseCoupleForm,
     CoupleForm,
     EditCoupleForm,
     InviteForm,
@@ -19,6 +20,7 @@ from practice.blueprints.forms import show_error
 from practice.blueprints.transaction import discard_writes
 from practice.extensions import db
 from practice.jobs import failed_runs
+from practice.local_time import local_date
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models.base import utcnow
 from practice.services import DomainError, NotFound, audit, portal_access, portal_pin
@@ -26,6 +28,7 @@ from practice.services import agreements as agreement_service
 from practice.services import appointments as appointment_service
 from practice.services import checkins as checkin_service
 from practice.services import couples as couple_service
+from practice.services import exports as export_service
 from practice.services import homework as homework_service
 from practice.services import reports as report_service
 from practice.services import review as review_service
@@ -181,9 +184,14 @@ def show(couple_id: int):
     partners = couple.partners
     assignments = homework_service.couple_assignments(couple)
     audit.viewed(current_user, "couple", couple)
+    now = utcnow()
     return render_template(
         "couples/show.html",
         couple=couple,
+        # When the closed record would be deleted, were its deletion scheduled now.
+        deletion_on=export_service.deletion_date(couple, current_user.practice, now)
+        if couple.is_closed
+        else None,
         partners=partners,
         sessions=sessions,
         appointments=appointment_service.for_couple(couple),
@@ -200,7 +208,7 @@ def show(couple_id: int):
         action_form=ConfirmForm(),
         invite_form=InviteForm(),
         assign_form=_assign_form(couple),
-        now=utcnow(),
+        now=now,
         assignments=assignments,
         standing=homework_service.standings([r for a in assignments for r in a.responses]),
         agreements=agreement_service.agreements_in_force(couple),
@@ -276,14 +284,79 @@ def _confirmed() -> None:
         abort(400)
 
 
-@bp.route("/<int:couple_id>/close", methods=["POST"])
+@bp.route("/<int:couple_id>/close", methods=["GET", "POST"])
 @with_couple
 def close(couple):
-    _confirmed()
+    """Close a case. The page says what closing does, offers the owner a final export first,
+    and a deletion of the record once the practice's retention period is over."""
+    if request.method == "GET":
+        if couple.is_closed:
+            flash(f"{couple.label} is closed already.", "info")
+            return redirect(url_for("couples.show", couple_id=couple.id))
+        practice = current_user.practice
+        return render_template(
+            "couples/close.html",
+            couple=couple,
+            form=CloseCoupleForm(),
+            practice=practice,
+            # The day the record would be deleted, were the case closed now.
+            deletion_on=export_service.deletion_date(couple, practice, utcnow()),
+        )
+    form = CloseCoupleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.schedule_deletion.data and not current_user.is_owner:
+        abort(404)
+    was_closed = couple.is_closed
     couple_service.close_couple(current_user, couple)
-    flash(
-        f"{couple.label} is closed. Both partners' links and portal sessions have ended.", "success"
+    message = (
+        f"{couple.label} is closed. Both partners' links and portal sessions have ended."
+        if not was_closed
+        else f"{couple.label} is closed already."
     )
+    if form.schedule_deletion.data:
+        try:
+            due = export_service.schedule_deletion(current_user, couple)
+        except DomainError as error:
+            flash(f"{message} {error.message}", "error")
+            return redirect(url_for("couples.show", couple_id=couple.id))
+        message += f" Its record is scheduled for deletion on {local_date(due, '%-d %B %Y')}."
+    flash(message, "success")
+    return redirect(url_for("couples.show", couple_id=couple.id))
+
+
+@bp.route("/<int:couple_id>/deletion", methods=["POST"])
+@with_couple
+def schedule_deletion(couple):
+    """Schedule a closed couple's record for deletion (the owner)."""
+    _confirmed()
+    if not current_user.is_owner:
+        abort(404)
+    try:
+        due = export_service.schedule_deletion(current_user, couple)
+    except DomainError as error:
+        discard_writes()
+        flash(error.message, "error")
+    else:
+        flash(
+            f"{couple.label}'s record is scheduled for deletion on {local_date(due, '%-d %B %Y')}.",
+            "success",
+        )
+    return redirect(url_for("couples.show", couple_id=couple.id))
+
+
+@bp.route("/<int:couple_id>/deletion/cancel", methods=["POST"])
+@with_couple
+def cancel_deletion(couple):
+    """Keep the record: take it off the deletion schedule (the owner)."""
+    _confirmed()
+    if not current_user.is_owner:
+        abort(404)
+    if couple.deletion_due_at is None:
+        flash(f"{couple.label}'s record is not scheduled for deletion.", "info")
+    else:
+        export_service.cancel_deletion(current_user, couple)
+        flash(f"{couple.label}'s record is kept: its deletion is cancelled.", "success")
     return redirect(url_for("couples.show", couple_id=couple.id))
 
 
@@ -291,8 +364,13 @@ def close(couple):
 @with_couple
 def reopen(couple):
     _confirmed()
+    cancelled = couple.deletion_due_at is not None
     couple_service.reopen_couple(current_user, couple)
-    flash(f"{couple.label} is active again. Create new links for the partners.", "success")
+    flash(
+        f"{couple.label} is active again. Create new links for the partners."
+        + (" Its scheduled deletion is cancelled." if cancelled else ""),
+        "success",
+    )
     return redirect(url_for("couples.show", couple_id=couple.id))
 
 

@@ -21,7 +21,7 @@ from wtforms.widgets import HiddenInput
 from practice.blueprints.forms import Form
 from practice.local_time import WEEKDAYS, time_zone_choices
 from practice.models.base import MAX_ID
-from practice.models.practice import SECRETS_POLICIES
+from practice.models.practice import RETENTION_CHOICES, SECRETS_POLICIES
 from practice.services.audit import AREAS
 
 
@@ -111,3 +111,27 @@ class AuditFilterForm(Form):
     def validate_until(self, field) -> None:
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError("The last day comes before the first.")
+
+
+RETENTION_FIELD_CHOICES = [
+    ("keep" if days is None else str(days), label) for days, label in RETENTION_CHOICES.items()
+]
+RETENTION_MESSAGE = "Choose how long to keep closed records from the list."
+
+
+class RetentionForm(Form):
+    """How long the practice keeps a closed couple's record before it may be deleted."""
+
+    retention = RadioField(
+        "Keep a closed couple's record for",
+        choices=RETENTION_FIELD_CHOICES,
+        validate_choice=False,
+    )
+
+    def validate_retention(self, field) -> None:
+        if field.data not in dict(RETENTION_FIELD_CHOICES):
+            raise ValidationError(RETENTION_MESSAGE)
+
+    @property
+    def days(self) -> int | None:
+        return None if self.retention.data == "keep" else int(self.retention.data)

@@ -17,13 +17,14 @@ from practice.blueprints.settings.forms import (
     CheckinSafetySettingsForm,
     InviteTherapistForm,
     PracticeSettingsForm,
+    RetentionForm,
 )
 from practice.blueprints.transaction import discard_writes
 from practice.extensions import db
 from practice.jobs import failed_runs
 from practice.mailer import capture_outbox, flash_dev_links
 from practice.models import TherapistInvitation, User
-from practice.services import DomainError, accounts, audit, safety, two_factor
+from practice.services import DomainError, accounts, audit, exports, safety, two_factor
 
 
 def owner_required(view):
@@ -63,7 +64,36 @@ def practice():
             flash("Practice settings saved.", "success")
             return redirect(url_for("settings.practice"))
     status = 422 if form.errors else 200
-    return render_template("settings/practice.html", form=form), status
+    return _practice_page(form, _retention_form(practice), status)
+
+
+def _retention_form(practice) -> RetentionForm:
+    days = practice.closed_record_retention_days
+    return RetentionForm(formdata=None, retention="keep" if days is None else str(days))
+
+
+def _practice_page(form: PracticeSettingsForm, retention_form: RetentionForm, status: int):
+    return render_template(
+        "settings/practice.html", form=form, retention_form=retention_form
+    ), status
+
+
+@bp.route("/retention", methods=["POST"])
+@owner_required
+def retention():
+    """How long closed couples' records are kept before their deletion may be scheduled."""
+    practice = current_user.practice
+    form = RetentionForm()
+    if form.validate_on_submit():
+        try:
+            exports.set_retention(current_user, practice, form.days)
+        except DomainError as error:
+            discard_writes()
+            show_error(form, error)
+        else:
+            flash(f"Closed records: {practice.retention_label.lower()}.", "success")
+            return redirect(url_for("settings.practice") + "#closed-records")
+    return _practice_page(PracticeSettingsForm(obj=practice), form, 422)
 
 
 def _team_page(form: InviteTherapistForm, status: int = 200):
