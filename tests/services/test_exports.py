@@ -139,7 +139,9 @@ def test_an_export_and_its_download_are_audited_without_content(story, database_
     export_zip(story)
     with practice_context(story.practice_id):
         events = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action.like("couple.export_%"))
+            select(AuditEvent)
+            .where(AuditEvent.action.like("couple.export_%"))
+            .order_by(AuditEvent.id)
         ).all()
     assert [(e.action, e.actor_user_id, e.couple_id) for e in events] == [
         ("couple.export_requested", story.owner_id, story.couple_id),
