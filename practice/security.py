@@ -80,17 +80,33 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _fernet():
+def _fernet(purpose: str):
     from cryptography.fernet import Fernet
 
-    key = hashlib.sha256(b"practice-sealed-v1:" + current_app.secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+    # A key of its own for each purpose: what was sealed for one is noise to another.
+    key = hashlib.sha256(f"practice-{purpose}-v1:".encode() + current_app.secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key.digest()))
 
 
-def seal(secret: str) -> str:
-    """Encrypt a short-lived secret (a link waiting for its email job) with the app's key."""
-    return _fernet().encrypt(secret.encode()).decode()
+def seal(secret: str, *, purpose: str = "sealed", at: int | None = None) -> str:
+    """Encrypt and date a short-lived secret with the app's key: a link waiting for its email
+    job, or the address a sign-up link was sent to. `at`: the time to date it (tests)."""
+    fernet = _fernet(purpose)
+    if at is not None:
+        return fernet.encrypt_at_time(secret.encode(), at).decode()
+    return fernet.encrypt(secret.encode()).decode()
 
 
-def unseal(sealed: str) -> str:
-    return _fernet().decrypt(sealed.encode()).decode()
+def unseal(sealed: str, *, purpose: str = "sealed", ttl: int | None = None) -> str:
+    """The secret `seal` sealed for `purpose`; raises InvalidSeal if it was not, or if it is
+    older than `ttl` seconds."""
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return _fernet(purpose).decrypt(sealed.encode(), ttl=ttl).decode()
+    except (InvalidToken, UnicodeError):
+        raise InvalidSeal() from None
+
+
+class InvalidSeal(ValueError):
+    """Not sealed with this app's key for this purpose, altered, or too old."""

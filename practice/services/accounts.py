@@ -7,8 +7,7 @@ import unicodedata
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, render_template
-from itsdangerous import BadData, URLSafeTimedSerializer
+from flask import render_template
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -29,10 +28,13 @@ from practice.models.practice import DEFAULT_SECRETS_POLICY_TEXT, SECRETS_POLICI
 from practice.security import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
+    InvalidSeal,
     hash_password,
     hash_token,
     new_token,
     password_needs_rehash,
+    seal,
+    unseal,
     verify_password,
 )
 from practice.services import MAX_ID, Conflict, DomainError, NotFound, audit, check_single_line
@@ -41,8 +43,8 @@ from practice.urls import external_url
 
 PASSWORD_RESET_LIFETIME = timedelta(hours=1)
 SIGN_UP_LINK_LIFETIME = timedelta(hours=24)
-# Its own salt: no other signed value of the app (a form's CSRF token) passes for a sign-up link.
-SIGN_UP_LINK_SALT = "practice-signup"
+# Its own key: nothing else the app seals (a link waiting for its email) passes for one.
+SIGN_UP_LINK_PURPOSE = "signup"
 INVITATION_LIFETIME = timedelta(days=7)
 # Writing "last seen" on every request would turn reads into writes; a few minutes is enough.
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
@@ -125,25 +127,23 @@ def _one_line_name(value: str, field: str, max_length: int, missing: str) -> str
     return value
 
 
-def _sign_up_links() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SIGN_UP_LINK_SALT)
-
-
-def sign_up_link_token(email: str) -> str:
+def sign_up_link_token(email: str, *, at: int | None = None) -> str:
     """The token of a link proving that whoever opens it reads this address's mail: the
-    address, signed and dated. Nothing is stored; it works for SIGN_UP_LINK_LIFETIME."""
-    return _sign_up_links().dumps(normalise_email(email))
+    address, encrypted and dated with the app's key, so that the link (in a proxy's log, a
+    browser's history) does not show it. Nothing is stored; it works for
+    SIGN_UP_LINK_LIFETIME. `at`: when it was made (tests)."""
+    return seal(normalise_email(email), purpose=SIGN_UP_LINK_PURPOSE, at=at)
 
 
 def email_of_sign_up_link(token: str) -> str:
     """The address a sign-up link was sent to, or NotFound if it is expired or not ours."""
     try:
-        email = _sign_up_links().loads(token, max_age=int(SIGN_UP_LINK_LIFETIME.total_seconds()))
-    except BadData:  # expired, tampered with, or not a token at all
+        email = unseal(
+            token, purpose=SIGN_UP_LINK_PURPOSE, ttl=int(SIGN_UP_LINK_LIFETIME.total_seconds())
+        )
+        return check_email(email)
+    except (InvalidSeal, DomainError):  # expired, altered, not a token, or not an address
         raise NotFound("This sign-up link has expired or is not valid.") from None
-    if not isinstance(email, str):
-        raise NotFound("This sign-up link has expired or is not valid.")
-    return email
 
 
 def email_has_account(email: str) -> bool:
