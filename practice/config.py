@@ -125,11 +125,25 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
     mail_backend = environ.get("MAIL_BACKEND") or ("smtp" if production else "console")
     if mail_backend not in ("smtp", "console"):
         raise ConfigError(f"MAIL_BACKEND must be 'smtp' or 'console'; got {mail_backend!r}.")
+    mail_console_full = _bool(environ.get("MAIL_CONSOLE_FULL"))
+    if mail_console_full and production:
+        raise ConfigError(
+            "MAIL_CONSOLE_FULL prints whole emails (names, working links) to the log; "
+            "production refuses it."
+        )
+    proxy_count = _int(environ, "PROXY_COUNT", 0)
+    if proxy_count < 0:
+        raise ConfigError(f"PROXY_COUNT must be 0 or more; got {proxy_count}.")
 
     return {
         "PRACTICE_ENV": env,
         "TESTING": env == "testing",
         "SECRET_KEY": _secret_key(environ, env, instance_path),
+        # Earlier keys, newest first, comma-separated: still accepted for sessions and seals
+        # while the new key takes over (deploy/README.md, Rotating SECRET_KEY).
+        "SECRET_KEY_FALLBACKS": [
+            key.strip() for key in environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
+        ],
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # PostgreSQL: migrations run as the tables' owner; the app connects as a role that
@@ -149,6 +163,10 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "MAIL_PASSWORD": environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool(environ.get("MAIL_USE_TLS")),
         "MAIL_FROM": environ.get("MAIL_FROM", "practice <no-reply@practice.invalid>"),
+        # The console backend logs the recipient's domain and the links; this, the whole email.
+        "MAIL_CONSOLE_FULL": mail_console_full,
+        # How many proxies in front of the app set X-Forwarded-For and -Proto (0: trust none).
+        "PROXY_COUNT": proxy_count,
         # Sessions and cookies
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -168,7 +168,12 @@ def grant_app_role(connection: Connection, app_role: str, unscoped_role: str) ->
     app, unscoped = quote(app_role), quote(unscoped_role)
     if not has_unscoped:
         connection.exec_driver_sql(f"CREATE ROLE {unscoped} NOLOGIN BYPASSRLS")
-    connection.exec_driver_sql(f"GRANT {unscoped} TO {app}")
+    member = connection.execute(
+        text("SELECT pg_has_role(:app, :unscoped, 'MEMBER')"),
+        {"app": app_role, "unscoped": unscoped_role},
+    ).scalar()
+    if not member:  # granted by the database's administrator already, when roles are theirs
+        connection.exec_driver_sql(f"GRANT {unscoped} TO {app}")
     tables = [name for name in inspect(connection).get_table_names() if name != "alembic_version"]
     for role in (app, unscoped):
         connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_schema(connection)} TO {role}")

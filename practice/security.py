@@ -81,11 +81,19 @@ def hash_token(token: str) -> str:
 
 
 def _fernet(purpose: str):
-    from cryptography.fernet import Fernet
+    """The seal for `purpose`: made with SECRET_KEY, and opening what SECRET_KEY_FALLBACKS
+    (earlier keys, newest first) sealed, so that a key rotation keeps two-step sign-in and
+    waiting links working."""
+    from cryptography.fernet import Fernet, MultiFernet
 
-    # A key of its own for each purpose: what was sealed for one is noise to another.
-    key = hashlib.sha256(f"practice-{purpose}-v1:".encode() + current_app.secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key.digest()))
+    secrets_ = [current_app.secret_key, *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
+
+    def fernet(secret: str) -> Fernet:
+        # A key of its own for each purpose: what was sealed for one is noise to another.
+        key = hashlib.sha256(f"practice-{purpose}-v1:".encode() + secret.encode())
+        return Fernet(base64.urlsafe_b64encode(key.digest()))
+
+    return MultiFernet([fernet(secret) for secret in secrets_ if secret])
 
 
 def seal(secret: str, *, purpose: str = "sealed", at: int | None = None) -> str:

@@ -50,3 +50,32 @@ def test_a_hash_verifies_and_a_wrong_password_or_malformed_hash_does_not(app):
     assert verify_password(stored, "the right password") is True
     assert verify_password(stored, "the wrong password") is False
     assert verify_password("not an argon2 hash", "the right password") is False
+
+
+# --- Seals and key rotation ---------------------------------------------------------------------
+
+
+def _app_with_keys(key: str, *fallbacks: str) -> Flask:
+    rotated = Flask(__name__)
+    rotated.config.update(SECRET_KEY=key, SECRET_KEY_FALLBACKS=list(fallbacks))
+    return rotated
+
+
+def test_a_seal_made_before_a_key_rotation_opens_while_the_old_key_is_a_fallback():
+    with _app_with_keys("old key " * 6).app_context():
+        sealed = security.seal("a secret")
+        signup = security.seal("ada@example.com", purpose="signup")
+    with _app_with_keys("new key " * 6, "old key " * 6).app_context():
+        assert security.unseal(sealed) == "a secret"
+        assert security.unseal(signup, purpose="signup") == "ada@example.com"
+        resealed = security.seal("a secret")
+    with _app_with_keys("new key " * 6).app_context():
+        assert security.unseal(resealed) == "a secret"  # new seals use the new key
+        with pytest.raises(security.InvalidSeal):
+            security.unseal(sealed)  # the old key dropped: what it sealed no longer opens
+
+
+def test_a_seal_for_one_purpose_does_not_open_for_another():
+    with _app_with_keys("a key " * 8).app_context():
+        with pytest.raises(security.InvalidSeal):
+            security.unseal(security.seal("x", purpose="signup"))
