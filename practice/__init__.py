@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     configure_logging(app)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
@@ -36,6 +37,21 @@ def configure_logging(app: Flask) -> None:
     level = logging.DEBUG if app.debug else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # `flask run`'s access lines: no working token, no searched words (practice.access_log).
+    from practice.access_log import install_werkzeug_filter
+
+    install_werkzeug_filter()
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT proxies, take the client's address and scheme from the headers they
+    set (the last PROXY_COUNT hops only: earlier ones are whatever the client sent). Never the
+    Host: links are built from BASE_URL."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_prefix=0)
 
 
 def register_extensions(app: Flask) -> None:

@@ -89,6 +89,19 @@ def reset_two_factor_command(email: str) -> None:
     click.echo(f"Two-step sign-in is reset for {user.email}: they sign in with their password.")
 
 
+@practice_cli.command("check-production")
+def check_production_command() -> None:
+    """Refuse, one line each, what makes this deployment unsafe; else say it is ready."""
+    from practice.services.preflight import production_refusals
+
+    refusals = production_refusals()
+    for refusal in refusals:
+        click.echo(f"Not ready: {refusal}", err=True)
+    if refusals:
+        raise SystemExit(1)
+    click.echo("ready for production")
+
+
 @jobs_cli.command("worker")
 @click.option("--queue", "queues", multiple=True, help="Queue to serve (default: all).")
 @click.option("--with-scheduler", is_flag=True, help="Also run retries and timed jobs.")

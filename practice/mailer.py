@@ -41,6 +41,30 @@ def flash_dev_links(messages: list[EmailMessage]) -> None:
             flash(link, "dev-mail")
 
 
+def _log_to_console(message: EmailMessage, full: bool) -> None:
+    """The console backend's log line: by default the recipient's domain and the links (a
+    developer follows them), not the address, subject or body, which can name a client.
+    MAIL_CONSOLE_FULL (refused in production) prints the whole email."""
+    if full:
+        log.info(
+            "email (console backend) to %s: %s\n%s",
+            message["To"],
+            message["Subject"],
+            message.get_content(),
+        )
+        return
+    domain = message["To"].rpartition("@")[2] or "?"
+    links = links_in([message])
+    # A link is a working key: development only. Elsewhere the log says an email went out.
+    shown = links if current_app.config["PRACTICE_ENV"] == "development" else []
+    log.info(
+        "email (console backend) to an address at %s, %d link(s)%s",
+        domain,
+        len(links),
+        "".join(f"\n  {link}" for link in shown),
+    )
+
+
 def send_mail(to: str, subject: str, text: str) -> None:
     """Send one plain-text email through the configured backend."""
     config = current_app.config
@@ -54,9 +78,7 @@ def send_mail(to: str, subject: str, text: str) -> None:
     message.set_content(text)
 
     if config["MAIL_BACKEND"] == "console":
-        # Development only (production refuses this backend by default): the message is
-        # ours, never a client's words, so it may go to the log.
-        log.info("email (console backend) to %s: %s\n%s", to, subject, text)
+        _log_to_console(message, full=config.get("MAIL_CONSOLE_FULL", False))
         captured = _captured.get()
         if captured is not None:
             captured.append(message)

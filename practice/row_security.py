@@ -149,8 +149,9 @@ def _mode(connection: Connection) -> str:
 
 def grant_app_role(connection: Connection, app_role: str, unscoped_role: str) -> None:
     """Give the app's role, and the unscoped role it may take on, what they need and no more:
-    rows of every table but the migrations' own, sequences, and never an UPDATE or DELETE of
-    an audit row. Creates the unscoped role if it is missing (which needs a superuser)."""
+    rows of every table, only the version of the migrations' own, sequences, and never an
+    UPDATE or DELETE of an audit row. Creates the unscoped role if it is missing (which needs
+    a superuser)."""
     exists = connection.execute(
         text("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role)"),
         {"role": app_role},
@@ -174,11 +175,14 @@ def grant_app_role(connection: Connection, app_role: str, unscoped_role: str) ->
     ).scalar()
     if not member:  # granted by the database's administrator already, when roles are theirs
         connection.exec_driver_sql(f"GRANT {unscoped} TO {app}")
-    tables = [name for name in inspect(connection).get_table_names() if name != "alembic_version"]
+    tables = inspect(connection).get_table_names()
     for role in (app, unscoped):
         connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_schema(connection)} TO {role}")
         for table in tables:
-            if table in APPEND_ONLY:
+            if table == "alembic_version":
+                # The preflight (check-production) reads which migration the database is at.
+                connection.exec_driver_sql(f'GRANT SELECT ON "{table}" TO {role}')
+            elif table in APPEND_ONLY:
                 connection.exec_driver_sql(f'GRANT SELECT, INSERT ON "{table}" TO {role}')
                 connection.exec_driver_sql(
                     f'REVOKE UPDATE, DELETE, TRUNCATE ON "{table}" FROM {role}'

@@ -20,20 +20,49 @@ def console_backend(app, monkeypatch):
 
 
 def test_console_backend_captures_within_capture_outbox_and_logs(
-    app, console_backend, inbox, caplog
+    app, console_backend, inbox, caplog, monkeypatch
 ):
+    monkeypatch.setitem(app.config, "PRACTICE_ENV", "development")
     caplog.set_level(logging.INFO, logger="practice.mailer")
     with capture_outbox() as sent:
-        send_mail("ada@example.com", "Hello there", f"Open {LINK} soon.")
+        send_mail("ada@example.com", "Hello there", f"Dear Ada Lovelace, open {LINK} soon.")
 
     (message,) = sent
     assert message["To"] == "ada@example.com"
     assert message["Subject"] == "Hello there"
     assert message["From"] == app.config["MAIL_FROM"]
     assert links_in(sent) == [LINK]
-    logged = [record.getMessage() for record in caplog.records]
-    assert any("ada@example.com" in text and "Hello there" in text for text in logged)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "example.com" in logged and "1 link(s)" in logged
+    assert LINK in logged, "a developer follows the link from the console"
+    for private in ("ada@", "Ada Lovelace", "Hello there", "Dear"):
+        assert private not in logged
     assert inbox.messages == [], "the console backend never talks SMTP"
+
+
+@pytest.mark.parametrize("environment", ["testing", "production"])
+def test_console_backend_logs_no_link_outside_development(
+    app, console_backend, caplog, monkeypatch, environment
+):
+    monkeypatch.setitem(app.config, "PRACTICE_ENV", environment)
+    caplog.set_level(logging.INFO, logger="practice.mailer")
+    send_mail("ada@example.com", "Hello there", f"Dear Ada, open {LINK} soon.")
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "example.com" in logged and "1 link(s)" in logged
+    for private in (LINK, "abc123", "ada@", "Dear Ada", "Hello there"):
+        assert private not in logged
+
+
+def test_console_backend_logs_the_whole_email_when_asked(app, console_backend, caplog, monkeypatch):
+    monkeypatch.setitem(app.config, "PRACTICE_ENV", "development")
+    monkeypatch.setitem(app.config, "MAIL_CONSOLE_FULL", True)
+    caplog.set_level(logging.INFO, logger="practice.mailer")
+    send_mail("ada@example.com", "Hello there", f"Dear Ada Lovelace, open {LINK} soon.")
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for whole in ("ada@example.com", "Hello there", "Dear Ada Lovelace", LINK):
+        assert whole in logged
 
 
 def test_console_backend_captures_nothing_outside_the_block(app, console_backend, inbox):
@@ -133,3 +162,19 @@ def test_a_subject_with_line_breaks_is_sent_on_one_line(app, inbox):
     assert message["Subject"] == "Your personal link from Harbour Bcc: everyone@example.com"
     assert message["Bcc"] is None
     assert message["To"] == "ann@example.com"
+
+
+def test_mail_console_full_is_off_by_default_and_refused_in_production(tmp_path):
+    from practice.config import ConfigError, load_config
+
+    assert load_config(tmp_path, {"SECRET_KEY": "k"})["MAIL_CONSOLE_FULL"] is False
+    on = {"SECRET_KEY": "k", "MAIL_CONSOLE_FULL": "true"}
+    assert load_config(tmp_path, on)["MAIL_CONSOLE_FULL"] is True
+    production = {
+        **on,
+        "PRACTICE_ENV": "production",
+        "DATABASE_URL": "postgresql://db/practice",
+        "BASE_URL": "https://practice.example.org",
+    }
+    with pytest.raises(ConfigError, match="MAIL_CONSOLE_FULL .* production refuses it"):
+        load_config(tmp_path, production)

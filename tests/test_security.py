@@ -76,6 +76,5 @@ def test_a_seal_made_before_a_key_rotation_opens_while_the_old_key_is_a_fallback
 
 
 def test_a_seal_for_one_purpose_does_not_open_for_another():
-    with _app_with_keys("a key " * 8).app_context():
-        with pytest.raises(security.InvalidSeal):
-            security.unseal(security.seal("x", purpose="signup"))
+    with _app_with_keys("a key " * 8).app_context(), pytest.raises(security.InvalidSeal):
+        security.unseal(security.seal("x", purpose="signup"))
