@@ -180,6 +180,10 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Forms
         "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds the token instead
+        # Over https Flask-WTF also wants a Referer from this site, and every page says
+        # `Referrer-Policy: no-referrer` (a partner's link holds a token): browsers send none,
+        # and every form would be refused. The token, and SameSite=Lax, Secure cookies, guard.
+        "WTF_CSRF_SSL_STRICT": False,
         # Rate limits: Redis storage when there is a Redis, memory otherwise. A Redis that
         # stops answering must not lock anyone out: the limits fall back to this process's
         # memory (Flask-Limiter logs a warning) and go back to Redis once it answers again.

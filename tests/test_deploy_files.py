@@ -107,6 +107,20 @@ def test_the_web_port_is_the_one_exposed_and_health_checked(compose, dockerfile)
     assert f"127.0.0.1:{port}/healthz" in healthcheck
 
 
+def test_nginx_proxies_to_the_web_port_and_serves_the_app_s_static_files(compose):
+    web_port = _environment(compose["services"]["web"])["GUNICORN_BIND"].rsplit(":", 1)[1]
+    nginx = compose["services"]["nginx"]
+    environment = _environment(nginx)
+    assert environment["NGINX_UPSTREAM"] == f"web:{web_port}"
+    mounts = dict(volume.split(":")[:2][::-1] for volume in nginx["volumes"])
+    assert mounts[environment["NGINX_STATIC_ROOT"]] == "../practice/static"
+    template = (DEPLOY / "nginx.conf").read_text()
+    placeholders = set(re.findall(r"^[^#\n]*@([A-Z_]+)@", template, re.MULTILINE))
+    script = (DEPLOY / "render-nginx-conf").read_text()
+    defaulted = set(re.findall(r"\[([A-Z_]+)\]=", script))
+    assert placeholders <= defaulted | {name.removeprefix("NGINX_") for name in environment}
+
+
 def test_the_reports_volume_is_where_the_app_writes_reports(compose, dockerfile):
     declared = set(compose["volumes"])
     for name in APP_SERVICES:
