@@ -425,16 +425,10 @@ def _forget_earlier(export: CoupleExport) -> None:
 
 
 def read_file(export: CoupleExport) -> bytes:
-    """The stored zip, checked against its digest (a file changed on disk is not served)."""
+    """The stored zip, checked against its digest."""
     if not export.is_ready:
         raise NotFound()
-    try:
-        data = file_path(export).read_bytes()
-    except FileNotFoundError:
-        raise NotFound() from None
-    if hashlib.sha256(data).hexdigest() != export.sha256:
-        raise NotFound()
-    return data
+    return reports.read_checked(file_path(export), export.sha256)
 
 
 def download_name(export: CoupleExport) -> str:

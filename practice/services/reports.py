@@ -586,17 +586,23 @@ def couple_files(couple: Couple) -> list[Path]:
     return [reports_folder() / name for name in names]
 
 
-def read_file(report: Report) -> bytes:
-    """The stored PDF, checked against its digest (a file changed on disk is not served)."""
-    if not report.is_ready:
-        raise NotFound()
+def read_checked(path: Path, sha256: str) -> bytes:
+    """A stored file, checked against its digest: a file missing or changed on disk is not
+    served (summaries here, exports in services.exports)."""
     try:
-        data = file_path(report).read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise NotFound() from None
-    if hashlib.sha256(data).hexdigest() != report.sha256:
+    if hashlib.sha256(data).hexdigest() != sha256:
         raise NotFound()
     return data
+
+
+def read_file(report: Report) -> bytes:
+    """The stored PDF, checked against its digest."""
+    if not report.is_ready:
+        raise NotFound()
+    return read_checked(file_path(report), report.sha256)
 
 
 def download_name(report: Report) -> str:
