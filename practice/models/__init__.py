@@ -30,6 +30,7 @@ from practice.models.notice import Notice
 from practice.models.practice import Practice
 from practice.models.report import Appointment, Report, ReportBatch
 from practice.models.token import PasswordReset, TherapistInvitation
+from practice.models.trigger import TriggerEntry
 from practice.models.user import RecoveryCode, TrustedDevice, User, UserSession
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "SafetyAnswer",
     "SafetyFlag",
     "TherapistInvitation",
+    "TriggerEntry",
     "TrustedDevice",
     "User",
     "UserSession",

@@ -120,6 +120,7 @@ def _seed_couples() -> list[dict]:
             couple.status = status
             _seed_homework(label, couple, therapist)
             _seed_checkins(label, couple, therapist)
+            _seed_triggers(label, couple)
             _seed_appointments(label, couple, therapist)
         partners = []
         for partner in couple.partners:
@@ -503,6 +504,87 @@ def _seed_checkins(label: str, couple: Couple, therapist: User) -> None:
             unsafe = label == "Jamie & Taylor" and back == 1 and partner is couple.partners[0]
             answers = {"safe_at_home": "not_sure" if unsafe else "yes", "feel_heard": "yes"}
             safety.record_checkin_items(partner, checkin, answers, link=link, now=moment)
+
+
+# A few trigger log entries: (couple, partner, days ago, hour, intensity, what helped, minutes
+# until steady or "", reassurance, what set it off).
+DEMO_TRIGGERS = [
+    (
+        "Alex & Sam",
+        "Sam",
+        9,
+        21,
+        7,
+        ("breathed", "facts"),
+        "45",
+        "asked_given",
+        "A message lit up Alex's phone during dinner and Alex turned it over.",
+    ),
+    (
+        "Alex & Sam",
+        "Sam",
+        4,
+        8,
+        5,
+        ("named_it", "breathed", "small_repair"),
+        "20",
+        "asked_given",
+        "Driving past the hotel on the way to work.",
+    ),
+    ("Alex & Sam", "Sam", 2, 19, 3, ("breathed",), "10", "not_asked", ""),
+    (
+        "Alex & Sam",
+        "Alex",
+        3,
+        22,
+        4,
+        ("on_my_own",),
+        "30",
+        "not_asked",
+        "Sam went quiet when I said I would be late.",
+    ),
+    (
+        "Priya & Dev",
+        "Priya",
+        6,
+        18,
+        8,
+        ("reassured",),
+        "240",
+        "asked_not_given",
+        "The bank's letter on the table, unopened.",
+    ),
+    ("Priya & Dev", "Priya", 1, 20, 6, ("facts", "code_word"), "", "asked_given", ""),
+]
+
+
+def _seed_triggers(label: str, couple: Couple) -> None:
+    """Trigger log entries posted as the log form posts them, through the view's service
+    call, each on its own clock."""
+    from practice.services import triggers
+
+    partners = {partner.display_name: partner for partner in couple.partners}
+    now = utcnow()
+    for (
+        couple_label, name, days, hour, intensity, helped, minutes, reassurance, words,
+    ) in DEMO_TRIGGERS:  # fmt: skip
+        if couple_label != label:
+            continue
+        partner = partners[name]
+        zone = ZoneInfo(partner.time_zone)
+        day = (now - timedelta(days=days)).astimezone(zone).date()
+        moment = datetime.combine(day, time(hour, 10), tzinfo=zone)
+        form = MultiDict(
+            {
+                "occurred_at": triggers.when_value(moment, partner),
+                "intensity": str(intensity),
+                "minutes_to_steady": minutes,
+                "reassurance": reassurance,
+                "what_set_it_off": words,
+                **{f"helped-{key}": "y" for key in helped},
+            }
+        )
+        triggers.log_from_form(partner, form, now=max(now, moment))
 
 
 # Each couple's sessions: (weeks ago, start in the practice's zone, minutes, who came, notes,

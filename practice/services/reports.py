@@ -351,6 +351,9 @@ class Summary:
     generated_at: datetime
     next_homework: list[str] = field(default_factory=list)
     charts: list[dict] = field(default_factory=list)
+    # The therapist's copy only: (week, [(count, longest minutes) per partner of trend]) for
+    # the weeks of the period someone logged a trigger. Counts, never the log's words.
+    trigger_weeks: list[tuple[date, list]] = field(default_factory=list)
 
 
 def _texts(value: object) -> list[str]:
@@ -507,6 +510,9 @@ def gather(report: Report, now: datetime | None = None) -> Summary:
         generated_at=now or utcnow(),
         next_homework=[KINDS[key].label for key in (appointment.next_homework or [])]
         if appointment is not None
+        else [],
+        trigger_weeks=[row for row in trend.log_rows if start - timedelta(days=6) <= row[0] <= end]
+        if therapist
         else [],
     )
 

@@ -21,6 +21,7 @@ from practice.extensions import db
 from practice.models import Couple, Partner
 from practice.models.checkin import Checkin
 from practice.services import checkins as checkin_service
+from practice.services import triggers as trigger_service
 
 SPANS = (12, 26, 52)
 KEPT_SCORE = {"yes": 1.0, "mostly": 0.5, "no": 0.0}
@@ -34,6 +35,14 @@ class PartnerTrend:
     longest_minutes: Series
     kept: Series  # share of agreements kept, 0-100
     handed_in: list[bool]
+    # From the trigger log (counts only, never its words): each week's entries and longest
+    # minutes to steady. Empty where the viewer may not read that partner's log.
+    logged: Series = Series("Triggers logged", ())
+    logged_longest: Series = Series("Longest recovery logged (minutes)", ())
+
+    @property
+    def has_log(self) -> bool:
+        return any(value for value in self.logged.values)
 
     @property
     def completion(self) -> int:
@@ -48,6 +57,11 @@ class CoupleTrend:
     weeks: list[date]
     partners: list[PartnerTrend]
     weeks_since_start: int  # how far into the work the last week is (for the timeline)
+
+    @property
+    def log_rows(self) -> list[tuple[date, list]]:
+        """The weeks someone logged a trigger, newest first (see `log_rows`)."""
+        return log_rows(self)
 
 
 # A chart never starts before the work began, but shows at least this many weeks.
@@ -81,6 +95,9 @@ def couple_trend(
     With `for_partner`, what that partner may see: their own check-ins, and the other's only
     in weeks the other shared. With `shared_only`, what both partners may see: only the
     weeks each of them shared (the couple's copy of a summary).
+
+    The trigger log is private to its author and the therapists: the therapists' trend
+    counts both partners' entries, a partner's own trend only theirs, the couple's none.
     """
     if span not in SPANS:
         span = 26
@@ -93,6 +110,11 @@ def couple_trend(
             Checkin.status.in_(HANDED_IN),
         )
     ).all()
+    if shared_only:
+        log = {}
+    else:
+        readable = None if for_partner is None else [for_partner.id]
+        log = trigger_service.weekly(couple, weeks, readable)
     by_partner: dict[int, dict[date, Checkin]] = {}
     for row in rows:
         if shared_only and not row.shared:
@@ -106,7 +128,7 @@ def couple_trend(
         hidden = shared_only or (for_partner is not None and partner.id != for_partner.id)
         if hidden and not weekly:
             continue  # nothing shared: that partner's trend is not shown at all
-        partners.append(_partner_trend(partner, weeks, weekly))
+        partners.append(_partner_trend(partner, weeks, weekly, log.get(partner.id, {})))
     started = couple.start_date or couple.created_at.date()  # when the work began
     return CoupleTrend(
         weeks=weeks,
@@ -115,7 +137,7 @@ def couple_trend(
     )
 
 
-def _partner_trend(partner: Partner, weeks: list[date], weekly: dict[date, Checkin]):
+def _partner_trend(partner: Partner, weeks: list[date], weekly: dict[date, Checkin], log: dict):
     def values(pick) -> list[float | None]:
         return [pick(weekly[week].content) if week in weekly else None for week in weeks]
 
@@ -138,7 +160,28 @@ def _partner_trend(partner: Partner, weeks: list[date], weekly: dict[date, Check
         ),
         kept=Series("Agreements kept (%)", values(kept)),
         handed_in=[week in weekly for week in weeks],
+        logged=Series("Triggers logged", [log[w].count if w in log else None for w in weeks]),
+        logged_longest=Series(
+            "Longest recovery logged (minutes)",
+            [log[w].longest_minutes if w in log else None for w in weeks],
+        ),
     )
+
+
+def log_rows(trend: CoupleTrend, newest_first: bool = True) -> list[tuple[date, list]]:
+    """The weeks someone logged a trigger: (week, [(count, longest minutes) per partner])."""
+    rows = []
+    for index, week in enumerate(trend.weeks):
+        cells = [
+            (
+                p.logged.values[index] if p.logged.values else None,
+                p.logged_longest.values[index] if p.logged_longest.values else None,
+            )
+            for p in trend.partners
+        ]
+        if any(count for count, _ in cells):
+            rows.append((week, cells))
+    return rows[::-1] if newest_first else rows
 
 
 def marker_series(trend: CoupleTrend, marker_key: str) -> list[Series]:

@@ -50,6 +50,11 @@ OVER_BUDGET: dict[str, tuple[int, str]] = {
         "the number of session summaries shared with the couple, for the card that leads to "
         "them, beside the partner's homework, agreements, calendar, notices and safety screen",
     ),
+    "portal.checkin": (
+        7,
+        "the week's trigger log (its count and longest recovery) prefills the check-in's two "
+        "trigger questions while they are unanswered, beside the week's check-in and its answers",
+    ),
     "dashboard.index": (
         7,
         "the day's sessions, with their couples and the partner who came, are one statement "

@@ -7,5 +7,6 @@ from practice.blueprints.couples import (  # noqa: E402, F401
     checkin_views,
     safety_views,
     trend_views,
+    trigger_views,
     views,
 )

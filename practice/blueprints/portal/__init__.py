@@ -10,6 +10,7 @@ from practice.blueprints.portal import (  # noqa: E402, F401
     safety_views,
     summary_views,
     trend_views,
+    trigger_views,
     views,
     window_views,
 )

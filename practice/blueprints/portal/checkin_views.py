@@ -15,6 +15,7 @@ from practice.extensions import db
 from practice.models import Agreement
 from practice.services import DomainError, safety
 from practice.services import checkins as checkin_service
+from practice.services import triggers as trigger_service
 from practice.services.checkins import CheckinConflict, CheckinInvalid
 
 SAFETY_FIELDS = tuple(f"safety-{key}" for key, _ in safety.CHECKIN_ITEMS)
@@ -62,12 +63,27 @@ def _values(checkin, typed_form=None, *, with_safety: bool = True) -> dict[str, 
 def _page(checkin, *, typed_form=None, errors=None, conflict=None, status=200):
     partner = g.partner
     writable = checkin.status in WRITABLE
+    values = _values(checkin, typed_form, with_safety=writable)
+    trigger_log = trigger_service.checkin_prefill(partner, checkin) if writable else None
+    prefilled = set()
+    if trigger_log is not None and typed_form is None:
+        # The week's log starts the trigger questions not answered yet; the partner may
+        # change the numbers, and once saved their answer stands.
+        for field, number in (
+            ("triggers-count", trigger_log.count),
+            ("triggers-longest_minutes", trigger_log.longest_minutes),
+        ):
+            if number is not None and not values.get(field):
+                values[field] = str(number)
+                prefilled.add(field)
     return render_template(
         "portal/checkin.html" if writable else "portal/checkin_read.html",
         partner=partner,
         other=partner.other,
         checkin=checkin,
-        values=_values(checkin, typed_form, with_safety=writable),
+        values=values,
+        trigger_log=trigger_log,
+        prefilled=prefilled,
         errors=errors or {},
         conflict=conflict,
         markers=questions.MARKERS,
