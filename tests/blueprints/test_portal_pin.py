@@ -336,9 +336,15 @@ def test_a_right_pin_among_a_burst_of_wrong_ones_does_not_buy_more_guesses(
 
     answers = _guess_at_once(app, make_client, tablet, ["000000"] * 14 + [PIN])
 
-    # Whatever the order, 14 wrong tries end the device's session: at most four before the
-    # right PIN (which resets the count) and the rest after it.
+    # Whatever the order, the right PIN buys no guesses: at most four wrong ones are weighed
+    # before it (it resets the count) and four after it, by requests that read the device as
+    # locked. A fifth weighed in a row ends the device's session; when the right PIN comes
+    # early, the wrong ones that find the device open are not weighed, and it stays open.
     wrong_answers = [error for status, error in answers if status == 422]
-    assert len(wrong_answers) <= 2 * (PIN_TRIES - 1)
-    assert [s.end_reason for s in portal_sessions() if s.ended_at] == ["too many wrong PINs"]
-    assert not in_portal(tablet)
+    assert len(wrong_answers) <= 2 * (PIN_TRIES - 1), answers
+    ended = [s.end_reason for s in portal_sessions() if s.ended_at]
+    if ended:
+        assert ended == ["too many wrong PINs"]
+        assert not in_portal(tablet)
+    else:
+        assert in_portal(tablet)
