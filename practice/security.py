@@ -116,5 +116,16 @@ def unseal(sealed: str, *, purpose: str = "sealed", ttl: int | None = None) -> s
         raise InvalidSeal() from None
 
 
+def reseal(sealed: str, *, purpose: str = "sealed") -> str:
+    """The same secret sealed with the current SECRET_KEY (it may have been sealed with a
+    fallback, before a rotation); raises InvalidSeal as `unseal` does."""
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return _fernet(purpose).rotate(sealed.encode()).decode()
+    except (InvalidToken, UnicodeError):
+        raise InvalidSeal() from None
+
+
 class InvalidSeal(ValueError):
     """Not sealed with this app's key for this purpose, altered, or too old."""

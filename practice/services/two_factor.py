@@ -21,12 +21,13 @@ from datetime import datetime, timedelta
 
 import pyotp
 import segno
+from flask import current_app
 from sqlalchemy import delete, select
 
 from practice.extensions import db
 from practice.models import Practice, RecoveryCode, TrustedDevice, User
 from practice.models.base import utcnow
-from practice.security import seal, unseal
+from practice.security import InvalidSeal, reseal, seal, unseal
 from practice.services import DomainError, audit
 
 ISSUER = "practice"
@@ -127,11 +128,20 @@ def verify(user: User, code: str, now: datetime | None = None) -> bool:
     if not user.has_two_factor or not typed:
         return False
     if len(typed) == 6 and typed.isdigit():
-        step = _step_of(unseal(user.totp_secret), typed, now)
+        try:
+            secret = unseal(user.totp_secret)
+        except InvalidSeal:
+            # Sealed with a key since dropped from SECRET_KEY_FALLBACKS: no code can match;
+            # a recovery code (stored as a digest) still works, and the owner can reset it.
+            secret = None
+        step = _step_of(secret, typed, now) if secret else None
         if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
             audit.record("auth.two_factor_failed", actor_label="anonymous", target=user)
             return False
         user.totp_last_step = step
+        if current_app.config.get("SECRET_KEY_FALLBACKS"):
+            # After a key rotation: sealed again with the new key, so that the old one can go.
+            user.totp_secret = reseal(user.totp_secret)
         return True
     recovery = db.session.scalar(
         select(RecoveryCode).where(

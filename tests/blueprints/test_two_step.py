@@ -193,3 +193,51 @@ def test_guessing_codes_is_rate_limited(rate_limited_client, therapist_client, p
     assert refused.status_code == 429
     assert "Too many attempts" in page(refused).text
     assert client.get("/dashboard").status_code == 302  # the right code did not get in
+
+
+def test_after_a_key_rotation_a_sign_in_reseals_the_secret_so_the_old_key_can_go(
+    app, make_client, therapist_client, practice_a, monkeypatch
+):
+    from datetime import timedelta
+
+    from practice.models.base import utcnow
+    from practice.services import two_factor
+
+    totp, _ = _enrol(therapist_client)
+    old_key = app.secret_key
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a new key " * 6)
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [old_key])
+    with unscoped():
+        sealed_before = db.session.get(User, practice_a.therapist_id).totp_secret
+
+    browser = make_client()
+    _password_step(browser, practice_a.therapist_email)
+    accepted = browser.post_form("/login/code", {"code": _next_code(totp)})
+    assert accepted.status_code == 302 and accepted.location == "/dashboard"
+    db.session.expire_all()
+    with unscoped():
+        user = db.session.get(User, practice_a.therapist_id)
+        assert user.totp_secret != sealed_before  # sealed again, with the new key
+
+    # The old key dropped: the resealed secret still opens, and a later code is accepted.
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [])
+    later = utcnow() + timedelta(minutes=2)
+    with unscoped():
+        user = db.session.get(User, practice_a.therapist_id)
+        assert two_factor.verify(user, totp.at(later), now=later)
+
+
+def test_a_secret_sealed_with_a_dropped_key_refuses_codes_kindly_and_takes_a_recovery_code(
+    app, make_client, therapist_client, practice_a, monkeypatch
+):
+    totp, recovery_codes = _enrol(therapist_client)
+    monkeypatch.setitem(app.config, "SECRET_KEY", "a new key " * 6)
+    monkeypatch.setitem(app.config, "SECRET_KEY_FALLBACKS", [])  # the old key dropped too soon
+
+    browser = make_client()
+    _password_step(browser, practice_a.therapist_email)
+    refused = browser.post_form("/login/code", {"code": _next_code(totp)})
+    assert refused.status_code == 422
+    assert "That code is not right" in page(refused).text
+    accepted = browser.post_form("/login/code", {"code": recovery_codes[0]})
+    assert accepted.status_code == 302 and accepted.location == "/dashboard"
