@@ -16,6 +16,7 @@ import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -276,6 +277,15 @@ def _fresh_state_per_request(app):
     finally:
         request_started.disconnect(start, app)
         request_tearing_down.disconnect(end, app)
+
+
+@pytest.fixture
+def reports_path(app, tmp_path, monkeypatch) -> Path:
+    """A reports (and exports) folder of this test's own: report ids restart with every
+    clean database, so files must not outlive the test."""
+    path = tmp_path / "reports"
+    monkeypatch.setitem(app.config, "REPORTS_PATH", str(path))
+    return path
 
 
 # --- Clients --------------------------------------------------------------------------------

@@ -212,17 +212,22 @@ def week_bounds(couple: Couple, week: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
+def _in_week(partner: Partner, week: date) -> tuple:
+    """The partner's entries of a check-in week, as conditions."""
+    start, end = week_bounds(partner.couple, week)
+    return (
+        TriggerEntry.partner_id == partner.id,
+        TriggerEntry.occurred_at >= start,
+        TriggerEntry.occurred_at < end,
+    )
+
+
 def partner_entries(partner: Partner, week: date) -> list[TriggerEntry]:
     """The partner's own entries of a check-in week, newest first."""
-    start, end = week_bounds(partner.couple, week)
     return list(
         db.session.scalars(
             select(TriggerEntry)
-            .where(
-                TriggerEntry.partner_id == partner.id,
-                TriggerEntry.occurred_at >= start,
-                TriggerEntry.occurred_at < end,
-            )
+            .where(*_in_week(partner, week))
             .order_by(TriggerEntry.occurred_at.desc(), TriggerEntry.id.desc())
         )
     )
@@ -230,12 +235,9 @@ def partner_entries(partner: Partner, week: date) -> list[TriggerEntry]:
 
 def week_summary(partner: Partner, week: date) -> WeekSummary:
     """How many triggers the partner logged in a check-in week, and the longest recovery."""
-    start, end = week_bounds(partner.couple, week)
     count, longest = db.session.execute(
         select(func.count(TriggerEntry.id), func.max(TriggerEntry.minutes_to_steady)).where(
-            TriggerEntry.partner_id == partner.id,
-            TriggerEntry.occurred_at >= start,
-            TriggerEntry.occurred_at < end,
+            *_in_week(partner, week)
         )
     ).one()
     return WeekSummary(count=count, longest_minutes=longest)

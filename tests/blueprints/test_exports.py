@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,14 +17,6 @@ from practice.models import AuditEvent, Couple, Practice, User
 from practice.tenancy import practice_context, unscoped
 from tests.blueprints.conftest import PracticeSet, page
 from tests.couple_factories import CoupleFactory
-
-
-@pytest.fixture
-def reports_path(app, tmp_path) -> Path:
-    saved = app.config["REPORTS_PATH"]
-    app.config["REPORTS_PATH"] = str(tmp_path / "reports")
-    yield Path(app.config["REPORTS_PATH"])
-    app.config["REPORTS_PATH"] = saved
 
 
 @pytest.fixture

@@ -60,15 +60,6 @@ class Seeded:
     partner_names: tuple[str, str]
 
 
-@pytest.fixture
-def reports_path(app, tmp_path):
-    """A reports folder of this test's own: report ids restart with every clean database."""
-    saved = app.config["REPORTS_PATH"]
-    app.config["REPORTS_PATH"] = str(tmp_path / "reports")
-    yield Path(app.config["REPORTS_PATH"])
-    app.config["REPORTS_PATH"] = saved
-
-
 def seed_session(
     *, next_steps: str = NEXT_STEPS, agreements: int = 0, agreement_text: str = ""
 ) -> Seeded:

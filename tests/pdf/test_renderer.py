@@ -238,14 +238,6 @@ def make_summary(typed: Typed, audience: str) -> tuple[Report, bytes]:
         return report, reports.read_file(report)
 
 
-@pytest.fixture
-def reports_path(app, tmp_path):
-    saved = app.config["REPORTS_PATH"]
-    app.config["REPORTS_PATH"] = str(tmp_path / "reports")
-    yield
-    app.config["REPORTS_PATH"] = saved
-
-
 @pytest.mark.parametrize("audience", ["therapist", "couple"])
 def test_references_typed_into_a_summary_reach_nothing_and_read_as_text(
     app, reports_path, listener, caplog, audience

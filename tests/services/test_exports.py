@@ -13,7 +13,6 @@ import json
 import re
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -40,15 +39,6 @@ from tests.export_story import (
 from tests.factories import OwnerFactory
 
 pytestmark = pytest.mark.usefixtures("app")
-
-
-@pytest.fixture
-def reports_path(app, tmp_path) -> Path:
-    """A reports (and exports) folder of this test's own: ids restart with every database."""
-    saved = app.config["REPORTS_PATH"]
-    app.config["REPORTS_PATH"] = str(tmp_path / "reports")
-    yield Path(app.config["REPORTS_PATH"])
-    app.config["REPORTS_PATH"] = saved
 
 
 @pytest.fixture

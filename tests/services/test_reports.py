@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -201,15 +200,6 @@ def write_story() -> Story:
             keeper=keeper.display_name,
             session_utc=datetime.combine(day, SESSION_START, tzinfo=ZoneInfo(COUPLE_ZONE)),
         )
-
-
-@pytest.fixture
-def reports_path(app, tmp_path) -> Path:
-    """A reports folder of this test's own: report ids restart with every clean database."""
-    saved = app.config["REPORTS_PATH"]
-    app.config["REPORTS_PATH"] = str(tmp_path / "reports")
-    yield Path(app.config["REPORTS_PATH"])
-    app.config["REPORTS_PATH"] = saved
 
 
 def summary_of(story: Story, audience: str) -> tuple[Report, str]:

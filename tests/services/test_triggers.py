@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -196,14 +195,6 @@ def test_trends_count_the_log_for_the_therapist_a_partner_s_own_and_never_the_co
 
 
 # --- the summary PDF ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def reports_path(app, tmp_path) -> Path:
-    saved = app.config["REPORTS_PATH"]
-    app.config["REPORTS_PATH"] = str(tmp_path / "reports")
-    yield Path(app.config["REPORTS_PATH"])
-    app.config["REPORTS_PATH"] = saved
 
 
 def summary_text(ids: CoupleIds, audience: str) -> str:
