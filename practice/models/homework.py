@@ -31,7 +31,7 @@ def new_public_id() -> str:
 
 
 MODES = {"one": "One partner", "each": "Each partner separately", "joint": "Both together"}
-AUDIENCES = ("private", "couple", "sealed")
+AUDIENCES = ("private", "couple", "sealed", "sealed_until_released")
 
 
 class Assignment(PracticeScoped, db.Model):
@@ -92,7 +92,10 @@ class HomeworkResponse(PracticeScoped, db.Model):
         CheckConstraint(
             "status IN (" + ", ".join(f"'{status}'" for status in Status) + ")", name="status"
         ),
-        CheckConstraint("audience IN ('private', 'couple', 'sealed')", name="audience"),
+        CheckConstraint(
+            "audience IN (" + ", ".join(f"'{audience}'" for audience in AUDIENCES) + ")",
+            name="audience",
+        ),
         # A couple's work, by status (the caseload's counts, the portal, the dashboard).
         Index(
             "ix_homework_responses_practice_id_couple_id_status",
@@ -118,7 +121,7 @@ class HomeworkResponse(PracticeScoped, db.Model):
     partner_id: Mapped[int | None] = mapped_column()
     kind: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12), default=Status.ASSIGNED.value)
-    audience: Mapped[str] = mapped_column(String(8))
+    audience: Mapped[str] = mapped_column(String(24))
     content: Mapped[dict] = mapped_column(JSON)
     schema_version: Mapped[int] = mapped_column(default=1)
     # Bumped by every save: a save based on an older version is a conflict, never an overwrite.
