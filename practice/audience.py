@@ -7,6 +7,10 @@ Every piece of client content has an audience:
 - ``couple``: both partners and the therapist.
 - ``sealed``: like ``couple``, but each partner sees the other's answer only once both have
   submitted, so that neither answer is shaped by the other.
+- ``sealed_until_released``: like ``sealed``, and also held until the therapist releases the
+  parts (the preparation for the truth conversation, best opened together in a session).
+  Releasing is the therapist's act, once every part is handed in; the author always sees
+  their own part, and the therapist sees every part as soon as it is handed in or saved.
 
 Safety answers are always private, whatever a caller asks for. The rules are pure functions
 over small facts, so that homework, check-ins and PDFs all ask the same question the same way.
@@ -22,12 +26,16 @@ class Audience(StrEnum):
     PRIVATE = "private"
     COUPLE = "couple"
     SEALED = "sealed"
+    SEALED_UNTIL_RELEASED = "sealed_until_released"
 
 
 AUDIENCE_LABELS = {
     Audience.PRIVATE: "Only you and your therapist",
     Audience.COUPLE: "You, your partner and your therapist",
     Audience.SEALED: "Shared once you have both submitted",
+    Audience.SEALED_UNTIL_RELEASED: (
+        "Shared once you have both handed in and your therapist opens them with you"
+    ),
 }
 
 
@@ -53,6 +61,8 @@ class Content:
     submitted: bool = True
     # For sealed content: has every partner asked to answer submitted?
     all_submitted: bool = False
+    # For content sealed until released: has the therapist released it to the couple?
+    released: bool = False
     is_safety_answer: bool = False
 
 
@@ -72,7 +82,10 @@ def can_see(viewer: Viewer, content: Content) -> bool:
         return True
     audience = effective_audience(content)
     if content.author_partner_id is None:
-        # The therapist's own content for the couple: private means "not for partners".
+        # The therapist's own content for the couple: private means "not for partners", and
+        # what is held for release waits for it (sealing waits for partners' answers only).
+        if audience == Audience.SEALED_UNTIL_RELEASED:
+            return content.released
         return audience != Audience.PRIVATE
     if audience == Audience.PRIVATE:
         return False
@@ -80,6 +93,8 @@ def can_see(viewer: Viewer, content: Content) -> bool:
         return False  # the other partner's draft is theirs until they submit it
     if audience == Audience.SEALED:
         return content.all_submitted
+    if audience == Audience.SEALED_UNTIL_RELEASED:
+        return content.all_submitted and content.released
     return True
 
 
@@ -96,5 +111,10 @@ def can_change_audience(current: Audience, new: Audience, *, is_safety_answer: b
     """Releasing widens an audience; nothing narrows it once shared, and safety stays private."""
     if is_safety_answer:
         return new == Audience.PRIVATE
-    order = {Audience.PRIVATE: 0, Audience.SEALED: 1, Audience.COUPLE: 2}
+    order = {
+        Audience.PRIVATE: 0,
+        Audience.SEALED_UNTIL_RELEASED: 1,
+        Audience.SEALED: 2,
+        Audience.COUPLE: 3,
+    }
     return order[new] >= order[current]

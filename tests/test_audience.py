@@ -23,6 +23,7 @@ from practice.audience import (
 )
 
 PRIVATE, COUPLE, SEALED = Audience.PRIVATE, Audience.COUPLE, Audience.SEALED
+HELD = Audience.SEALED_UNTIL_RELEASED
 COUPLE_ID, AUTHOR, OTHER = 1, 11, 12
 OTHER_COUPLE_ID, OUTSIDER = 2, 21
 THERAPIST = None  # as an author: written by the therapist
@@ -36,13 +37,16 @@ VIEWERS = {
 }
 
 
-def content(audience, *, author=AUTHOR, submitted=True, all_submitted=False, safety=False):
+def content(
+    audience, *, author=AUTHOR, submitted=True, all_submitted=False, released=False, safety=False
+):
     return Content(
         couple_id=COUPLE_ID,
         audience=audience,
         author_partner_id=author,
         submitted=submitted,
         all_submitted=all_submitted,
+        released=released,
         is_safety_answer=safety,
     )
 
@@ -84,6 +88,44 @@ CASES = [
         content(SEALED, author=THERAPIST),
         (True, True, True, False, False),
     ),
+    # Sealed until released: both handed in *and* the therapist released them.
+    ("held, only one handed in", content(HELD), (True, False, True, False, False)),
+    ("held draft", content(HELD, submitted=False), (True, False, True, False, False)),
+    (
+        "held, both handed in, not released",
+        content(HELD, all_submitted=True),
+        (True, False, True, False, False),
+    ),
+    (
+        "held, released but the other part not handed in (a return after release)",
+        content(HELD, released=True),
+        (True, False, True, False, False),
+    ),
+    (
+        "held draft, even if flagged released and all handed in",
+        content(HELD, submitted=False, all_submitted=True, released=True),
+        (True, False, True, False, False),
+    ),
+    (
+        "held, both handed in and released",
+        content(HELD, all_submitted=True, released=True),
+        (True, True, True, False, False),
+    ),
+    (
+        "safety answer asked as held, released",
+        content(HELD, all_submitted=True, released=True, safety=True),
+        (True, False, True, False, False),
+    ),
+    (
+        "therapist's held, not released",
+        content(HELD, author=THERAPIST, all_submitted=True),
+        (False, False, True, False, False),
+    ),
+    (
+        "therapist's held, released",
+        content(HELD, author=THERAPIST, released=True),
+        (True, True, True, False, False),
+    ),
 ]
 
 
@@ -116,7 +158,22 @@ def test_each_partner_sees_a_sealed_pair_only_once_both_have_submitted():
         assert can_see(Viewer(COUPLE_ID, OTHER), first) is all_submitted
 
 
-WIDER = {PRIVATE: 0, SEALED: 1, COUPLE: 2}  # sealed shares later than couple, so it is narrower
+@pytest.mark.parametrize(("all_submitted", "released"), list(product((False, True), repeat=2)))
+def test_each_partner_sees_a_held_pair_only_once_both_handed_in_and_released(
+    all_submitted, released
+):
+    # The truth conversation's two parts, seen from each partner at each step.
+    first = content(HELD, author=AUTHOR, all_submitted=all_submitted, released=released)
+    second = content(HELD, author=OTHER, all_submitted=all_submitted, released=released)
+    assert can_see(Viewer(COUPLE_ID, AUTHOR), first)
+    assert can_see(Viewer(COUPLE_ID, OTHER), second)
+    assert can_see(Viewer(COUPLE_ID, AUTHOR), second) is (all_submitted and released)
+    assert can_see(Viewer(COUPLE_ID, OTHER), first) is (all_submitted and released)
+    assert can_see(VIEWERS["therapist"], first) and can_see(VIEWERS["therapist"], second)
+
+
+# Sealed shares later than couple, so it is narrower; held for release is narrower still.
+WIDER = {PRIVATE: 0, HELD: 1, SEALED: 2, COUPLE: 3}
 
 
 @pytest.mark.parametrize(("current", "new"), list(product(Audience, repeat=2)))
@@ -135,6 +192,11 @@ def test_an_audience_can_only_widen(current, new):
         (COUPLE, PRIVATE, False),
         (COUPLE, SEALED, False),
         (SEALED, PRIVATE, False),
+        (HELD, COUPLE, True),
+        (HELD, SEALED, True),
+        (SEALED, HELD, False),
+        (COUPLE, HELD, False),
+        (HELD, PRIVATE, False),
     ],
 )
 def test_releasing_and_narrowing_examples(current, new, expected):
@@ -161,6 +223,7 @@ contents = st.builds(
     author_partner_id=st.none() | ids,
     submitted=st.booleans(),
     all_submitted=st.booleans(),
+    released=st.booleans(),
     is_safety_answer=st.booleans(),
 )
 

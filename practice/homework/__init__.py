@@ -32,6 +32,7 @@ def _load() -> None:
         boundaries,
         processing_window,
         repair_contract,
+        truth_conversation,
     )
 
 

@@ -165,8 +165,19 @@ class HomeworkKind:
 
     def merge_edit(self, current: dict, typed: dict, *, position: int) -> dict:
         """What a save by the partner at `position` stores: by default all they typed. A joint
-        kind whose parts belong to one partner keeps the other partner's parts as they are."""
+        kind whose parts belong to one partner keeps the other partner's parts as they are; a
+        kind whose shape is fixed when assigned keeps it (every save goes through here)."""
         return typed
+
+    def empty_for(self, role: str | None) -> dict:
+        """Content of a new piece for an author in this repair role (None: joint). Most
+        kinds ask the same of everyone; a kind with a part for each role overrides it."""
+        return self.empty()
+
+    def assign_problem(self, roles: list[str | None]) -> str | None:
+        """Why this kind cannot go to authors in these repair roles, in words for the
+        therapist, or None when it can."""
+        return None
 
     def standing(self, facts: Facts) -> Standing:
         """Where the work stands for one viewer: words that say who acts next, and the portal

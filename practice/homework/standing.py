@@ -55,6 +55,10 @@ class Facts:
     agreed_by_other: bool = False
     agreed: tuple[str, ...] = ()  # names of those who agreed (for a therapist)
     has_final_version: bool = False
+    # Parts held until released (the truth conversation): is every part of the assignment
+    # handed in, and when did the therapist release them?
+    all_handed_in: bool = False
+    released_on: date | None = None
 
 
 @dataclass(frozen=True)

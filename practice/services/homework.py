@@ -134,6 +134,9 @@ def assign(
         authors = list(partners)
     else:
         authors = [None]
+    problem = kind.assign_problem([author.repair_role if author else None for author in authors])
+    if problem:
+        raise DomainError(problem, "mode")
     if due_date is not None and due_date < couple_today(couple):
         raise DomainError("Choose a due date from today on.", "due_date")
     assignment = Assignment(
@@ -152,7 +155,7 @@ def assign(
                 kind=kind.key,
                 status=Status.ASSIGNED,
                 audience=(Audience.COUPLE if author is None else kind.default_audience).value,
-                content=kind.empty(),
+                content=kind.empty_for(author.repair_role if author else None),
                 schema_version=kind.schema_version,
             )
         )
@@ -187,6 +190,7 @@ def _content_facts(response: HomeworkResponse, all_submitted: bool) -> Content:
         author_partner_id=response.partner_id,
         submitted=response.status not in WRITABLE or response.partner_id is None,
         all_submitted=all_submitted,
+        released=response.released_at is not None,
     )
 
 
@@ -238,18 +242,30 @@ def partner_may_see(partner: Partner):
     """The audience rule (`practice.audience.can_see`) for this partner as a SQL condition on a
     piece of their couple's homework: their own; a joint piece unless private; a piece the
     other partner handed in for the couple; a sealed one once every piece of its assignment is
-    handed in. tests/services/test_homework_visibility.py holds it to `can_see` for every
+    handed in, and one sealed until released once the therapist has released it too.
+    tests/services/test_homework_visibility.py holds it to `can_see` for every
     combination of author, audience, status and siblings."""
     sibling = aliased(HomeworkResponse)
     writable = [status.value for status in WRITABLE]
     handed_in = HomeworkResponse.status.not_in(writable)
     return or_(
         HomeworkResponse.partner_id == partner.id,
-        and_(HomeworkResponse.partner_id.is_(None), HomeworkResponse.audience != "private"),
+        and_(
+            HomeworkResponse.partner_id.is_(None),
+            HomeworkResponse.audience != "private",
+            or_(
+                HomeworkResponse.audience != "sealed_until_released",
+                HomeworkResponse.released_at.is_not(None),
+            ),
+        ),
         and_(HomeworkResponse.audience == "couple", handed_in),
         and_(
-            HomeworkResponse.audience == "sealed",
+            HomeworkResponse.audience.in_(["sealed", "sealed_until_released"]),
             handed_in,
+            or_(
+                HomeworkResponse.audience == "sealed",
+                HomeworkResponse.released_at.is_not(None),
+            ),
             ~exists().where(
                 sibling.assignment_id == HomeworkResponse.assignment_id,
                 sibling.status.in_(writable),
@@ -371,8 +387,9 @@ def save_draft(
         if response.partner_id not in (None, partner.id):
             raise NotFound()
         raise DomainError(CLOSED_FOR_EDITING)
-    if response.is_joint and isinstance(content, dict):
-        # A part that belongs to the other partner stays as they left it.
+    if isinstance(content, dict):
+        # A part that belongs to the other partner stays as they left it; a piece whose shape
+        # was fixed when it was assigned keeps it.
         content = get_kind(response.kind).merge_edit(
             response.content, content, position=partner.position
         )
@@ -437,6 +454,11 @@ def return_for_revision(user: User, response: HomeworkResponse, comment: str) ->
     """Send submitted work back to its author with the therapist's comments."""
     if not comment.strip():
         raise DomainError("Say what to revise: the partner sees this comment.", "comment")
+    if is_released_hold(response):
+        raise DomainError(
+            "Both partners have read this part since you released it, so it is kept as they "
+            "read it. Assign a new preparation for anything to add."
+        )
     _transition(response, Status.RETURNED, user=user)
     db.session.add(
         HomeworkComment(response_id=response.id, author_user_id=user.id, body=comment.strip())
@@ -459,7 +481,11 @@ def mark_completed(user: User, response: HomeworkResponse) -> None:
 
 
 def release(user: User, response: HomeworkResponse) -> None:
-    """Share a private piece of work with the couple: an explicit, audited act."""
+    """Share a private piece of work with the couple: an explicit, audited act. Parts held
+    until released are released together, once every part is handed in."""
+    if response.audience == Audience.SEALED_UNTIL_RELEASED.value:
+        release_held(user, response.assignment)
+        return
     if response.audience == Audience.COUPLE.value:
         return
     if response.status in WRITABLE:
@@ -467,6 +493,31 @@ def release(user: User, response: HomeworkResponse) -> None:
     response.audience = Audience.COUPLE.value
     response.released_at = utcnow()
     audit.record("homework.released", actor=user, target=response, details={"kind": response.kind})
+
+
+def release_held(user: User, assignment: Assignment) -> None:
+    """Open the parts of an assignment held until released (the truth conversation) to both
+    partners, all at once: each partner may read the other's part from now on. Refused until
+    every part is handed in; releasing again changes nothing."""
+    pieces = assignment.responses
+    if any(piece.status in WRITABLE for piece in pieces):
+        raise DomainError("Release the parts once both partners have handed theirs in.")
+    now = utcnow()
+    for piece in pieces:
+        if piece.released_at is None:
+            piece.released_at = now
+            audit.record(
+                "homework.released", actor=user, target=piece, details={"kind": piece.kind}
+            )
+
+
+def is_released_hold(response: HomeworkResponse) -> bool:
+    """A part held until released that the therapist has released: what both partners have
+    read stays as they read it, so it is not returned for revision any more."""
+    return (
+        response.audience == Audience.SEALED_UNTIL_RELEASED.value
+        and response.released_at is not None
+    )
 
 
 # -- where work stands, for whoever looks ------------------------------------------------------
@@ -571,10 +622,12 @@ def standings(
         signatures = signed.get(response.id, {})
         kind = get_kind(response.kind)
         done_at = max((signatures or agreed or {0: None}).values(), default=None)
+        held = response.audience == Audience.SEALED_UNTIL_RELEASED.value
         facts = Facts(
             status=Status(response.status),
             workflow=kind.workflow,
-            shared=response.audience != Audience.PRIVATE.value,
+            shared=response.audience != Audience.PRIVATE.value
+            and (held is False or response.released_at is not None),
             viewer_is_partner=partner is not None,
             viewer_is_author=partner is not None
             and (response.partner_id is None or response.partner_id == partner.id),
@@ -595,6 +648,8 @@ def standings(
             agreed_by_other=other is not None and other.id in agreed,
             agreed=tuple(names[pid] for pid in agreed if pid in names),
             has_final_version=response.id in signed,
+            all_handed_in=held and _all_submitted(response.assignment),
+            released_on=_local_day(response.released_at, couple.time_zone),
         )
         result[response.id] = kind.standing(facts)
     return result

@@ -954,7 +954,7 @@ def review_actions(response: HomeworkResponse, *, versions: list[ContractVersion
         unchanged = current is not None and current.content == response.content
         finalize = not kind.check_complete(response.content) and not unchanged
     return_form = None
-    if Status.RETURNED in moves:
+    if Status.RETURNED in moves and not homework_service.is_released_hold(response):
         return_form = "reopen" if status in (Status.FINAL, Status.SIGNED) else "return"
     names = [partner.display_name for partner in response.assignment.couple.partners]
     standing = homework_service.standing(response)
@@ -964,7 +964,12 @@ def review_actions(response: HomeworkResponse, *, versions: list[ContractVersion
         you_act=you_act,
         mark_reviewed=Status.REVIEWED in moves,
         complete=Status.COMPLETED in moves,
-        release=response.audience == Audience.PRIVATE.value and status in HANDED_IN,
+        release=(response.audience == Audience.PRIVATE.value and status in HANDED_IN)
+        or (
+            response.audience == Audience.SEALED_UNTIL_RELEASED.value
+            and response.released_at is None
+            and all(piece.status in HANDED_IN for piece in response.assignment.responses)
+        ),
         finalize=finalize,
         return_form=return_form,
     )

@@ -66,7 +66,8 @@ def test_each_kind_names_its_path():
         "boundaries": "reviewed",
         "processing_window": "confirmed",
         "repair_contract": "signed",
-    }
+        "truth_conversation": "reviewed",
+    } | ({"connection_ritual": "confirmed"} if "connection_ritual" in KINDS else {})
     for kind in KINDS.values():
         assert {Status.ASSIGNED, Status.DRAFT, Status.COMPLETED} <= set(kind.workflow.statuses)
 

@@ -1,6 +1,6 @@
 """The audience rule in SQL (`homework.partner_may_see`, which loads a partner's piece of
 homework) says exactly what `practice.audience.can_see` says, for every combination of author,
-audience, status and the other pieces of the assignment.
+audience, status, release and the other pieces of the assignment.
 
 Rows are written straight to the tables here: what is tested is a rule over columns, for
 combinations no form would reach in one afternoon (the forms' own round trips are elsewhere).
@@ -15,12 +15,13 @@ from sqlalchemy import select
 from practice.extensions import db
 from practice.homework.workflow import WRITABLE, Status
 from practice.models import Assignment, Couple, HomeworkResponse, Partner, Practice, User
+from practice.models.base import utcnow
 from practice.services import homework
 from practice.tenancy import practice_context, unscoped
 from tests.couple_factories import CoupleFactory, CoupleIds
 from tests.factories import OwnerFactory
 
-AUDIENCES = ("private", "couple", "sealed")
+AUDIENCES = ("private", "couple", "sealed", "sealed_until_released")
 
 
 def test_the_sql_rule_and_can_see_agree_on_every_combination(app):
@@ -35,8 +36,8 @@ def test_the_sql_rule_and_can_see_agree_on_every_combination(app):
     writable = next(iter(WRITABLE))
     with practice_context(ids.practice_id):
         made = []
-        for author, audience, status, sibling_writable in itertools.product(
-            (viewer_id, other_id, None), AUDIENCES, list(Status), (False, True)
+        for author, audience, status, sibling_writable, released in itertools.product(
+            (viewer_id, other_id, None), AUDIENCES, list(Status), (False, True), (False, True)
         ):
             assignment = Assignment(
                 couple_id=ids.id, kind="apology", mode="each", created_by_id=owner_id
@@ -51,6 +52,7 @@ def test_the_sql_rule_and_can_see_agree_on_every_combination(app):
                 status=status.value,
                 audience=audience,
                 content={},
+                released_at=utcnow() if released else None,
             )
             sibling = HomeworkResponse(
                 assignment_id=assignment.id,
@@ -80,7 +82,9 @@ def test_the_sql_rule_and_can_see_agree_on_every_combination(app):
             piece = db.session.get(HomeworkResponse, piece.id)
             expected = homework.partner_can_see(viewer, piece)
             if (piece.id in by_sql) != expected:
-                wrong.append((piece.partner_id, piece.audience, piece.status, expected))
+                wrong.append(
+                    (piece.partner_id, piece.audience, piece.status, piece.released_at, expected)
+                )
         assert not wrong, wrong
         # Both answers occur: the comparison is not between two empty sets.
         assert 0 < len([p for p in made if p.id in by_sql]) < len(made)
