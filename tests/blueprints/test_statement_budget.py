@@ -31,14 +31,16 @@ BUDGET = 6
 # Pages that truly need more than the budget: endpoint -> (their own ceiling, why).
 OVER_BUDGET: dict[str, tuple[int, str]] = {
     "couples.show": (
-        10,
+        13,
         "the owner's view of a couple adds the team (for the assign form) and the couple's "
         "recent activity to what every therapist sees (the couple with its partners, links, "
         "devices and therapists; the homework; where each piece stands; the agreements; the "
         "couple's sessions with the partner who came, one statement of their own since the "
         "couple's statement already fans out over partners, devices and therapists; its "
         "session summaries with their job runs; and the access log's row saying who opened "
-        "the couple's page)",
+        "the couple's page), and three for the signs that more help may be needed: the "
+        "window's check-ins, the safety answers with their flags, and the returns of the "
+        "partners' handed-in work (services.signals; the homework is the page's own)",
     ),
     "homework.review": (
         7,

@@ -32,6 +32,7 @@ from practice.services import exports as export_service
 from practice.services import homework as homework_service
 from practice.services import reports as report_service
 from practice.services import review as review_service
+from practice.services import signals as signal_service
 from practice.services.couples import PartnerDetails
 from practice.urls import external_url
 
@@ -215,6 +216,10 @@ def show(couple_id: int):
         today=homework_service.couple_today(couple),
         is_overdue=homework_service.is_overdue,
         get_kind=homework_service.get_kind,
+        # The method's signs that more help may be needed, with their evidence (therapists only).
+        signals=signal_service.signals_for(couple, assignments=assignments),
+        signal_rules=signal_service.RULES,
+        signal_weeks=signal_service.WINDOW_WEEKS,
     )
 
 
