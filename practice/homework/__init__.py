@@ -30,6 +30,7 @@ def _load() -> None:
     from practice.homework import (  # noqa: F401
         apology,
         boundaries,
+        connection_ritual,
         processing_window,
         repair_contract,
         truth_conversation,

@@ -65,6 +65,7 @@ class ProcessingWindow(HomeworkKind):
     portal_actions_template = "portal/_window_actions.html"
     hand_in_label = None  # agreeing is a step of its own, below the form
     write_hint = "When it looks right to you both, save it and agree to it below."
+    agree_first = "Add at least one time and a code word, then save, to agree."
     # "Propose a change" on an agreed schedule (the portal's propose-change page).
     reopen_to = Status.DRAFT
     change_notice = "window.change_proposed"

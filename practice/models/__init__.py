@@ -29,6 +29,7 @@ from practice.models.job import JobRun
 from practice.models.notice import Notice
 from practice.models.practice import Practice
 from practice.models.report import Appointment, Report, ReportBatch
+from practice.models.ritual import RitualTick
 from practice.models.token import PasswordReset, TherapistInvitation
 from practice.models.trigger import TriggerEntry
 from practice.models.user import RecoveryCode, TrustedDevice, User, UserSession
@@ -63,6 +64,7 @@ __all__ = [
     "Practice",
     "PrivacyAcknowledgement",
     "RecoveryCode",
+    "RitualTick",
     "ReminderSent",
     "SafetyAnswer",
     "SafetyFlag",

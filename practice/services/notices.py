@@ -25,6 +25,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "A change to your processing window was proposed. It needs you both to agree again.",
         "A partner reopened an agreed processing window.",
     ),
+    "ritual.change_proposed": (
+        "A change to your connection ritual was proposed. It needs you both to agree again.",
+        "A partner reopened an agreed connection ritual.",
+    ),
     "agreement.change_proposed": (
         "Your partner asked to talk about an agreement again.",
         "A partner asked to talk about an agreement they had accepted.",

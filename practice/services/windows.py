@@ -1,4 +1,5 @@
-"""The processing window: both partners agree to the same version of the schedule.
+"""The processing window: both partners agree to the same version of the schedule. Every
+kind on that path (the connection ritual's plan too) is agreed to this way.
 
 Reopening an agreed schedule ("Propose a change") goes through `joint.propose_change`, with
 the kind's hooks (back to a draft, the window's notice)."""
@@ -9,20 +10,23 @@ from sqlalchemy import delete, select
 
 from practice.extensions import db
 from practice.homework import get_kind
-from practice.homework.workflow import WRITABLE, Status
+from practice.homework.workflow import CONFIRMED, WRITABLE, Status
 from practice.models import Partner
 from practice.models.base import utcnow
 from practice.models.homework import HomeworkResponse, JointConfirmation
 from practice.services import DomainError, audit
 from practice.services.homework import _transition
 
-KIND = "processing_window"
+
+def _agreed_by_both(response: HomeworkResponse) -> bool:
+    """Work each partner agrees to (the path `CONFIRMED`): a schedule, a ritual's plan."""
+    return get_kind(response.kind).workflow is CONFIRMED
 
 
 def confirmations(response: HomeworkResponse) -> dict[int, JointConfirmation]:
     """Confirmations of the current version, by partner id."""
-    if response.kind != KIND:
-        return {}  # only a schedule is confirmed (see `confirm`)
+    if not _agreed_by_both(response):
+        return {}  # only a plan made together is confirmed (see `confirm`)
     rows = db.session.scalars(
         select(JointConfirmation).where(JointConfirmation.response_id == response.id)
     )
@@ -35,15 +39,16 @@ def missing(response: HomeworkResponse) -> dict[str, str]:
 
 
 def confirm(partner: Partner, response: HomeworkResponse) -> bool:
-    """A partner agrees to the schedule as it stands; True once both have."""
-    if response.kind != KIND or response.couple_id != partner.couple_id:
-        raise DomainError("Only a processing window is confirmed this way.")
+    """A partner agrees to the schedule (or plan) as it stands; True once both have."""
+    if not _agreed_by_both(response) or response.couple_id != partner.couple_id:
+        raise DomainError("Only a plan you make together is agreed to this way.")
     if response.status not in WRITABLE:
         raise DomainError("This schedule is no longer open for changes.")
     gaps = missing(response)
     if gaps:
         raise DomainError(
-            "Add at least one time and a code word, then save, to agree. Still missing: "
+            get_kind(response.kind).agree_first
+            + " Still missing: "
             + " ".join(dict.fromkeys(gaps.values()))
         )
     db.session.execute(
@@ -56,7 +61,12 @@ def confirm(partner: Partner, response: HomeworkResponse) -> bool:
         JointConfirmation(response_id=response.id, partner_id=partner.id, version=response.version)
     )
     db.session.flush()
-    audit.record("homework.window_confirmed", actor=partner, target=response)
+    audit.record(
+        "homework.window_confirmed",
+        actor=partner,
+        target=response,
+        details={"kind": response.kind},
+    )
     confirmed = confirmations(response)
     if all(p.id in confirmed for p in partner.couple.partners):
         _transition(response, Status.CONFIRMED, partner=partner)

@@ -197,6 +197,7 @@ DROPPED = {
     "apology": "amends",
     "boundaries": "proposals",
     "processing_window": "code_word",
+    "connection_ritual": "checkin_time",
     "repair_contract": "breaks",
 }
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from practice.blueprints.couples import bp
 from practice.blueprints.couples.views import with_couple
 from practice.services import audit, trends
+from practice.services import ritual as ritual_service
 
 
 def span_from_request() -> int:
@@ -32,4 +33,5 @@ def couple_trends(couple):
         span=span,
         spans=trends.SPANS,
         charts=trends.chart_set(trend, prefix="couple"),
+        ritual=ritual_service.completion(couple, trend.weeks),
     )

@@ -7,6 +7,7 @@ from practice.blueprints.portal import (  # noqa: E402, F401
     checkin_views,
     homework_views,
     pin_views,
+    ritual_views,
     safety_views,
     summary_views,
     trend_views,

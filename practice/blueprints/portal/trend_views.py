@@ -7,6 +7,7 @@ from flask import g, render_template
 from practice.blueprints.couples.trend_views import span_from_request
 from practice.blueprints.portal import bp
 from practice.blueprints.portal.sessions import partner_required
+from practice.services import ritual as ritual_service
 from practice.services import trends
 
 
@@ -22,4 +23,6 @@ def trends_page():
         span=span,
         spans=trends.SPANS,
         charts=trends.chart_set(trend, prefix="mine"),
+        # The partner's own ticks only: the other partner's stay theirs and the therapist's.
+        ritual=ritual_service.completion(g.partner.couple, trend.weeks, [g.partner]),
     )
