@@ -132,6 +132,9 @@ class HomeworkKind:
     # agreeing) described by `write_hint` instead.
     hand_in_label: ClassVar[str | None] = "Submit to your therapist"
     write_hint: ClassVar[str] = ""
+    # Joint work agreed by both (the "confirmed" path): what to do first, when agreeing is
+    # refused because the saved version still misses something.
+    agree_first: ClassVar[str] = "Fill in what is missing, then save, to agree."
     # "Propose a change" on work that is signed or agreed: the status it goes back to (None:
     # the kind has no such step; handed-in work changes through the therapist), and the
     # consequence the confirmation names before anything happens.
@@ -192,6 +195,15 @@ class HomeworkKind:
     # The review page's kind-specific card (signed versions, merging into agreements):
     # included with `response`, `couple`, `kind`, `action_form` in the context.
     review_actions_template: ClassVar[str | None] = None
+
+    # -- the session summary --------------------------------------------------------------
+    # Whether handed-in work prints whole in the summary PDF (its print template), where most
+    # kinds print an excerpt.
+    prints_whole: ClassVar[bool] = False
+
+    def printable(self, content: dict) -> dict:
+        """The content an excerpt is drawn from: by default all of it."""
+        return content
 
     # -- templates -----------------------------------------------------------------------
     @property

@@ -98,7 +98,6 @@ FIELDS: dict[str, tuple[TextField, ...]] = {
         ),
     ),
 }
-ALL_FIELDS = tuple(spec for part in PARTS for spec in FIELDS[part])
 
 MISSING = {
     QUESTIONS: "Write the questions you need answered, even if it is only the first few.",
@@ -181,8 +180,9 @@ class TruthConversation(HomeworkKind):
         "what will prevent it. Opened together once you release them."
     )
     coach_checked = (
-        "No part missing, no excuse or blame phrases found, and the plan says when. This is a "
-        "pattern check on the wording: it cannot judge what is meant."
+        "Nothing missing, and the wording checks found nothing to look at again (for the "
+        "partner who broke trust: excuses, blame, a plan with no when). They look at the "
+        "wording only, not at what is meant."
     )
     default_audience = Audience.SEALED_UNTIL_RELEASED
     default_mode = "each"
@@ -198,6 +198,12 @@ class TruthConversation(HomeworkKind):
     max_total_length = 30000
     portal_actions_template = "homework/kinds/truth_conversation/portal_actions.html"
     review_actions_template = "homework/kinds/truth_conversation/review_actions.html"
+
+    # Both parts print whole in the summary (the couple's copy has them once released).
+    prints_whole = True
+
+    def printable(self, content: dict) -> dict:
+        return {key: value for key, value in content.items() if key != "part"}
 
     def fields_for(self, content: object) -> tuple[TextField, ...]:
         """The fields of this piece's part, in the order the page shows them."""
@@ -233,10 +239,12 @@ class TruthConversation(HomeworkKind):
         return {"part": part, **cleaned}
 
     def parse_form(self, form) -> dict:
-        # The part the page showed, and its fields (so that text sent to a piece no longer
-        # open is shown back in its own fields); the stored part decides what is kept, in
-        # `merge_edit`.
-        part = part_of({"part": form.get("content-part")})
+        """The part the page showed (its hidden field, or else the fields it posted) and that
+        part's fields; the stored part decides what may be kept (`merge_edit`)."""
+        part = form.get("content-part")
+        if part not in PARTS:
+            posted = any(f"content-{spec.key}" in form for spec in FIELDS[BROKE_TRUST])
+            part = BROKE_TRUST if posted else HURT
         typed = {spec.key: form.get(f"content-{spec.key}", "") for spec in FIELDS[part]}
         return {"part": part, **typed}
 
@@ -247,15 +255,10 @@ class TruthConversation(HomeworkKind):
         }
 
     def merge_edit(self, current: dict, typed: dict, *, position: int) -> dict:
-        """The part stays the one assigned; a save stores that part's fields as typed (a key
-        of the other part, which the page never shows, is not stored)."""
-        part = part_of(current)
-        keys = {spec.key for spec in FIELDS[part]}
-        merged = {key: value for key, value in typed.items() if key in keys}
-        # A key that is neither part's is kept, so that `clean` names it rather than dropping it.
-        other = {spec.key for spec in ALL_FIELDS} | {"part"}
-        merged.update({key: value for key, value in typed.items() if key not in other})
-        return {"part": part, **merged}
+        """The part stays the one assigned. What was typed is kept as typed: a field of the
+        other part is refused by `clean` by name, never dropped without a word."""
+        rest = {key: value for key, value in typed.items() if key != "part"}
+        return {"part": part_of(current), **rest}
 
     def check_complete(self, content: dict) -> dict[str, str]:
         return {

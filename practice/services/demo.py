@@ -121,7 +121,9 @@ def _seed_couples() -> list[dict]:
             _seed_homework(label, couple, therapist)
             _seed_checkins(label, couple, therapist)
             _seed_triggers(label, couple)
+            _seed_ritual_ticks(label, couple)
             _seed_appointments(label, couple, therapist)
+            _seed_more_help_signs(label, couple)
         partners = []
         for partner in couple.partners:
             link = None
@@ -265,6 +267,14 @@ def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
 
     if label == "Alex & Sam":
         sam, alex = first, second
+        # The truth conversation first: each part handed in, read, and opened in a session.
+        sam_truth, alex_truth = give("truth_conversation", "each")
+        _post_writing(sam, sam_truth, SAM_TRUTH_FORM, action="submit")
+        _post_writing(alex, alex_truth, ALEX_TRUTH_FORM, action="submit")
+        hw.mark_reviewed(therapist, sam_truth)
+        hw.mark_reviewed(therapist, alex_truth)
+        hw.release(therapist, hw.get_therapist_response(therapist, couple, alex_truth.id))
+
         (apology,) = give("apology", "one", alex)
         _post_writing(alex, apology, DEMO_APOLOGY_FORM, action="submit")
         hw.mark_reviewed(therapist, apology)
@@ -315,8 +325,20 @@ def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
         joint.finalize_contract(therapist, contract)
         # Sam has signed; the contract waits for Alex's signature.
         joint.sign_contract(sam, hw.get_partner_response(sam, contract.public_id), "Sam")
+
+        # The connection ritual, planned together: Sam's page has Sam's act of care and the
+        # joint parts, Alex's page Alex's act of care and the joint parts as Alex read them.
+        (ritual,) = give("connection_ritual", "joint", due_days=None)
+        _post_writing(sam, ritual, SAM_RITUAL_FORM)
+        _post_writing(alex, ritual, RITUAL_JOINT_AS_READ | ALEX_RITUAL_FORM)
+        windows.confirm(sam, hw.get_partner_response(sam, ritual.public_id))
+        windows.confirm(alex, hw.get_partner_response(alex, ritual.public_id))
     elif label == "Priya & Dev":
-        dev = second
+        priya, dev = first, second
+        # Priya's part is in and held; Dev has started his.
+        priya_truth, dev_truth = give("truth_conversation", "each", due_days=10)
+        _post_writing(priya, priya_truth, PRIYA_TRUTH_FORM, action="submit")
+        _post_writing(dev, dev_truth, DEV_TRUTH_DRAFT_FORM)
         (apology,) = give("apology", "one", dev)
         _post_writing(dev, apology, DEV_APOLOGY_FIRST_FORM, action="submit")
         _post_return(therapist, couple, apology, {"comment": DEV_FIRST_COMMENT})
@@ -328,6 +350,40 @@ def _seed_homework(label: str, couple: Couple, therapist: User) -> None:
 
 
 # The demo's writing, as the edit pages post it (field name -> what was typed).
+
+SAM_TRUTH_FORM = {
+    "content-part": "hurt",
+    "content-questions": "When did it start, and when did it end?\n"
+    "Were there other times you told me you were working late and were not?\n"
+    "Does anyone we know know about it?\n"
+    "Is there anything else I would find out later?",
+    "content-to_feel_safe": "In a session, not at home. I want to be able to stop when I say "
+    "'pause', and to leave first and drive home alone.",
+}
+ALEX_TRUTH_FORM = {
+    "content-part": "broke_trust",
+    "content-what_happened": "I had an affair with a colleague for eight months, from last "
+    "February to October. On Thursday evenings I said I was at the office. Two people at work "
+    "knew. There is nothing else; I ended it the week you found the messages.",
+    "content-why": "I felt invisible at home and instead of saying so I looked for attention "
+    "somewhere easier. I told myself it did not count. I chose to keep going.",
+    "content-prevention": "I have no contact with her outside meetings with others present. I "
+    "will tell you within a day of any contact, show you my calendar every Sunday evening, and "
+    "see our therapist weekly for the next six months.",
+}
+PRIYA_TRUTH_FORM = {
+    "content-part": "hurt",
+    "content-questions": "How much is the debt, in total, today?\n"
+    "Which of our accounts did the money come from?\nWho else knew?",
+    "content-to_feel_safe": "Numbers on paper, not from memory. A break after twenty minutes.",
+}
+DEV_TRUTH_DRAFT_FORM = {
+    "content-part": "broke_trust",
+    "content-what_happened": "For two years I ran up a credit card debt of eleven thousand "
+    "pounds and hid the statements.",
+    "content-why": "",
+    "content-prevention": "",
+}
 
 DEMO_APOLOGY_FORM = {
     "content-what_i_did": "For eight months I had an affair with a colleague, and I lied to you "
@@ -404,6 +460,37 @@ ALEX_CONTRACT_FORM = {
     "commitments_2-2": "Keep every small promise, on time.",
     "content-breaks": "Any new contact with the colleague, or a lie about where either of us is.",
 }
+
+
+# Jamie & Taylor: Jamie hands in a boundary worksheet that names drinking, which the couple
+# page shows the therapist under "When more help may be needed" (services.signals), beside the
+# unsafe answer of their latest check-in.
+JAMIE_BOUNDARIES_FORM = {
+    "proposals-0-domain": "substances_spending",
+    "proposals-0-agreement": "No drinking at home on weeknights; if either of us has a drink "
+    "out, we say so the same evening.",
+    "proposals-0-time_frame": "for the next two months",
+    "proposals-0-review_date": "",
+} | _blank("proposals", ("domain", "agreement", "time_frame", "review_date"), range(1, 3))
+
+
+def _seed_more_help_signs(label: str, couple: Couple) -> None:
+    """Writing that one of the method's signs of needing more help reads, posted as the edit
+    page posts it (the other signs come from the check-ins and homework above)."""
+    from practice.models.homework import HomeworkResponse
+
+    if label != "Jamie & Taylor":
+        return
+    db.session.flush()
+    (jamie,) = [partner for partner in couple.partners if partner.display_name == "Jamie"]
+    sheet = db.session.scalar(
+        select(HomeworkResponse).where(
+            HomeworkResponse.couple_id == couple.id,
+            HomeworkResponse.kind == "boundaries",
+            HomeworkResponse.partner_id == jamie.id,
+        )
+    )
+    _post_writing(jamie, sheet, JAMIE_BOUNDARIES_FORM, action="submit")
 
 
 # Alex & Sam's year of weekly check-ins: slowly better, a setback a little after the middle,
@@ -587,6 +674,55 @@ def _seed_triggers(label: str, couple: Couple) -> None:
         triggers.log_from_form(partner, form, now=max(now, moment))
 
 
+# The connection ritual's plan, as each partner's edit page posts it: the joint parts, and the
+# partner's own act of care (Sam is at position 1, Alex at position 2).
+RITUAL_JOINT_AS_READ = {
+    "content-checkin_weekday": "6",
+    "content-checkin_time": "17:00",
+    "content-date_idea": "walk",
+    "content-date_words": "The coast path from the harbour, then chips on the sea wall.",
+}
+SAM_RITUAL_FORM = RITUAL_JOINT_AS_READ | {
+    "content-care_1": "Leave a short note for Alex to find each morning.",
+}
+ALEX_RITUAL_FORM = {"content-care_2": "Make Sam's coffee before I leave for work."}
+
+# The weeks ticked off, by each partner in their own week: (weeks ago, who, the repair
+# check-in, the date, days of the act of care, note). This week Sam has ticked, Alex not yet.
+DEMO_RITUAL_TICKS = [
+    (3, "Sam", "yes", "yes", 6, ""),
+    (3, "Alex", "yes", "yes", 7, ""),
+    (2, "Sam", "moved", "planned", 5, "We moved the check-in to Monday; the walk is on Saturday."),
+    (2, "Alex", "moved", "planned", 4, ""),
+    (1, "Sam", "yes", "yes", 7, "The walk was the best evening we have had in months."),
+    (1, "Alex", "yes", "no", 6, "Work ran late on Friday, so the date moved to next week."),
+    (0, "Sam", "yes", "planned", 3, ""),
+]
+
+
+def _seed_ritual_ticks(label: str, couple: Couple) -> None:
+    """The weeks of the ritual ticked off as the tick form posts them, through the view's
+    service call, each in its own week."""
+    from practice.services import checkins, ritual
+
+    if label != "Alex & Sam":
+        return
+    partners = {partner.display_name: partner for partner in couple.partners}
+    now = utcnow()
+    for weeks_ago, name, repair_checkin, fun_date, care_days, note in DEMO_RITUAL_TICKS:
+        moment = now - timedelta(weeks=weeks_ago)
+        form = MultiDict(
+            {
+                "week": checkins.week_of(couple, moment).isoformat(),
+                "repair_checkin": repair_checkin,
+                "fun_date": fun_date,
+                "care_days": str(care_days),
+                "note": note,
+            }
+        )
+        ritual.tick_from_form(partners[name], form, now=moment)
+
+
 # Each couple's sessions: (weeks ago, start in the practice's zone, minutes, who came, notes,
 # next steps, homework to assign next). "Sam only" is the partner of that name. Weeks ago 0
 # is today, in the practice's day: the dashboard lists it.
@@ -645,7 +781,7 @@ DEMO_APPOINTMENTS: dict[str, list[tuple]] = {
             "Both say there were fewer lost evenings this month.",
             "Alex: sign the contract, or bring the line you are unsure of.\n"
             "Both: keep one evening free of repair talk and do something you enjoy together.",
-            [],
+            ["connection_ritual"],
         ),
         (
             0,
@@ -668,7 +804,7 @@ DEMO_APPOINTMENTS: dict[str, list[tuple]] = {
             "the statements.",
             "Dev: bring every statement for the card and the savings account.\n"
             "Priya: write down what you need to know to feel settled about money.",
-            ["apology"],
+            ["truth_conversation", "apology"],
         ),
         (
             2,

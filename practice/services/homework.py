@@ -17,7 +17,7 @@ from sqlalchemy.orm.util import identity_key
 
 from practice.audience import Audience, Content, Viewer, can_see, visible_to_couple
 from practice.extensions import db
-from practice.homework import ContentError, get_kind, workflow
+from practice.homework import KINDS, ContentError, get_kind, workflow
 from practice.homework.standing import Facts, Standing
 from practice.homework.workflow import WRITABLE, Status
 from practice.models import Couple, Partner, User
@@ -78,6 +78,15 @@ def default_instructions(kind_key: str) -> str:
         select(InstructionTemplate).where(InstructionTemplate.kind == kind_key)
     )
     return template.instructions if template else get_kind(kind_key).default_instructions
+
+
+def every_default_instructions() -> dict[str, str]:
+    """Each kind's instructions, the practice's own where it has them: one statement."""
+    own = {
+        template.kind: template.instructions
+        for template in db.session.scalars(select(InstructionTemplate))
+    }
+    return {key: own.get(key, kind.default_instructions) for key, kind in KINDS.items()}
 
 
 def set_default_instructions(owner: User, kind_key: str, instructions: str) -> None:

@@ -35,7 +35,8 @@ from practice import pdf
 from practice.audience import Audience
 from practice.checkins.questions import MARKERS
 from practice.extensions import db
-from practice.homework import KINDS, get_kind
+from practice.homework import KINDS, HomeworkKind, get_kind
+from practice.homework.workflow import WRITABLE
 from practice.jobs import enqueue
 from practice.jobs.dispatch import FINAL_ERRORS, MAX_ATTEMPTS
 from practice.models import (
@@ -59,6 +60,8 @@ from practice.services import agreements as agreement_service
 from practice.services import appointments as appointment_service
 from practice.services import couples as couple_service
 from practice.services import homework as homework_service
+from practice.services import ritual as ritual_service
+from practice.services import signals as signal_service
 
 JOB_NAME = "reports.render_summary"
 # A run in one of these is on its way: a new request for the same summary attaches to it.
@@ -312,6 +315,10 @@ class HomeworkLine:
     due: date | None
     excerpt: str
     private: bool  # in the therapist's copy: not something the couple shares
+    # A kind that prints whole in the summary (`HomeworkKind.prints_whole`), and the content
+    # its print template shows in place of the excerpt.
+    print_kind: HomeworkKind | None = None
+    content: dict | None = None
 
 
 @dataclass
@@ -354,6 +361,13 @@ class Summary:
     # The therapist's copy only: (week, [(count, longest minutes) per partner of trend]) for
     # the weeks of the period someone logged a trigger. Counts, never the log's words.
     trigger_weeks: list[tuple[date, list]] = field(default_factory=list)
+    # The therapist's copy only: each partner's ticks of the connection ritual in the weeks
+    # of the period (private to that partner and the therapists).
+    ritual: ritual_service.Completion | None = None
+    # The therapist's copy only: the method's signs that more help may be needed, with their
+    # evidence, over the weeks up to the period's end (services.signals).
+    signals: list[signal_service.Signal] = field(default_factory=list)
+    signal_weeks: int = signal_service.WINDOW_WEEKS
 
 
 def _texts(value: object) -> list[str]:
@@ -402,14 +416,21 @@ def _homework(couple: Couple, start: date, end: date, *, therapist: bool) -> lis
         if not therapist and not shared:
             continue
         kind = get_kind(response.kind)
+        whole = kind.prints_whole and response.status not in WRITABLE
         lines.append(
             HomeworkLine(
                 title=kind.title(shared=not therapist or shared),
                 who=response.partner.display_name if response.partner else "Both together",
                 status=response.status_label,
                 due=response.assignment.due_date,
-                excerpt=excerpt(response.content or {}),
-                private=response.audience == Audience.PRIVATE.value,
+                excerpt="" if whole else excerpt(kind.printable(response.content or {})),
+                private=response.audience == Audience.PRIVATE.value
+                or (
+                    response.audience == Audience.SEALED_UNTIL_RELEASED.value
+                    and response.released_at is None
+                ),
+                print_kind=kind if whole else None,
+                content=response.content if whole else None,
             )
         )
     return lines
@@ -512,6 +533,16 @@ def gather(report: Report, now: datetime | None = None) -> Summary:
         if appointment is not None
         else [],
         trigger_weeks=[row for row in trend.log_rows if start - timedelta(days=6) <= row[0] <= end]
+        if therapist
+        else [],
+        ritual=ritual_service.completion(
+            couple, [week for week in trend.weeks if start - timedelta(days=6) <= week <= end]
+        )
+        if therapist
+        else None,
+        signals=signal_service.signals_for(
+            couple, today=min(end, homework_service.couple_today(couple))
+        )
         if therapist
         else [],
     )

@@ -134,14 +134,14 @@ def portal_of(make_client, ids: CoupleIds, position: int):
 # --- assigning ----------------------------------------------------------------------------------
 
 
-def test_the_kind_chooser_lists_the_four_kinds(therapist_client, couple):
+def test_the_kind_chooser_lists_every_kind(therapist_client, couple):
     response = therapist_client.get(f"/couples/{couple.id}/homework/new")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     for key, kind in KINDS.items():
         assert kind.label in html
         assert f"/couples/{couple.id}/homework/new?kind={key}" in html
-    assert len(KINDS) == 4
+    assert html.count("/homework/new?kind=") == len(KINDS)
 
     # An unknown kind shows the chooser again, never a 500.
     unknown = therapist_client.get(f"/couples/{couple.id}/homework/new?kind=nonsense")
@@ -169,6 +169,7 @@ def test_the_assign_form_is_prefilled_from_the_kind(therapist_client, couple):
         ("boundaries", "each", (1, 2)),
         ("processing_window", "joint", (None,)),
         ("repair_contract", "joint", (None,)),
+        ("truth_conversation", "each", (1, 2)),
     ],
 )
 def test_the_therapist_assigns_each_kind(therapist_client, couple, kind, mode, authored_by):

@@ -49,7 +49,12 @@ def _page(response, *, content=None, errors=None, conflict=None, status=200):
         errors=errors or {},
         conflict=conflict,
         findings=kind.coach(content),
-        audience_label=AUDIENCE_LABELS[Audience(response.audience)],
+        # Parts held until released read as shared with the couple once they are released.
+        audience_label=AUDIENCE_LABELS[
+            Audience.COUPLE
+            if homework_service.is_released_hold(response)
+            else Audience(response.audience)
+        ],
         form=ContinueForm(),
         sign_form=SignForm(),
         confirmations=windows.confirmations(response) if response.is_joint else {},

@@ -265,9 +265,10 @@ def homework_templates():
             return redirect(url_for("settings.homework_templates") + f"#kind-{kind_key}")
         failed = (kind_key, form)  # shown again as typed, with the reason beside it
     forms = {}
+    instructions = homework_service.every_default_instructions()
     for key in KINDS:
         form = InstructionsForm(formdata=None, prefix=key)
-        form.instructions.data = homework_service.default_instructions(key)
+        form.instructions.data = instructions[key]
         forms[key] = form
     if failed:
         forms[failed[0]] = failed[1]
