@@ -54,7 +54,7 @@ from practice.models import (
 )
 from practice.models.base import utcnow
 from practice.models.report import REPORT_AUDIENCES, REPORT_STAGES
-from practice.services import DomainError, NotFound, audit, joint, trends
+from practice.services import DomainError, NotFound, audit, joint, measures, trends
 from practice.services import agreements as agreement_service
 from practice.services import appointments as appointment_service
 from practice.services import couples as couple_service
@@ -354,6 +354,8 @@ class Summary:
     # The therapist's copy only: (week, [(count, longest minutes) per partner of trend]) for
     # the weeks of the period someone logged a trigger. Counts, never the log's words.
     trigger_weeks: list[tuple[date, list]] = field(default_factory=list)
+    # The therapist's copy only: each measure's chart of both partners' scores (services.measures).
+    measure_charts: list = field(default_factory=list)
 
 
 def _texts(value: object) -> list[str]:
@@ -567,6 +569,10 @@ def render(report_id: int, *, memory_mb: int | None = None) -> Report | None:
     summary = gather(report)
     _set_stage(report.id, "charts")
     summary.charts = trends.chart_set(summary.trend, prefix=f"r{report.id}", narrow=False)
+    if summary.is_therapist_copy:  # each partner's scores are private: never the couple's copy
+        summary.measure_charts = measures.summary_charts(
+            report.couple, report.period_end, prefix=f"r{report.id}-m"
+        )
     _set_stage(report.id, "rendering")
     html = render_html(summary)
     with pdf.memory_cap(memory_mb):

@@ -6,6 +6,7 @@ from practice.blueprints.portal import (  # noqa: E402, F401
     agreement_views,
     checkin_views,
     homework_views,
+    measure_views,
     pin_views,
     safety_views,
     summary_views,
