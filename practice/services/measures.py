@@ -224,17 +224,6 @@ def send(
     return schedule
 
 
-def schedules(couple: Couple) -> list[MeasureSchedule]:
-    """The couple's schedules, the latest first."""
-    return list(
-        db.session.scalars(
-            select(MeasureSchedule)
-            .where(MeasureSchedule.couple_id == couple.id)
-            .order_by(MeasureSchedule.created_at.desc(), MeasureSchedule.id.desc())
-        )
-    )
-
-
 def get_schedule(couple: Couple, schedule_id: int) -> MeasureSchedule:
     found = None
     if 0 < schedule_id <= MAX_ID:
@@ -267,6 +256,22 @@ def stop(user: User, couple: Couple, schedule: MeasureSchedule, now: datetime | 
     schedule.ends_on = max(schedule.starts_on, min(schedule.ends_on, today))
     audit.record("measure.stopped", actor=user, target=couple, details={"removed": removed})
     return removed
+
+
+def couple_record(couple: Couple) -> tuple[list[MeasureSchedule], list[MeasureResponse]]:
+    """The couple's schedules (latest first) and every measure (by due day), in one statement
+    (the therapist's page)."""
+    pairs = db.session.execute(
+        select(MeasureSchedule, MeasureResponse)
+        .outerjoin(MeasureResponse, MeasureResponse.schedule_id == MeasureSchedule.id)
+        .where(MeasureSchedule.couple_id == couple.id)
+    ).all()
+    found = {schedule.id: schedule for schedule, _ in pairs}
+    rows = [row for _, row in pairs if row is not None]
+    return (
+        sorted(found.values(), key=lambda s: (s.created_at, s.id), reverse=True),
+        sorted(rows, key=lambda r: (r.due_on, r.partner_id, r.id)),
+    )
 
 
 def couple_measures(couple: Couple) -> list[MeasureResponse]:

@@ -56,7 +56,7 @@ def couple_measures(couple):
             )
             return redirect(url_for("couples.couple_measures", couple_id=couple.id))
     audit.record("measure.viewed", actor=current_user, target=couple, couple_id=couple.id)
-    rows = measures.couple_measures(couple)
+    schedules, rows = measures.couple_record(couple)
     status = 422 if form.errors or form.form_errors else 200
     return render_template(
         "couples/measures.html",
@@ -67,7 +67,7 @@ def couple_measures(couple):
         charts=measures.charts(
             couple, rows, sessions=measures.session_days(couple), prefix="couple"
         ),
-        schedules=measures.schedules(couple),
+        schedules=schedules,
         rows=rows,
         names={p.id: p.display_name for p in couple.partners},
         today=measures.couple_today(couple),
