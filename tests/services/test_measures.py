@@ -236,3 +236,23 @@ def test_a_measure_due_is_reminded_once_without_a_word_of_it(world, inbox):  # n
     for body in bodies:
         assert "questionnaire" in body
         assert not any(word in body for word in words), body
+
+
+def test_the_demo_couple_has_six_csi4_results_each_on_one_chart():
+    from practice.models import Couple
+    from practice.services.demo import DEMO_CSI4, seed_demo
+    from practice.tenancy import practice_context
+
+    result = seed_demo()
+    db.session.commit()
+    with practice_context(result["practice"]["id"]):
+        couple = db.session.scalar(select(Couple).where(Couple.label == "Alex & Sam"))
+        schedules, rows = measures.couple_record(couple)
+        assert [(s.instrument, s.every_weeks) for s in schedules] == [("csi4", 4)]
+        handed_in = [r for r in rows if r.submitted_at is not None]
+        assert sorted(r.score for r in handed_in) == sorted(DEMO_CSI4["hurt"] + DEMO_CSI4["other"])
+        for partner in couple.partners:
+            assert len([r for r in handed_in if r.partner_id == partner.id]) == 6
+        (chart,) = measures.charts(couple, rows, sessions=measures.session_days(couple))
+        assert chart.svg.count('class="chart__point"') == 12
+        assert chart.svg.count('class="chart__session"') >= 1
