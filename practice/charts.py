@@ -219,3 +219,165 @@ def table_rows(series: Sequence[Series], weeks: Sequence[date]) -> list[list[str
             cells.append("—" if value is None else _fmt(value))
         rows.append(cells)
     return rows
+
+
+@dataclass(frozen=True)
+class DatedSeries:
+    """One line of scores on the days they were given (a measure every few weeks)."""
+
+    label: str
+    points: Sequence[tuple[date, float]]
+
+
+def _legend_rows(entries: Sequence[str], left: int, width: int) -> list[list[tuple[int, str]]]:
+    """Legend entries placed left to right, wrapping to another row when the chart is narrow."""
+    rows: list[list[tuple[int, str]]] = [[]]
+    x = left
+    for label in entries:
+        room = 36 + int(6.6 * len(label))
+        if rows[-1] and x + room > width:
+            rows.append([])
+            x = left
+        rows[-1].append((x, label))
+        x += room
+    return rows
+
+
+def dated_chart(
+    series: Sequence[DatedSeries],
+    *,
+    start: date,
+    end: date,
+    y_min: float,
+    y_max: float,
+    title: str,
+    cutoff: float | None = None,
+    cutoff_label: str = "Cut-off",
+    sessions: Sequence[date] = (),
+    y_labels: dict[float, str] | None = None,
+    width: int = 640,
+    height: int = 240,
+    ident: str = "chart",
+    compact: bool = False,
+    ticks: int = 6,
+) -> str:
+    """An SVG chart of scores on their days, from `start` to `end`: a line and a dot per
+    series, the instrument's cut-off as a dashed line across, and each session as a dotted
+    upright (a measure is read against the sessions around it). Same rules as `line_chart`:
+    no script, no style, a title and a description, the numbers in a table beside it."""
+    if not ident.replace("-", "").isalnum():
+        raise ValueError("ident is letters, digits and hyphens")
+    if y_max <= y_min:
+        raise ValueError("y_max must be above y_min")
+    if end < start:
+        raise ValueError("end must not be before start")
+    longest = max((len(label) for label in (y_labels or {}).values()), default=2)
+    left, right, bottom = (8 if compact else 14 + int(6.5 * longest)), 12, 28
+    legend = [line.label for line in series]
+    if cutoff is not None:
+        legend.append(f"{cutoff_label} {_fmt(cutoff)}")
+    if sessions:
+        legend.append("Session")
+    rows = _legend_rows(legend, left, width - right)
+    top = 12 + 16 * len(rows)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    days = max((end - start).days, 1)
+
+    def x(day: date) -> float:
+        return left + plot_w * min(max((day - start).days, 0), days) / days
+
+    def y(value: float) -> float:
+        clamped = min(max(value, y_min), y_max)
+        return top + plot_h * (1 - (clamped - y_min) / (y_max - y_min))
+
+    names = ", ".join(line.label for line in series) or "no data"
+    desc = f"{names}, {start:%-d %b %Y} to {end:%-d %b %Y}"
+    if cutoff is not None:
+        desc += f"; the dashed line is the cut-off, {_fmt(cutoff)}"
+    if sessions:
+        desc += f"; dotted uprights mark the {len(sessions)} sessions"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="{ident}-title {ident}-desc">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">'
+        + escape(desc + ". The same numbers are in the table below.")
+        + "</desc>",
+    ]
+    for value, label in sorted((y_labels or {}).items()):
+        parts.append(
+            f'<line class="chart__grid" x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" '
+            f'y2="{y(value):.1f}" stroke="#d9d4cc" stroke-width="1"/>'
+        )
+        if compact:
+            below = y(value) - top < 14
+            parts.append(
+                f'<text class="chart__axis" x="{left + plot_w - 4}" '
+                f'y="{y(value) + (12 if below else -4):.1f}" font-size="11" text-anchor="end" '
+                f'fill="#4f5a67" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
+                f"{escape(label)}</text>"
+            )
+        else:
+            parts.append(
+                f'<text class="chart__axis" x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
+                f'text-anchor="end" fill="#4f5a67">{escape(label)}</text>'
+            )
+    for day in sessions:
+        if start <= day <= end:
+            parts.append(
+                f'<line class="chart__session" x1="{x(day):.1f}" x2="{x(day):.1f}" y1="{top}" '
+                f'y2="{top + plot_h}" stroke="#6b7686" stroke-width="1" stroke-dasharray="1 3">'
+                f"<title>Session, {day:%-d %b %Y}</title></line>"
+            )
+    if cutoff is not None:
+        parts.append(
+            f'<line class="chart__cutoff" x1="{left}" x2="{left + plot_w}" y1="{y(cutoff):.1f}" '
+            f'y2="{y(cutoff):.1f}" stroke="#9b2c2c" stroke-width="1.5" stroke-dasharray="6 4">'
+            f"<title>{escape(cutoff_label)} {_fmt(cutoff)}</title></line>"
+        )
+    count = max(min(ticks, days // 7 + 1), 2)
+    for index in range(count):
+        day = start + (end - start) * index / (count - 1)
+        anchor = "middle"
+        if index in (0, count - 1):
+            anchor = "start" if index == 0 else "end"
+        parts.append(
+            f'<text class="chart__axis" x="{x(day):.1f}" y="{height - 8}" font-size="11" '
+            f'text-anchor="{anchor}" fill="#4f5a67">{day:%-d %b}</text>'
+        )
+    for line_index, line in enumerate(series):
+        colour, dash = PALETTE[line_index % len(PALETTE)]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        points = sorted(line.points)
+        if len(points) > 1:
+            coords = " ".join(f"{x(day):.1f},{y(value):.1f}" for day, value in points)
+            parts.append(
+                f'<polyline class="chart__line" fill="none" stroke="{colour}" '
+                f'stroke-width="2.5"{dash_attr} points="{coords}">'
+                f"<title>{escape(line.label)}</title></polyline>"
+            )
+        for day, value in points:
+            parts.append(
+                f'<circle class="chart__point" cx="{x(day):.1f}" cy="{y(value):.1f}" r="3.5" '
+                f'fill="{colour}"><title>{escape(line.label)}, {day:%-d %b %Y}: '
+                f"{_fmt(value)}</title></circle>"
+            )
+    swatches = {line.label: PALETTE[i % len(PALETTE)] for i, line in enumerate(series)}
+    for row_index, row in enumerate(rows):
+        ly = 10 + 16 * row_index
+        for lx, label in row:
+            if label in swatches:
+                colour, dash = swatches[label]
+                stroke = f'stroke="{colour}" stroke-width="2.5"'
+                stroke += f' stroke-dasharray="{dash}"' if dash else ""
+            elif label == "Session":
+                stroke = 'stroke="#6b7686" stroke-width="1.5" stroke-dasharray="1 3"'
+            else:
+                stroke = 'stroke="#9b2c2c" stroke-width="1.5" stroke-dasharray="6 4"'
+            parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly}" y2="{ly}" {stroke}/>')
+            parts.append(
+                f'<text class="chart__legend" x="{lx + 22}" y="{ly + 4}" font-size="11" '
+                f'fill="#1d2733">{escape(label)}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)

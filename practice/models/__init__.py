@@ -26,6 +26,7 @@ from practice.models.homework import (
     ResponseTransition,
 )
 from practice.models.job import JobRun
+from practice.models.measure import MeasureResponse, MeasureSchedule, MeasureSetting
 from practice.models.notice import Notice
 from practice.models.practice import Practice
 from practice.models.report import Appointment, Report, ReportBatch
@@ -55,6 +56,9 @@ __all__ = [
     "CoupleExport",
     "CoupleTherapist",
     "JobRun",
+    "MeasureResponse",
+    "MeasureSchedule",
+    "MeasureSetting",
     "Notice",
     "Partner",
     "PartnerInvite",

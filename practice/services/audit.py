@@ -148,6 +148,11 @@ ACTION_LABELS = {
     "checkin.viewed": "read the couple's check-ins",
     "safety.viewed": "read the couple's safety answers",
     "trends.viewed": "looked at the couple's trends",
+    "measure.viewed": "looked at the couple's questionnaires and scores",
+    "measure.scheduled": "sent a questionnaire",
+    "measure.stopped": "stopped a questionnaire's schedule",
+    "measure.submitted": "handed in a questionnaire",
+    "practice.measure_settings_changed": "changed the practice's questionnaires",
 }
 
 
@@ -192,6 +197,7 @@ AREAS = {
     "contract": "Repair contracts",
     "report": "Session summaries",
     "trends": "Trends",
+    "measure": "Questionnaires",
     "calendar": "Calendar subscriptions",
     "therapist": "The team",
     "practice": "Practice settings",

@@ -124,6 +124,7 @@ def _seed_couples() -> list[dict]:
             _seed_ritual_ticks(label, couple)
             _seed_appointments(label, couple, therapist)
             _seed_more_help_signs(label, couple)
+            _seed_measures(label, couple, therapist)
         partners = []
         for partner in couple.partners:
             link = None
@@ -886,3 +887,55 @@ def _seed_appointments(label: str, couple: Couple, therapist: User) -> None:
                 next_homework=homework,
             ),
         )
+
+
+# Six CSI-4 results each for Alex & Sam, every four weeks: the hurt partner starts below the
+# cut-off (13.5) and climbs past it; the other starts near it. Totals, oldest first.
+DEMO_CSI4 = {"hurt": (8, 10, 11, 13, 15, 17), "other": (12, 12, 14, 15, 16, 18)}
+
+
+def _csi4_form(total: int) -> MultiDict:
+    """The CSI-4 answer form's fields for a total: the happiness item (0-6) first, then the
+    three others (0-5), as a partner's taps would post them."""
+    values, left = {}, total
+    for key, top in (("happiness", 6), ("warm", 5), ("rewarding", 5), ("satisfied", 5)):
+        share = min(top, -(-left // (4 - len(values))))
+        values[f"item-{key}"] = str(share)
+        left -= share
+    return MultiDict(values)
+
+
+def _seed_measures(label: str, couple: Couple, therapist: User) -> None:
+    """A CSI-4 schedule sent 20 weeks ago (every 4 weeks for 6 months), through the send
+    form's service, and each partner's six answers through the portal form's save and hand-in,
+    each on its due day's clock."""
+    from practice.services import measures
+
+    if label != "Alex & Sam":
+        return
+    db.session.flush()
+    zone = ZoneInfo(couple.time_zone)
+    first = measures.couple_today(couple) - timedelta(weeks=20)
+    measures.send(
+        therapist,
+        couple,
+        instrument_key="csi4",
+        starts_on=first,
+        every_weeks=4,
+        for_weeks=26,
+        now=datetime.combine(first, time(9), tzinfo=zone),
+    )
+    db.session.flush()
+    for partner in couple.partners:
+        totals = DEMO_CSI4["hurt" if partner.repair_role == "hurt" else "other"]
+        for index, total in enumerate(totals):
+            due = first + timedelta(weeks=4 * index)
+            moment = min(datetime.combine(due, time(19), tzinfo=zone), utcnow())
+            (response,) = (
+                r
+                for r in measures.couple_measures(couple)
+                if r.partner_id == partner.id and r.due_on == due
+            )
+            measures.submit(
+                partner, response, form=_csi4_form(total), base_version=response.version, now=moment
+            )

@@ -49,6 +49,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "A gentle reminder: your weekly check-in is still open.",
         "",
     ),
+    "measure.due": (
+        "A questionnaire from your therapist is ready for you.",
+        "",
+    ),
     "window.soon": (
         "Your processing window starts within the hour.",
         "",

@@ -9,6 +9,7 @@ email):
   then waits for the morning;
 - to a partner who asked for them, an hour before each agreed processing window (quiet
   hours do not hold these back: the partner chose the time);
+- to each partner, when a questionnaire the therapist sent falls due (quiet hours hold it);
 - to the couple's therapists, when a repair contract's revisit day or an agreement's review
   day comes.
 
@@ -42,7 +43,7 @@ from practice.models import Couple, Partner, Practice
 from practice.models.base import utcnow
 from practice.models.checkin import Checkin, ReminderSent
 from practice.models.homework import Agreement, ContractVersion, HomeworkResponse
-from practice.services import checkins, exports, notices
+from practice.services import checkins, exports, measures, notices
 from practice.tenancy import practice_context, unscoped
 
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
@@ -136,6 +137,21 @@ def _window_reminders(couple: Couple, now: datetime, sweep: Sweep) -> None:
                     sweep.count("window.soon")
 
 
+def _measure_reminders(couple: Couple, now: datetime, sweep: Sweep) -> None:
+    """A measure due: once per measure, outside quiet hours; only the words "a questionnaire
+    is ready" (no instrument, item or score in the notice, the email or the job)."""
+    partners = {p.id: p for p in _partners_in_portal(couple)}
+    for measure in measures.due_for_reminder(couple, now):
+        partner = partners.get(measure.partner_id)
+        if partner is None or quiet(partner.time_zone, now):
+            continue
+        if claim("measure.due", f"measure:{measure.id}"):
+            notices.notify_partner(partner, "measure.due", "/portal/measures")
+            if partner.email:
+                enqueue("email.measure_reminder", partner_id=partner.id)
+            sweep.count("measure.due")
+
+
 def _therapist_reminders(couple: Couple, now: datetime, sweep: Sweep) -> None:
     today = now.astimezone(ZoneInfo(couple.time_zone)).date()
     versions = db.session.scalars(
@@ -174,6 +190,7 @@ def sweep_practice(practice_id: int, now: datetime) -> Sweep:
         for couple in couples:
             _checkin_reminders(couple, now, sweep)
             _window_reminders(couple, now, sweep)
+            _measure_reminders(couple, now, sweep)
             _therapist_reminders(couple, now, sweep)
         # The same timer deletes the closed records whose retention period is over.
         for _ in exports.delete_due_couples(now):

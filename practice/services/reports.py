@@ -55,7 +55,7 @@ from practice.models import (
 )
 from practice.models.base import utcnow
 from practice.models.report import REPORT_AUDIENCES, REPORT_STAGES
-from practice.services import DomainError, NotFound, audit, joint, trends
+from practice.services import DomainError, NotFound, audit, joint, measures, trends
 from practice.services import agreements as agreement_service
 from practice.services import appointments as appointment_service
 from practice.services import couples as couple_service
@@ -368,6 +368,8 @@ class Summary:
     # evidence, over the weeks up to the period's end (services.signals).
     signals: list[signal_service.Signal] = field(default_factory=list)
     signal_weeks: int = signal_service.WINDOW_WEEKS
+    # The therapist's copy only: each measure's chart of both partners' scores (services.measures).
+    measure_charts: list = field(default_factory=list)
 
 
 def _texts(value: object) -> list[str]:
@@ -598,6 +600,10 @@ def render(report_id: int, *, memory_mb: int | None = None) -> Report | None:
     summary = gather(report)
     _set_stage(report.id, "charts")
     summary.charts = trends.chart_set(summary.trend, prefix=f"r{report.id}", narrow=False)
+    if summary.is_therapist_copy:  # each partner's scores are private: never the couple's copy
+        summary.measure_charts = measures.summary_charts(
+            report.couple, report.period_end, prefix=f"r{report.id}-m"
+        )
     _set_stage(report.id, "rendering")
     html = render_html(summary)
     with pdf.memory_cap(memory_mb):

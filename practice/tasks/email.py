@@ -148,6 +148,14 @@ def send_checkin_reminder(partner_id: int) -> None:
     _partner_reminder(partner_id, "Your weekly check-in is open", "email/checkin_reminder.txt")
 
 
+@job(name="email.measure_reminder", queue=DEFAULT_QUEUE, timeout=60)
+def send_measure_reminder(partner_id: int) -> None:
+    """'A questionnaire is ready': which one, its questions and any score stay in the portal."""
+    _partner_reminder(
+        partner_id, "A questionnaire from your therapist", "email/measure_reminder.txt"
+    )
+
+
 @job(name="email.window_reminder", queue=DEFAULT_QUEUE, timeout=60)
 def send_window_reminder(partner_id: int) -> None:
     """An hour's notice of a time the partner reserved; the words say only that."""

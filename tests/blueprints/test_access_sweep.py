@@ -35,12 +35,14 @@ from practice.models import (
 )
 from practice.models.base import utcnow
 from practice.models.checkin import SafetyAnswer, SafetyFlag
+from practice.models.measure import MeasureResponse
 from practice.services import (
     accounts,
     agreements,
     appointments,
     checkins,
     homework,
+    measures,
     notices,
     portal_access,
     reports,
@@ -52,7 +54,7 @@ from tests.factories import TherapistInvitationFactory, UserFactory
 
 SWEPT_METHODS = {"GET", "POST"}
 # Portal routes that name a record by id: the other couple and the other partner get 404.
-PORTAL_ID_ARGUMENTS = {"response_key", "agreement_key", "notice_id", "summary_key"}
+PORTAL_ID_ARGUMENTS = {"response_key", "agreement_key", "notice_id", "summary_key", "measure_key"}
 # Blueprints whose every route is the owner's alone.
 OWNER_ONLY_BLUEPRINTS = {"settings"}
 
@@ -267,6 +269,31 @@ def a_released_summary(practice: PracticeSet, built: Built) -> str:
         return report.public_id
 
 
+def a_measure_schedule(practice: PracticeSet, built: Built) -> int:
+    """The CSI-4 sent once, today, to the couple in the URL."""
+    couple_id = built.get("couple_id") or a_couple(practice, built)
+    with practice_context(practice.practice_id):
+        couple = db.session.get(Couple, couple_id)
+        owner = db.session.get(User, practice.owner_id)
+        schedule = measures.send(
+            owner, couple, instrument_key="csi4", starts_on=None, every_weeks=None, for_weeks=None
+        )
+        db.session.flush()
+        return schedule.id
+
+
+def a_measure(practice: PracticeSet, built: Built) -> str:
+    """The first partner's CSI-4 of the couple in the URL, due today (private to them)."""
+    schedule_id = a_measure_schedule(practice, built)
+    with practice_context(practice.practice_id):
+        return db.session.scalar(
+            select(MeasureResponse.public_id)
+            .where(MeasureResponse.schedule_id == schedule_id)
+            .order_by(MeasureResponse.partner_id)
+            .limit(1)
+        )
+
+
 # Argument name -> a factory that creates that kind of record in the given practice.
 ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int | str]] = {
     "user_id": a_therapist,
@@ -287,6 +314,8 @@ ID_FACTORIES: dict[str, Callable[[PracticeSet, Built], int | str]] = {
     "report_id": a_report,
     "batch_id": a_batch,
     "summary_key": a_released_summary,
+    "schedule_id": a_measure_schedule,
+    "measure_key": a_measure,
 }
 ARGUMENT_ORDER = ["couple_id", "partner_id", "session_id"]  # parents first; others after
 
@@ -647,7 +676,9 @@ def test_the_other_partner_gets_404_on_a_private_piece_of_homework(make_client, 
     author_browser = make_client()
     author = sign_in_a_partner(author_browser, practice_a, practice_a.therapist_id)
     requests = portal_requests_for(practice_a, author["couple_id"])
-    private = [(m, u) for m, u in requests if u.startswith("/portal/homework/")]
+    private = [
+        (m, u) for m, u in requests if u.startswith(("/portal/homework/", "/portal/measures/"))
+    ]
     shared = [(m, u) for m, u in requests if u.startswith("/portal/agreements/")]
     assert private and shared
     other = make_client()

@@ -188,7 +188,7 @@ def test_a_week_is_ticked_in_a_few_taps_and_every_answer_is_there_after_a_reload
     # Audited as who ticked which week, never what was answered or written.
     with unscoped():
         events = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "ritual.ticked")
+            select(AuditEvent).where(AuditEvent.action == "ritual.ticked").order_by(AuditEvent.id)
         ).all()
     assert [event.details for event in events] == [
         {"week": this_week},

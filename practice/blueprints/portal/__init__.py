@@ -6,6 +6,7 @@ from practice.blueprints.portal import (  # noqa: E402, F401
     agreement_views,
     checkin_views,
     homework_views,
+    measure_views,
     pin_views,
     ritual_views,
     safety_views,

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from practice.blueprints.settings import views  # noqa: E402, F401
+from practice.blueprints.settings import measure_views, views  # noqa: E402, F401
