@@ -430,6 +430,17 @@ class BoundaryWorksheet(HomeworkKind):
     def empty(self) -> dict:
         return {"proposals": []}
 
+    def printable(self, content: dict) -> dict:
+        """An excerpt reads as the proposals do: "Privacy: … (for three months)"."""
+        lines = []
+        for item in content.get("proposals") or []:
+            if not isinstance(item, dict) or not str(item.get("agreement") or "").strip():
+                continue
+            domain = DOMAINS.get(item.get("domain"), DOMAINS["other"])
+            frame = str(item.get("time_frame") or "").strip()
+            lines.append(f"{domain}: {item['agreement']}" + (f" ({frame})" if frame else ""))
+        return {"proposals": lines}
+
     def clean(self, content: object) -> dict:
         if not isinstance(content, dict):
             raise ContentError({"_": "Expected an object of fields."})

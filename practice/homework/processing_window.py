@@ -54,6 +54,8 @@ class ProcessingWindow(HomeworkKind):
     key = "processing_window"
     label = "Processing window"
     summary = "One or two set times a week to talk it through, and a code word for the rest."
+    # The schedule reads as days and times in the summary, not as an excerpt of its fields.
+    prints_whole = True
     coach_checked = (
         "Checked: two windows a week at most, none over an hour, none on the same day, and a "
         "code word once a time is set."

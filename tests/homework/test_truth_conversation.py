@@ -92,3 +92,25 @@ def test_missing_parts_and_a_plan_with_no_when_are_named():
         "to_feel_safe": "A pause word, please.",
     }
     assert ("one-question", "questions") in codes(one)
+
+
+def test_summaries_print_each_kind_as_it_reads_not_its_field_names():
+    from practice.homework import get_kind
+    from practice.services.reports import excerpt
+
+    sheet = {
+        "proposals": [
+            {
+                "domain": "social_media",
+                "agreement": "No private messages with exes.",
+                "time_frame": "for three months",
+                "review_date": "2027-03-01",
+            },
+            {"domain": "privacy", "agreement": "", "time_frame": "", "review_date": ""},
+        ]
+    }
+    printed = excerpt(get_kind("boundaries").printable(sheet))
+    assert printed == "Social media: No private messages with exes. (for three months)"
+    part = KIND.empty_for("hurt") | {"questions": "Who knew?"}
+    assert excerpt(KIND.printable(part)) == "Who knew?"  # not the part's name
+    assert get_kind("processing_window").prints_whole and KIND.prints_whole
