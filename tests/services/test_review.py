@@ -251,7 +251,11 @@ def test_work_of_a_kind_without_review_never_waits_even_if_marked_handed_in(worl
     assert [r.id for r in review.review_queue(world.therapist)] == [apology.id]
     assert review.waiting_count(world.therapist) == 1
     assert today_for(world.therapist)[world.couple.id].to_review == 1
-    assert {kind.key for kind in review.review_kinds()} == {"apology", "boundaries"}
+    assert {kind.key for kind in review.review_kinds()} == {
+        "apology",
+        "boundaries",
+        "truth_conversation",
+    }
 
 
 def test_the_queue_filters_by_therapist_and_kind_within_what_the_user_sees(world):
