@@ -11,8 +11,9 @@ skipping.
 Under pytest-xdist (`make test` runs `-n 2`) each worker, gw0, gw1, …, runs a session of its
 own on a database of its own: TEST_DATABASE_URL's name with the worker's suffix
 (practice_test_gw0), dropped and created afresh as the session starts; and on the Redis index
-TEST_REDIS_URL's minus the worker's number (15, 14, …). On SQLite each worker's instance folder
-is already its own (tmp_path_factory).
+TEST_REDIS_URL's minus the worker's number (15, 14, …; a worker started in place of one that
+crashed, gw2, takes the next: 13). On SQLite each worker's instance folder is already its own
+(tmp_path_factory).
 """
 
 from __future__ import annotations
