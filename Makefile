@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app practice
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# `make test` runs the suite on this many pytest-xdist workers (0: in this one process).
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint worker worker-reports bench clean
 
@@ -27,12 +29,12 @@ demo: $(VENV)/.installed
 	@echo "Open http://$(HOST):$(PORT)/ and sign in with a login above."
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## test: set up, lint, check the import layering, and run the whole suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
+## test: set up, lint, check the import layering, and run the whole suite on PYTEST_WORKERS workers (SQLite; PostgreSQL with TEST_DATABASE_URL)
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## lint: ruff, and the import contracts in pyproject.toml (layers, no cycles)
 lint: $(VENV)/.installed-dev

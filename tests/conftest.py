@@ -7,6 +7,13 @@ migrations and the clean-up between tests, and the app connects as a role of its
 row-level security. Redis-backed tests use the real server at TEST_REDIS_URL (default db 15
 on localhost), flushed per test. With CI=true a missing service fails the run instead of
 skipping.
+
+Under pytest-xdist (`make test` runs `-n 2`) each worker, gw0, gw1, …, runs a session of its
+own on a database of its own: TEST_DATABASE_URL's name with the worker's suffix
+(practice_test_gw0), dropped and created afresh as the session starts; and on the Redis index
+TEST_REDIS_URL's minus the worker's number (15, 14, …; a worker started in place of one that
+crashed, gw2, takes the next: 13). On SQLite each worker's instance folder is already its own
+(tmp_path_factory).
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ import os
 import re
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -24,6 +32,9 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# pytest-xdist names each worker process in its environment ("gw0", "gw1", …); "" without it.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_NUMBER = int(WORKER.removeprefix("gw")) if WORKER else 0
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_DATABASE_APP_ROLE = "practice_app"
 TEST_DATABASE_APP_URL = os.environ.get("TEST_DATABASE_APP_URL", "")
@@ -101,6 +112,16 @@ def inbox(smtp_server) -> Inbox:
 # --- The app and its database -----------------------------------------------------------
 
 
+def _worker_database(url: str) -> str:
+    """This worker's database on the server at `url`: its name with the worker's suffix."""
+    from sqlalchemy import make_url
+
+    if not WORKER:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
 def _database_urls(instance_path) -> tuple[str, str | None]:
     """The app's URL, and the owner's (None on SQLite, where one connection does both)."""
     from sqlalchemy import make_url
@@ -109,27 +130,52 @@ def _database_urls(instance_path) -> tuple[str, str | None]:
 
     if not TEST_DATABASE_URL:
         return f"sqlite:///{instance_path}/test.db", None
-    owner = normalise_database_url(TEST_DATABASE_URL)
-    app = TEST_DATABASE_APP_URL or make_url(owner).set(username=TEST_DATABASE_APP_ROLE)
+    owner = normalise_database_url(_worker_database(TEST_DATABASE_URL))
+    app = (
+        _worker_database(TEST_DATABASE_APP_URL)
+        if TEST_DATABASE_APP_URL
+        else make_url(owner).set(username=TEST_DATABASE_APP_ROLE)
+    )
     if not isinstance(app, str):
         app = app.render_as_string(hide_password=False)
     return normalise_database_url(app), owner
 
 
-def _create_app_role(owner_url: str, app_url: str) -> None:
-    """The app's login role, as a database administrator would create it (cluster-wide)."""
-    from sqlalchemy import create_engine, make_url, text
-    from sqlalchemy.pool import NullPool
+@contextmanager
+def _postgresql_server_setup(owner_url: str, app_url: str) -> Iterator[None]:
+    """Hold the server's test-setup lock for the block: create this worker's database afresh
+    (under xdist) and the app's login role if missing, as a database administrator would.
 
-    role = make_url(app_url).username
-    engine = create_engine(owner_url, poolclass=NullPool)
-    with engine.begin() as connection:
+    Roles are the cluster's, not a database's: the app's role here, the unscoped role and its
+    membership in the migrations' grants. Sessions set up at the same moment (the workers of
+    one run, or other runs on the same server) would each see a role missing and create it,
+    and all but one fail; the lock, an advisory lock in the `postgres` maintenance database
+    that every session connects to, lets one session at a time through, to its upgrade's end.
+    """
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy import make_url
+
+    owner = make_url(owner_url)
+    maintenance = owner.set(drivername="postgresql", database="postgres")
+    try:
+        connection = psycopg.connect(
+            maintenance.render_as_string(hide_password=False), autocommit=True
+        )
+    except psycopg.OperationalError:
+        missing_service(f"PostgreSQL at {TEST_DATABASE_URL}")
+    with connection:
+        connection.execute("SELECT pg_advisory_lock(hashtext('practice: test session setup'))")
+        if WORKER:
+            database = sql.Identifier(owner.database)
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(database))
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(database))
+        role = make_url(app_url).username
         if not connection.execute(
-            text("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role)"), {"role": role}
-        ).scalar():
-            quoted = connection.dialect.identifier_preparer.quote(role)
-            connection.exec_driver_sql(f"CREATE ROLE {quoted} LOGIN")
-    engine.dispose()
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)", (role,)
+        ).fetchone()[0]:
+            connection.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        yield  # closing the connection releases the lock
 
 
 @pytest.fixture(scope="session")
@@ -161,15 +207,14 @@ def app(tmp_path_factory, smtp_server):
     )
     from practice.extensions import db
 
-    with app.app_context():
+    server_setup = _postgresql_server_setup(owner_url, app_url) if owner_url else nullcontext()
+    with app.app_context(), server_setup:
         owner = owner_engine(app)
         try:
             with owner.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except OperationalError:
             missing_service(f"the database at {TEST_DATABASE_URL or 'sqlite'}")
-        if owner_url:
-            _create_app_role(owner_url, app_url)
         db.metadata.drop_all(owner)
         with owner.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
@@ -330,16 +375,31 @@ def make_client(app):
 # --- Redis -------------------------------------------------------------------------------
 
 
+def _worker_redis_url(url: str) -> str:
+    """This worker's Redis database: TEST_REDIS_URL's index less the worker's number (15 for
+    gw0, 14 for gw1, …), since every Redis test flushes its database."""
+    parts = urlsplit(url)
+    index = int(parts.path.strip("/") or 0)
+    if index < WORKER_NUMBER:
+        pytest.fail(
+            f"TEST_REDIS_URL {url} leaves no Redis database for worker {WORKER} (each worker "
+            "takes the index below the previous one's): give a higher index, or fewer workers",
+            pytrace=False,
+        )
+    return urlunsplit(parts._replace(path=f"/{index - WORKER_NUMBER}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     from redis import Redis
     from redis.exceptions import RedisError
 
+    url = _worker_redis_url(TEST_REDIS_URL)
     try:
-        Redis.from_url(TEST_REDIS_URL, socket_timeout=2).ping()
+        Redis.from_url(url, socket_timeout=2).ping()
     except RedisError:
-        missing_service(f"Redis at {TEST_REDIS_URL}")
-    return TEST_REDIS_URL
+        missing_service(f"Redis at {url}")
+    return url
 
 
 @pytest.fixture

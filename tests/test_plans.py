@@ -39,6 +39,10 @@ from practice.extensions import db
 from practice.tenancy import unscoped
 from tests.conftest import TEST_DATABASE_URL, missing_service
 
+# One worker runs the whole module (`make test`: --dist loadgroup), so each backend's database
+# is loaded once, not once on every worker that gets one of its tests.
+pytestmark = pytest.mark.xdist_group("plans")
+
 # The fixed volume: couples in each of the two practices.
 COUPLES = (200, 100)
 # A table with fewer rows than this may be read whole inside a loop: planners do it on purpose

@@ -189,6 +189,9 @@ def test_an_apology_is_saved_as_typed_with_the_coach_on_a_phone(app, open_page, 
     )
     page.get_by_role("navigation", name="Portal").get_by_role("button", name="Sign out").click()
     assert page.get_by_role("heading", level=1).inner_text() == "You are signed out"
+    # The page clears the drafts once it has loaded (app.js, on DOMContentLoaded): the heading
+    # is there before that, and on a busy machine well before.
+    page.wait_for_load_state()
     assert page.evaluate(DRAFT_KEYS_JS) == []
     assert page.evaluate("localStorage.getItem('unrelated')") == "kept"
 
