@@ -135,24 +135,7 @@ def line_chart(
                     f'font-size="10" fill="#5a4326">{escape(text)}</text>'
                 )
                 break
-    for value, label in sorted((y_labels or {}).items()):
-        parts.append(
-            f'<line class="chart__grid" x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" '
-            f'y2="{y(value):.1f}" stroke="#d9d4cc" stroke-width="1"/>'
-        )
-        if compact:  # inside the plot: below the top line, above the others
-            below = y(value) - top < 14
-            parts.append(
-                f'<text class="chart__axis" x="{left + plot_w - 4}" '
-                f'y="{y(value) + (12 if below else -4):.1f}" font-size="11" text-anchor="end" '
-                f'fill="#4f5a67" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
-                f"{escape(label)}</text>"
-            )
-        else:
-            parts.append(
-                f'<text class="chart__axis" x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
-                f'text-anchor="end" fill="#4f5a67">{escape(label)}</text>'
-            )
+    parts.extend(_y_grid(y_labels, y, left=left, plot_w=plot_w, top=top, compact=compact))
     every = max(count // max(ticks, 1), 1)
     ticks = list(range(0, count, every)) if weeks else []
     if ticks and count - 1 - ticks[-1] >= every / 2 + 0.5:
@@ -304,24 +287,7 @@ def dated_chart(
         + escape(desc + ". The same numbers are in the table below.")
         + "</desc>",
     ]
-    for value, label in sorted((y_labels or {}).items()):
-        parts.append(
-            f'<line class="chart__grid" x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" '
-            f'y2="{y(value):.1f}" stroke="#d9d4cc" stroke-width="1"/>'
-        )
-        if compact:
-            below = y(value) - top < 14
-            parts.append(
-                f'<text class="chart__axis" x="{left + plot_w - 4}" '
-                f'y="{y(value) + (12 if below else -4):.1f}" font-size="11" text-anchor="end" '
-                f'fill="#4f5a67" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
-                f"{escape(label)}</text>"
-            )
-        else:
-            parts.append(
-                f'<text class="chart__axis" x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
-                f'text-anchor="end" fill="#4f5a67">{escape(label)}</text>'
-            )
+    parts.extend(_y_grid(y_labels, y, left=left, plot_w=plot_w, top=top, compact=compact))
     for day in sessions:
         if start <= day <= end:
             parts.append(
@@ -381,3 +347,28 @@ def dated_chart(
             )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _y_grid(y_labels, y, *, left: float, plot_w: float, top: float, compact: bool) -> list[str]:
+    """The horizontal grid lines and their labels: beside the plot at a desk, inside it on a
+    phone (below the top line, above the others)."""
+    parts = []
+    for value, label in sorted((y_labels or {}).items()):
+        parts.append(
+            f'<line class="chart__grid" x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" '
+            f'y2="{y(value):.1f}" stroke="#d9d4cc" stroke-width="1"/>'
+        )
+        if compact:
+            below = y(value) - top < 14
+            parts.append(
+                f'<text class="chart__axis" x="{left + plot_w - 4}" '
+                f'y="{y(value) + (12 if below else -4):.1f}" font-size="11" text-anchor="end" '
+                f'fill="#4f5a67" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
+                f"{escape(label)}</text>"
+            )
+        else:
+            parts.append(
+                f'<text class="chart__axis" x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
+                f'text-anchor="end" fill="#4f5a67">{escape(label)}</text>'
+            )
+    return parts

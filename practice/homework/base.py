@@ -135,6 +135,11 @@ class HomeworkKind:
     # Joint work agreed by both (the "confirmed" path): what to do first, when agreeing is
     # refused because the saved version still misses something.
     agree_first: ClassVar[str] = "Fill in what is missing, then save, to agree."
+    # Its words on the agreeing step (portal/_agree_actions.html), and what it offers once
+    # both have agreed (a template included there).
+    agree_noun: ClassVar[str] = "plan"
+    agreed_heading: ClassVar[str] = "Agreed by you both"
+    agreed_template: ClassVar[str | None] = None
     # "Propose a change" on work that is signed or agreed: the status it goes back to (None:
     # the kind has no such step; handed-in work changes through the therapist), and the
     # consequence the confirmation names before anything happens.

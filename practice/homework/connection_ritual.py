@@ -137,7 +137,10 @@ class ConnectionRitual(HomeworkKind):
     default_mode = "joint"
     allowed_modes = ("joint",)
     workflow = CONFIRMED
-    portal_actions_template = "portal/ritual_plan_actions.html"
+    portal_actions_template = "portal/_agree_actions.html"
+    agree_noun = "plan"
+    agreed_heading = "Your agreed ritual"
+    agreed_template = "portal/_ritual_agreed.html"
     hand_in_label = None  # agreeing is a step of its own, below the form
     write_hint = (
         "Each of you writes your own act of care. When it looks right to you both, save it "

@@ -64,7 +64,10 @@ class ProcessingWindow(HomeworkKind):
     default_mode = "joint"
     allowed_modes = ("joint",)
     workflow = CONFIRMED
-    portal_actions_template = "portal/_window_actions.html"
+    portal_actions_template = "portal/_agree_actions.html"
+    agree_noun = "schedule"
+    agreed_heading = "Your agreed times"
+    agreed_template = "portal/_window_agreed.html"
     hand_in_label = None  # agreeing is a step of its own, below the form
     write_hint = "When it looks right to you both, save it and agree to it below."
     agree_first = "Add at least one time and a code word, then save, to agree."

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 
 from practice.blueprints.portal import bp
+from practice.blueprints.portal.autosave import autosave_answer, base_version
 from practice.blueprints.portal.forms import ContinueForm
 from practice.blueprints.portal.sessions import partner_required
 from practice.blueprints.transaction import discard_writes
@@ -19,13 +20,6 @@ from practice.services import triggers as trigger_service
 from practice.services.checkins import CheckinConflict, CheckinInvalid
 
 SAFETY_FIELDS = tuple(f"safety-{key}" for key, _ in safety.CHECKIN_ITEMS)
-
-
-def _base_version() -> int:
-    try:
-        return int(request.form.get("version", ""))
-    except ValueError:
-        return -1  # an unreadable version can only be a conflict, never an overwrite
 
 
 def _safety_typed() -> dict[str, str]:
@@ -115,11 +109,11 @@ def _save(checkin, *, submitting: bool):
     share = request.form.get("share") == "y"
     if submitting:
         checkin_service.submit(
-            g.partner, checkin, form=request.form, base_version=_base_version(), share=share
+            g.partner, checkin, form=request.form, base_version=base_version(), share=share
         )
     else:
         checkin_service.save(
-            g.partner, checkin, form=request.form, base_version=_base_version(), share=share
+            g.partner, checkin, form=request.form, base_version=base_version(), share=share
         )
     safety.record_checkin_items(
         g.partner,
@@ -167,26 +161,14 @@ def save_checkin():
 @partner_required
 def autosave_checkin():
     checkin = checkin_service.current(g.partner)
-    try:
-        _save(checkin, submitting=False)
-    except CheckinConflict as conflict:
-        discard_writes()
-        return {
-            "conflict": True,
-            "version": conflict.current_version,
-            "message": conflict.message,
-            "theirs": "",
-        }, 409
-    except CheckinInvalid as error:
-        discard_writes()
-        return {"message": error.message, "errors": error.errors}, 400
-    except DomainError as error:
-        discard_writes()
-        return {"message": error.message}, 409
-    return {
-        "version": checkin.version,
-        "saved_at": checkin.last_saved_at.isoformat(),
-        # What was stored, as form fields: the page says "Saved" only when all it sent is here.
-        "stored": _values(checkin),
-        "findings": [],
-    }
+    return autosave_answer(
+        lambda: _save(checkin, submitting=False),
+        conflict=CheckinConflict,
+        invalid=CheckinInvalid,
+        stored=lambda: {
+            "version": checkin.version,
+            "saved_at": checkin.last_saved_at.isoformat(),
+            "stored": _values(checkin),
+            "findings": [],
+        },
+    )

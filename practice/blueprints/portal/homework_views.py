@@ -6,6 +6,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from practice.audience import AUDIENCE_LABELS, Audience
 from practice.blueprints.portal import bp
+from practice.blueprints.portal.autosave import autosave_answer, base_version
 from practice.blueprints.portal.forms import ContinueForm, SignForm
 from practice.blueprints.portal.sessions import partner_required
 from practice.blueprints.transaction import discard_writes, keep_writes
@@ -21,13 +22,6 @@ def _response_or_404(response_key: str):
     """The piece of work the URL names, if this partner may see it; else the service's
     NotFound, which every request answers as a 404 (blueprints/transaction.py)."""
     return homework_service.get_partner_response(g.partner, response_key)
-
-
-def _base_version() -> int:
-    try:
-        return int(request.form.get("version", ""))
-    except ValueError:
-        return -1  # an unreadable version can only be a conflict, never an overwrite
 
 
 def _page(response, *, content=None, errors=None, conflict=None, status=200):
@@ -81,12 +75,10 @@ def save_homework(response_key: str):
     submitting = request.form.get("action") == "submit"
     try:
         if submitting:
-            homework_service.submit(
-                g.partner, response, content=typed, base_version=_base_version()
-            )
+            homework_service.submit(g.partner, response, content=typed, base_version=base_version())
         else:
             homework_service.save_draft(
-                g.partner, response, content=typed, base_version=_base_version()
+                g.partner, response, content=typed, base_version=base_version()
             )
     except EditConflict as conflict:
         discard_writes()
@@ -114,47 +106,35 @@ def autosave(response_key: str):
     response = _response_or_404(response_key)
     kind = get_kind(response.kind)
     typed = kind.parse_form(request.form)
-    try:
-        homework_service.save_draft(
-            g.partner, response, content=typed, base_version=_base_version()
-        )
-    except EditConflict as conflict:
-        discard_writes()
-        return {
-            "conflict": True,
-            "version": conflict.current_version,
-            "message": conflict.message,
-            "theirs": render_template(
-                kind.read_template,
-                content=conflict.current_content,
-                kind=kind,
-                response=response,
-                partner=g.partner,
-            ),
-        }, 409
-    except InvalidContent as error:
-        discard_writes()
-        return {"message": error.message, "errors": error.errors}, 400
-    except DomainError as error:
-        discard_writes()
-        return {"message": error.message}, 409
-    # Stored when this answer is sent: the request's transaction commits before it leaves.
-    return {
-        "version": response.version,
-        "saved_at": response.last_saved_at.isoformat(),
-        # What was stored, as form fields: the page says "Saved" only when all it sent is here.
-        "stored": kind.form_values(response.content),
-        "findings": [
-            {
-                "code": f.code,
-                "message": f.message,
-                "part": f.part,
-                "phrase": f.phrase,
-                "level": f.level,
-            }
-            for f in kind.coach(response.content)
-        ],
-    }
+    return autosave_answer(
+        lambda: homework_service.save_draft(
+            g.partner, response, content=typed, base_version=base_version()
+        ),
+        conflict=EditConflict,
+        invalid=InvalidContent,
+        theirs=lambda conflict: render_template(
+            kind.read_template,
+            content=conflict.current_content,
+            kind=kind,
+            response=response,
+            partner=g.partner,
+        ),
+        stored=lambda: {
+            "version": response.version,
+            "saved_at": response.last_saved_at.isoformat(),
+            "stored": kind.form_values(response.content),
+            "findings": [
+                {
+                    "code": f.code,
+                    "message": f.message,
+                    "part": f.part,
+                    "phrase": f.phrase,
+                    "level": f.level,
+                }
+                for f in kind.coach(response.content)
+            ],
+        },
+    )
 
 
 @bp.route("/portal/homework/<public_id:response_key>/sign", methods=["POST"])

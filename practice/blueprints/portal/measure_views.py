@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from practice.blueprints.portal import bp
+from practice.blueprints.portal.autosave import autosave_answer, base_version
 from practice.blueprints.portal.forms import ContinueForm
 from practice.blueprints.portal.sessions import partner_required
 from practice.blueprints.transaction import discard_writes
@@ -19,13 +20,6 @@ def _measure_or_404(measure_key: str):
         return measures.get_partner_measure(g.partner, measure_key)
     except NotFound:
         abort(404)
-
-
-def _base_version() -> int:
-    try:
-        return int(request.form.get("version", ""))
-    except ValueError:
-        return -1  # an unreadable version can only be a conflict, never an overwrite
 
 
 @bp.route("/portal/measures")
@@ -82,7 +76,7 @@ def save_measure(measure_key: str):
     submitting = request.form.get("action") == "submit"
     call = measures.submit if submitting else measures.save
     try:
-        call(g.partner, response, form=request.form, base_version=_base_version())
+        call(g.partner, response, form=request.form, base_version=base_version())
     except MeasureConflict as conflict:
         discard_writes()
         return _page(response, typed=request.form, conflict=conflict, status=409)
@@ -105,26 +99,14 @@ def save_measure(measure_key: str):
 @partner_required
 def autosave_measure(measure_key: str):
     response = _measure_or_404(measure_key)
-    try:
-        measures.save(g.partner, response, form=request.form, base_version=_base_version())
-    except MeasureConflict as conflict:
-        discard_writes()
-        return {
-            "conflict": True,
-            "version": conflict.current_version,
-            "message": conflict.message,
-            "theirs": "",
-        }, 409
-    except MeasureInvalid as error:
-        discard_writes()
-        return {"message": error.message, "errors": error.errors}, 400
-    except DomainError as error:
-        discard_writes()
-        return {"message": error.message}, 409
-    return {
-        "version": response.version,
-        "saved_at": response.last_saved_at.isoformat(),
-        # What was stored, as form fields: the page says "Saved" only when all it sent is here.
-        "stored": measures.form_values(response),
-        "findings": [],
-    }
+    return autosave_answer(
+        lambda: measures.save(g.partner, response, form=request.form, base_version=base_version()),
+        conflict=MeasureConflict,
+        invalid=MeasureInvalid,
+        stored=lambda: {
+            "version": response.version,
+            "saved_at": response.last_saved_at.isoformat(),
+            "stored": measures.form_values(response),
+            "findings": [],
+        },
+    )
