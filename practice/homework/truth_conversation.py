@@ -125,6 +125,13 @@ MSG_PREVENT = (
 # From the apology coach: the rules about excuses and blame, which the method asks the
 # partner who broke trust to leave out of "why" as much as out of an apology.
 OWNING_RULES = frozenset({"excuse", "blame-other", "you-made-me", "false-symmetry"})
+# Their words, where the apology's speak of an apology.
+OWN_WORDS = {
+    "blame-other": "This points to your partner’s part. Here, keep to your own: what you did "
+    "and why you chose it.",
+    "false-symmetry": "This spreads the blame. This part is about yours; your partner’s can "
+    "wait for another time.",
+}
 
 
 def part_of(content: object) -> str:
@@ -161,7 +168,12 @@ def _owning(key: str, text: str) -> list[Finding]:
     found = sorted(find_non_apologies(APOLOGY_WHAT, text), key=lambda item: item[0])
     wanted = OWNING_RULES | ({"passive"} if key == WHAT else set())
     return [
-        Finding(finding.code, finding.message, part=key, phrase=finding.phrase)
+        Finding(
+            finding.code,
+            OWN_WORDS.get(finding.code, finding.message),
+            part=key,
+            phrase=finding.phrase,
+        )
         for _, finding in found
         if finding.code in wanted
     ]

@@ -114,3 +114,12 @@ def test_summaries_print_each_kind_as_it_reads_not_its_field_names():
     part = KIND.empty_for("hurt") | {"questions": "Who knew?"}
     assert excerpt(KIND.printable(part)) == "Who knew?"  # not the part's name
     assert get_kind("processing_window").prints_whole and KIND.prints_whole
+
+
+def test_the_coach_speaks_of_this_part_not_of_an_apology():
+    content = KIND.empty_for("broke_trust") | {
+        "why": "Because you were never home, and we both made mistakes.",
+    }
+    messages = [f.message for f in KIND.coach(content) if f.level == "flag"]
+    assert len(messages) == 2
+    assert all("apology" not in message.lower() for message in messages)
