@@ -177,6 +177,13 @@ class HomeworkKind:
         kind whose shape is fixed when assigned keeps it (every save goes through here)."""
         return typed
 
+    def complete_slots(self, content: dict) -> list[dict]:
+        """The weekly times agreed in this content that a calendar can show, each a dict of
+        `weekday` (0 is Monday), `start` ("HH:MM", the couple's zone) and `minutes`. Most
+        kinds have none; a processing window has its slots, a connection ritual its check-in.
+        """
+        return []
+
     def empty_for(self, role: str | None) -> dict:
         """Content of a new piece for an author in this repair role (None: joint). Most
         kinds ask the same of everyone; a kind with a part for each role overrides it."""

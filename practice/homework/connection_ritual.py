@@ -25,6 +25,9 @@ from practice.homework.base import ContentError, Finding, HomeworkKind
 from practice.homework.text import HEDGE, MSG_HEDGED, VAGUE_PROMISE, compile_pattern
 from practice.homework.workflow import CONFIRMED, Status
 
+# The method's repair check-in lasts 20 to 30 minutes: the calendar keeps 30.
+CHECKIN_MINUTES = 30
+
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # One-line fields: no control characters, line or paragraph separators (as every one-line
 # field of the app; kinds do not import the services that spell it too).
@@ -164,6 +167,14 @@ class ConnectionRitual(HomeworkKind):
     )
     date_ideas = DATE_IDEAS
     prints_whole = True  # agreed, the plan is short enough to print whole in a summary
+
+    def complete_slots(self, content: dict) -> list[dict]:
+        """The repair check-in, once it has a day and a time: the calendar shows it, and a
+        partner who asked is reminded an hour before, as for a processing window."""
+        weekday, start = content.get("checkin_weekday"), content.get("checkin_time")
+        if not isinstance(weekday, int) or not start:
+            return []
+        return [{"weekday": weekday, "start": start, "minutes": CHECKIN_MINUTES}]
 
     def empty(self) -> dict:
         return {

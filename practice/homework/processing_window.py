@@ -186,8 +186,7 @@ class ProcessingWindow(HomeworkKind):
             missing["code_word"] = "Choose a code word."
         return missing
 
-    @staticmethod
-    def complete_slots(content: dict) -> list[dict]:
+    def complete_slots(self, content: dict) -> list[dict]:
         """The slots with a day, a start time and a length: the ones a calendar can show."""
         return [
             slot

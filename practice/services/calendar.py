@@ -1,4 +1,5 @@
-"""Calendar files for processing windows: an .ics to download and a private subscribe feed.
+"""Calendar files for the weekly times a couple agreed (processing windows, a connection
+ritual's repair check-in): an .ics to download and a private subscribe feed.
 
 A calendar is seen by others: on a work computer, a shared family calendar, a phone's lock
 screen. So nothing in the file says what the time is for: no therapy word, no practice, no
@@ -15,7 +16,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from practice.extensions import db
-from practice.homework import get_kind
+from practice.homework import KINDS, HomeworkKind, get_kind
 from practice.homework.workflow import Status
 from practice.models import Couple, Partner
 from practice.models.base import utcnow
@@ -37,15 +38,25 @@ PRODID = "-//Calendar//EN"
 _UID_NAMESPACE = uuid.UUID("6f1c1bde-3c59-4c43-9a43-0f0c56d43b51")
 
 
+def calendar_kinds() -> list[str]:
+    """The kinds whose agreed content has weekly times (`HomeworkKind.complete_slots`): a
+    processing window's slots, a connection ritual's repair check-in."""
+    return [
+        key
+        for key, kind in KINDS.items()
+        if type(kind).complete_slots is not HomeworkKind.complete_slots
+    ]
+
+
 def window_schedules(couple: Couple) -> list[HomeworkResponse]:
-    """The couple's processing windows that both partners agreed to: never a draft, nor a
-    schedule only one of them agreed to (reopened for a change, it leaves until both agree)."""
+    """The couple's agreed weekly times that both partners agreed to: never a draft, nor a
+    plan only one of them agreed to (reopened for a change, it leaves until both agree)."""
     return list(
         db.session.scalars(
             select(HomeworkResponse)
             .where(
                 HomeworkResponse.couple_id == couple.id,
-                HomeworkResponse.kind == "processing_window",
+                HomeworkResponse.kind.in_(calendar_kinds()),
                 HomeworkResponse.status == Status.CONFIRMED,
             )
             .order_by(HomeworkResponse.id)
@@ -55,11 +66,12 @@ def window_schedules(couple: Couple) -> list[HomeworkResponse]:
 
 def agreed_windows(responses: list[HomeworkResponse]) -> list[HomeworkResponse]:
     """`window_schedules` among pieces of work already loaded: a page that lists every piece
-    a partner sees has them all (a schedule is joint work, which both partners see)."""
+    a partner sees has them all (agreed times are joint work, which both partners see)."""
+    kinds = set(calendar_kinds())
     return [
         r
         for r in sorted(responses, key=lambda r: r.id)
-        if r.kind == "processing_window" and r.status == Status.CONFIRMED
+        if r.kind in kinds and r.status == Status.CONFIRMED
     ]
 
 

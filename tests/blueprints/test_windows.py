@@ -205,7 +205,7 @@ def test_a_code_word_with_a_control_character_is_refused_beside_the_field(kim, w
 
 
 def test_the_calendar_appears_only_once_both_partners_agreed(kim, lee, window):
-    home_card = "Your processing window in your calendar"
+    home_card = "Your agreed times in your calendar"
     add = "Add to my calendar"
     assert kim.post_form(url(window), window_form(0)).status_code == 302
     assert home_card not in page(kim.get("/portal")).text
@@ -481,7 +481,7 @@ def test_proposing_a_change_reopens_it_tells_the_others_and_takes_it_off_the_cal
     # off the calendar until both agree again; the page is writable again
     for client in (kim, lee):
         assert calendar_events(client) == []
-        assert "Your processing window in your calendar" not in page(client.get("/portal")).text
+        assert "Your agreed times in your calendar" not in page(client.get("/portal")).text
     shown = page(kim.get(url(window)))
     assert shown.values["content-code_word"] == "lighthouse"
     assert "You: not agreed yet" in shown.text

@@ -431,3 +431,40 @@ def test_a_closed_couples_feed_stops_working(world):
     db.session.commit()
     with pytest.raises(NotFound):
         _feed_partner_outside_practice(token)
+
+
+RITUAL = {
+    "checkin_weekday": 6,  # Sunday
+    "checkin_time": "17:00",
+    "date_idea": "",
+    "date_words": "A walk along the river, then soup.",
+    "care_1": "Make the coffee before work.",
+    "care_2": "Leave a note by the kettle.",
+}
+
+
+def test_an_agreed_ritual_puts_its_repair_check_in_in_the_calendar_and_nothing_else(world):
+    window = window_for(world)
+    (plan,) = assign(world, "connection_ritual", "joint").responses
+    hw.save_draft(world.ann, plan, content=RITUAL, base_version=0)
+    hw.save_draft(world.ben, plan, content=RITUAL, base_version=1)
+    # Not agreed by both yet: only the window's two slots.
+    assert {str(e["UID"]) for e in events(parse(world, today=date(2026, 6, 1)))} == {
+        cal.event_uid(window, 0),
+        cal.event_uid(window, 1),
+    }
+
+    windows.confirm(world.ann, plan)
+    assert windows.confirm(world.ben, plan) is True
+    calendar = parse(world, today=date(2026, 6, 1))
+    by_uid = {str(e["UID"]): e for e in events(calendar)}
+    assert len(by_uid) == 3
+    sunday = by_uid[cal.event_uid(plan, 0)]
+    assert sunday["RRULE"]["BYDAY"] == ["SU"]
+    assert (
+        sunday["DTSTART"].dt.isoformat() == datetime(2026, 6, 7, 17, 0, tzinfo=LONDON).isoformat()
+    )
+    assert sunday["DURATION"].dt == timedelta(minutes=30)
+    assert str(sunday["SUMMARY"]) == "Personal time"
+    ics = cal.build_calendar(world.couple, cal.window_schedules(world.couple)).decode()
+    assert not any(words in ics for words in ("river", "coffee", "kettle", "pineapple"))

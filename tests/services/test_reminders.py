@@ -116,6 +116,28 @@ def test_window_reminders_come_an_hour_before_only_to_partners_who_asked(world):
     assert notice.recipient_partner_id == world.ann.id
 
 
+def test_an_agreed_ritual_reminds_an_hour_before_its_repair_check_in(world):  # noqa: F811
+    joined(world, email=False)
+    (plan,) = assign(world, "connection_ritual", "joint").responses
+    plan.content = {
+        "checkin_weekday": 6,
+        "checkin_time": "17:00",
+        "date_idea": "walk",
+        "date_words": "",
+        "care_1": "Make the coffee.",
+        "care_2": "Leave a note.",
+    }
+    plan.status = "confirmed"
+    world.ann.window_reminders = True
+    db.session.commit()
+    # Sunday 13 Dec 2026, 17:00 in London (GMT): an hour before, once.
+    assert reminders.tick(datetime(2026, 12, 13, 15, 59, tzinfo=UTC)).get("window.soon", 0) == 0
+    assert reminders.tick(datetime(2026, 12, 13, 16, 1, tzinfo=UTC)).get("window.soon") == 1
+    assert reminders.tick(datetime(2026, 12, 13, 16, 20, tzinfo=UTC)).get("window.soon", 0) == 0
+    (notice,) = partner_notices("window.soon")
+    assert notice.recipient_partner_id == world.ann.id
+
+
 def test_therapists_are_reminded_of_a_review_day_once(world):  # noqa: F811
     joined(world, email=False)
     db.session.add(

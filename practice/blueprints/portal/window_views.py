@@ -149,14 +149,15 @@ def calendar_feed(token: str):
 @bp.route("/portal/calendar/reminders", methods=["POST"])
 @partner_required
 def window_reminders():
-    """Turn the hour-before reminders of the processing window on or off for this partner."""
+    """Turn the hour-before reminders of the agreed weekly times (a processing window, a
+    ritual's repair check-in) on or off for this partner."""
     if not ContinueForm().validate_on_submit():
         abort(400)
     g.partner.window_reminders = request.form.get("remind") == "on"
     flash(
-        "You will get a reminder an hour before each window."
+        "You will get a reminder an hour before each agreed time."
         if g.partner.window_reminders
-        else "No more window reminders.",
+        else "No more reminders of your agreed times.",
         "success",
     )
     return redirect(url_for("portal.home") + "#calendar-heading")
