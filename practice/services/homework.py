@@ -33,7 +33,7 @@ from practice.models.homework import (
     JointConfirmation,
     ResponseTransition,
 )
-from practice.services import DomainError, NotFound, audit
+from practice.services import DomainError, NotFound, audit, notices
 
 MAX_CONTENT_BYTES = 200_000
 MOVED_ON = "This piece of work has moved on since you opened it. Reload the page."
@@ -502,6 +502,9 @@ def release(user: User, response: HomeworkResponse) -> None:
     response.audience = Audience.COUPLE.value
     response.released_at = utcnow()
     audit.record("homework.released", actor=user, target=response, details={"kind": response.kind})
+    for partner in response.assignment.couple.partners:
+        if partner.id != response.partner_id:
+            _tell_ready_to_read(partner, response)
 
 
 def release_held(user: User, assignment: Assignment) -> None:
@@ -512,12 +515,20 @@ def release_held(user: User, assignment: Assignment) -> None:
     if any(piece.status in WRITABLE for piece in pieces):
         raise DomainError("Release the parts once both partners have handed theirs in.")
     now = utcnow()
-    for piece in pieces:
-        if piece.released_at is None:
-            piece.released_at = now
-            audit.record(
-                "homework.released", actor=user, target=piece, details={"kind": piece.kind}
-            )
+    newly = [piece for piece in pieces if piece.released_at is None]
+    for piece in newly:
+        piece.released_at = now
+        audit.record("homework.released", actor=user, target=piece, details={"kind": piece.kind})
+    # Each partner hears that the other's part is there to read, and nothing more.
+    for piece in newly:
+        for partner in assignment.couple.partners:
+            if partner.id != piece.partner_id:
+                _tell_ready_to_read(partner, piece)
+
+
+def _tell_ready_to_read(partner: Partner, response: HomeworkResponse) -> None:
+    """A content-free notice: something is there to read, when they feel ready."""
+    notices.notify_partner(partner, "homework.released", f"/portal/homework/{response.public_id}")
 
 
 def is_released_hold(response: HomeworkResponse) -> bool:

@@ -54,7 +54,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "",
     ),
     "window.soon": (
-        "Your processing window starts within the hour.",
+        "A time you both agreed to starts within the hour.",
         "",
     ),
     "contract.revisit": (

@@ -141,12 +141,19 @@ def test_neither_partner_sees_the_other_part_until_both_are_in_and_released(held
     assert "Release both parts" in shown and "Both parts are in" in shown
     assert "Return for revision" in shown
 
+    ready = "Something is ready for you to read"
+    assert ready not in page(kim.get("/portal")).text
     released = therapist_client.post_form(f"{review}/release")
     assert released.status_code == 302
     assert response_row(kim_id).released_at is not None
     assert response_row(lee_id).released_at is not None
     assert audit_actions().count("homework.released") == 2
 
+    # Each partner is told, without a word of what: the notice links to the other's part.
+    kim_home, lee_home = kim.get("/portal"), lee.get("/portal")
+    assert ready in page(kim_home).text and ready in page(lee_home).text
+    [notice] = re.findall(r'href="(/portal/notices/[^"]+)"', kim_home.get_data(as_text=True))
+    assert kim.get(notice).headers["Location"].endswith(f"/portal/homework/{public(lee_id)}")
     read_by_kim = page(kim.get(f"/portal/homework/{public(lee_id)}")).text
     assert LEE["content-why"] in read_by_kim and "Understand first, solve later" in read_by_kim
     read_by_lee = lee.get(f"/portal/homework/{public(kim_id)}").get_data(as_text=True)

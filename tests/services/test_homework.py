@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from practice.extensions import db
 from practice.homework import KINDS, get_kind
-from practice.models import AuditEvent, Couple, Partner, User
+from practice.models import AuditEvent, Couple, Notice, Partner, User
 from practice.models.homework import Assignment, HomeworkResponse, ResponseTransition
 from practice.services import DomainError, NotFound
 from practice.services import homework as hw
@@ -572,9 +572,16 @@ def test_a_submitted_private_apology_stays_private_until_released(world):
         response.id,
         world.couple.id,
     )
+    # The partner it was written to hears that it is there, and nothing of what it says;
+    # its author gets no notice.
+    notices = db.session.scalars(select(Notice).where(Notice.kind == "homework.released")).all()
+    assert [(n.recipient_partner_id, n.link) for n in notices] == [
+        (ann.id, f"/portal/homework/{response.public_id}")
+    ]
     # releasing again changes nothing and records nothing more
     hw.release(world.therapist, response)
     assert len(audit_events("homework.released")) == 1
+    assert db.session.scalar(select(func.count()).select_from(Notice)) == 1
 
 
 @pytest.mark.parametrize("state", ["assigned", "draft", "returned"])
