@@ -171,11 +171,21 @@ class HomeworkKind:
             and self.workflow.allows(Status(status), self.reopen_to)
         )
 
+    # A joint kind whose content has a part of each partner's own, under this prefix and the
+    # partner's position ("commitments_1", "care_2"): each writes only theirs.
+    own_part_prefix: ClassVar[str | None] = None
+
     def merge_edit(self, current: dict, typed: dict, *, position: int) -> dict:
-        """What a save by the partner at `position` stores: by default all they typed. A joint
-        kind whose parts belong to one partner keeps the other partner's parts as they are; a
-        kind whose shape is fixed when assigned keeps it (every save goes through here)."""
-        return typed
+        """What a save by the partner at `position` stores: all they typed, except the other
+        partner's own part (`own_part_prefix`), which stays as it is. A kind whose shape is
+        fixed when assigned keeps it here too (every save goes through here)."""
+        if self.own_part_prefix is None:
+            return typed
+        other = f"{self.own_part_prefix}{3 - position}"
+        merged = dict(typed)
+        if other in current:
+            merged[other] = current[other]
+        return merged
 
     def complete_slots(self, content: dict) -> list[dict]:
         """The weekly times agreed in this content that a calendar can show, each a dict of
@@ -229,6 +239,17 @@ class HomeworkKind:
     @property
     def print_template(self) -> str:
         return f"homework/kinds/{self.key}/print.html"
+
+
+def content_texts(value: object) -> list[str]:
+    """Every piece of text in a homework content, in order, whatever its kind's shape."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in content_texts(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in content_texts(item)]
+    return []
 
 
 def text_value(content: dict, key: str) -> str:

@@ -140,6 +140,8 @@ class ConnectionRitual(HomeworkKind):
     default_mode = "joint"
     allowed_modes = ("joint",)
     workflow = CONFIRMED
+    # Each partner writes only their own act of care; the other's stays as it is.
+    own_part_prefix = "care_"
     portal_actions_template = "portal/_agree_actions.html"
     agree_noun = "plan"
     agreed_heading = "Your agreed ritual"
@@ -240,14 +242,6 @@ class ConnectionRitual(HomeworkKind):
         for key in ("checkin_time", "date_idea", "date_words", *CARE_KEYS):
             values[f"content-{key}"] = _text(content, key)
         return values
-
-    def merge_edit(self, current: dict, typed: dict, *, position: int) -> dict:
-        """Each partner writes only their own act of care: the other's stays as it is."""
-        other = f"care_{3 - position}"
-        merged = dict(typed)
-        if other in current:
-            merged[other] = current[other]
-        return merged
 
     def check_complete(self, content: dict) -> dict[str, str]:
         """What the plan needs before the partners can agree to it, by its part."""

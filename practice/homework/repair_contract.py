@@ -108,6 +108,8 @@ class RepairContract(HomeworkKind):
     default_mode = "joint"
     allowed_modes = ("joint",)
     workflow = SIGNED
+    # Each partner writes only their own commitments; the other's stay as they are.
+    own_part_prefix = "commitments_"
     portal_actions_template = "portal/_contract_actions.html"
     review_actions_template = "homework/_contract_versions.html"
     hand_in_label = None
@@ -199,14 +201,6 @@ class RepairContract(HomeworkKind):
             value = content.get(key)
             values[f"content-{key}"] = value if isinstance(value, str) else ""
         return values
-
-    def merge_edit(self, current: dict, typed: dict, *, position: int) -> dict:
-        """Each partner writes only their own commitments: the other's stay as they are."""
-        other = f"commitments_{3 - position}"
-        merged = dict(typed)
-        if other in current:
-            merged[other] = current[other]
-        return merged
 
     def check_complete(self, content: dict) -> dict[str, str]:
         missing = {}

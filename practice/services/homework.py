@@ -531,6 +531,16 @@ def _tell_ready_to_read(partner: Partner, response: HomeworkResponse) -> None:
     notices.notify_partner(partner, "homework.released", f"/portal/homework/{response.public_id}")
 
 
+def can_release(response: HomeworkResponse) -> bool:
+    """Whether releasing applies now: to a private piece once handed in; to parts held until
+    released once every part is in, and only once."""
+    if response.audience == Audience.PRIVATE.value:
+        return response.status not in WRITABLE
+    if response.audience == Audience.SEALED_UNTIL_RELEASED.value:
+        return response.released_at is None and _all_submitted(response.assignment)
+    return False
+
+
 def is_released_hold(response: HomeworkResponse) -> bool:
     """A part held until released that the therapist has released: what both partners have
     read stays as they read it, so it is not returned for revision any more."""

@@ -36,6 +36,7 @@ from practice.audience import Audience
 from practice.checkins.questions import MARKERS
 from practice.extensions import db
 from practice.homework import KINDS, HomeworkKind, get_kind
+from practice.homework.base import content_texts
 from practice.homework.workflow import WRITABLE
 from practice.jobs import enqueue
 from practice.jobs.dispatch import FINAL_ERRORS, MAX_ATTEMPTS
@@ -372,20 +373,9 @@ class Summary:
     measure_charts: list = field(default_factory=list)
 
 
-def _texts(value: object) -> list[str]:
-    """Every piece of text in a homework content, in order."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _texts(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in _texts(item)]
-    return []
-
-
 def excerpt(content: dict, limit: int = EXCERPT_CHARS) -> str:
     """The first words of a piece of work, cut at a word."""
-    text = re.sub(r"\s+", " ", " ".join(t for t in _texts(content) if t.strip())).strip()
+    text = re.sub(r"\s+", " ", " ".join(t for t in content_texts(content) if t.strip())).strip()
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]

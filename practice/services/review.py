@@ -29,12 +29,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased, joinedload, load_only
 
-from practice.audience import Audience
 from practice.checkins.status import CheckinStatus
 from practice.extensions import db
 from practice.homework import KINDS, HomeworkKind, get_kind
 from practice.homework.standing import Section
-from practice.homework.workflow import AWAITING_THERAPIST, HANDED_IN, WRITABLE, Status
+from practice.homework.workflow import AWAITING_THERAPIST, WRITABLE, Status
 from practice.models import Couple, CoupleTherapist, Partner, Practice, TherapistInvitation, User
 from practice.models.base import utcnow
 from practice.models.checkin import Checkin, SafetyFlag
@@ -964,12 +963,7 @@ def review_actions(response: HomeworkResponse, *, versions: list[ContractVersion
         you_act=you_act,
         mark_reviewed=Status.REVIEWED in moves,
         complete=Status.COMPLETED in moves,
-        release=(response.audience == Audience.PRIVATE.value and status in HANDED_IN)
-        or (
-            response.audience == Audience.SEALED_UNTIL_RELEASED.value
-            and response.released_at is None
-            and all(piece.status in HANDED_IN for piece in response.assignment.responses)
-        ),
+        release=homework_service.can_release(response),
         finalize=finalize,
         return_form=return_form,
     )

@@ -50,6 +50,7 @@ from practice.checkins.questions import MARKERS
 from practice.checkins.status import HANDED_IN
 from practice.extensions import db
 from practice.homework import get_kind
+from practice.homework.base import content_texts
 from practice.homework.text import compile_pattern, sentence_around, sentence_before
 from practice.homework.workflow import WRITABLE, Status
 from practice.instruments import PREFER_NOT, InstrumentError, get_instrument
@@ -264,17 +265,6 @@ def substance_mentions(text: str) -> list[tuple[str, str]]:
     return found
 
 
-def _texts(value: object) -> list[str]:
-    """Every piece of text in a homework content, in order (any kind: no kind by name)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _texts(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in _texts(item)]
-    return []
-
-
 def _checkin_text(content: dict, path: tuple[str, ...]) -> str:
     value: object = content
     for key in path:
@@ -464,7 +454,7 @@ def substances(
     for response in responses:
         if response.submitted_at is None and Status(response.status) in WRITABLE:
             continue  # still being written: not handed in
-        words = [m for text in _texts(response.content) for m in substance_mentions(text)]
+        words = [m for text in content_texts(response.content) for m in substance_mentions(text)]
         if not words:
             continue
         kind = get_kind(response.kind)
